@@ -1,0 +1,1 @@
+//! keel's benchmarks live in `benches/benches/*.rs`; run them with `cargo xtask bench`.

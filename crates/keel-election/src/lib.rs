@@ -1,0 +1,2 @@
+//! keel-election: work in progress.
+#![warn(clippy::print_stdout, clippy::print_stderr)]

@@ -1,0 +1,2 @@
+//! keel-packet: work in progress.
+#![warn(clippy::print_stdout, clippy::print_stderr)]

@@ -1,0 +1,2 @@
+//! keeld: the reference daemon (work in progress).
+fn main() {}

@@ -1,0 +1,42 @@
+//! `cargo xtask`: the single entry point for keel's chores.
+//!
+//! * `cargo xtask test`  — everything CI runs (installs missing Debian packages first).
+//! * `cargo xtask demo`  — the guide's hot-standby demo in network namespaces.
+//! * `cargo xtask bench [NAME]` — benchmarks.
+//! * `cargo xtask fuzz TARGET [SECS]` — a cargo-fuzz run on stable.
+//! * `cargo xtask vm ...` — the IPVS test VM (Debian kernel in qemu).
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod deps;
+mod fuzz;
+mod test;
+mod util;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "cargo xtask", about = "keel project chores")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Run every test tier (fmt, clippy, unit, privileged namespaces, VM).
+    Test(test::TestArgs),
+    /// Run a fuzz target with cargo-fuzz (installs it if missing).
+    Fuzz(fuzz::FuzzArgs),
+    /// Install the Debian packages the tests need (what `test` does first).
+    Deps,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Test(a) => test::main(a),
+        Cmd::Fuzz(a) => fuzz::main(a),
+        Cmd::Deps => deps::ensure(deps::TEST_PACKAGES),
+    }
+}
