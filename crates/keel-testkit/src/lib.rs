@@ -124,6 +124,37 @@ impl Netns {
         std::path::Path::new("/run/netns").join(&self.name)
     }
 
+    /// Run `f` on a new thread that has joined this namespace (`setns(2)`), and
+    /// return its result. Sockets created inside `f` (netlink, raw, UDP) belong
+    /// to the namespace for their whole life, so they may be returned and used
+    /// from any thread afterwards.
+    pub fn enter<R, F>(&self, f: F) -> R
+    where
+        R: Send + 'static,
+        F: FnOnce() -> R + Send + 'static,
+    {
+        let path = self.path();
+        std::thread::spawn(move || {
+            let file = std::fs::File::open(&path)
+                .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
+            use std::os::fd::AsRawFd;
+            // SAFETY: setns takes a valid open namespace fd (kept alive by `file`
+            // for the call) and only changes this thread's network namespace.
+            #[allow(unsafe_code)]
+            let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+            assert_eq!(
+                rc,
+                0,
+                "setns({}) failed: {}",
+                path.display(),
+                std::io::Error::last_os_error()
+            );
+            f()
+        })
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e))
+    }
+
     /// A `Command` that runs `argv` inside the namespace.
     pub fn command(&self, argv: &[&str]) -> Command {
         let mut c = Command::new("ip");
@@ -154,7 +185,16 @@ impl Netns {
     /// Create a veth pair with `here` in this namespace and `there` in `other`, both up.
     pub fn veth_to(&self, other: &Netns, here: &str, there: &str) {
         self.run_ok(&[
-            "ip", "link", "add", here, "type", "veth", "peer", "name", there, "netns",
+            "ip",
+            "link",
+            "add",
+            here,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            there,
+            "netns",
             &other.name,
         ]);
         self.run_ok(&["ip", "link", "set", here, "up"]);
@@ -190,6 +230,39 @@ impl Drop for Netns {
                     let _ = Command::new("kill").args(["-9", pid]).status();
                 }
             });
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn netns_lifecycle_and_enter() {
+        if !require_root("testkit netns") {
+            return;
+        }
+        let a = Netns::new("tk");
+        let b = Netns::new("tk");
+        a.veth_to(&b, "ta", "tb");
+        a.run_ok(&["ip", "addr", "add", "192.0.2.1/24", "dev", "ta"]);
+        b.run_ok(&["ip", "addr", "add", "192.0.2.2/24", "dev", "tb"]);
+        // A socket made inside `enter` binds to an address only that namespace has.
+        let bound = a.enter(|| std::net::UdpSocket::bind("192.0.2.1:0").is_ok());
+        assert!(bound, "socket created in netns must see its addresses");
+        assert!(
+            std::net::UdpSocket::bind("192.0.2.1:0").is_err(),
+            "the host namespace must not have the test address"
+        );
+        let name = a.name().to_owned();
+        drop(a);
+        let list = sh_ok(&["ip", "netns", "list"]);
+        assert!(
+            !list.contains(&name),
+            "netns {name} must be gone after drop"
+        );
     }
 }
