@@ -7,6 +7,7 @@
 //! * `cargo xtask vm ...` — the IPVS test VM (Debian kernel in qemu).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod bench;
 mod deps;
 mod fuzz;
 mod test;
@@ -28,6 +29,8 @@ enum Cmd {
     Test(test::TestArgs),
     /// Run a fuzz target with cargo-fuzz (installs it if missing).
     Fuzz(fuzz::FuzzArgs),
+    /// Run benchmarks (`cargo xtask bench NAME`).
+    Bench(bench::BenchArgs),
     /// Install the Debian packages the tests need (what `test` does first).
     Deps,
 }
@@ -37,6 +40,7 @@ fn main() -> Result<()> {
     match cli.cmd {
         Cmd::Test(a) => test::main(a),
         Cmd::Fuzz(a) => fuzz::main(a),
+        Cmd::Bench(a) => bench::main(a),
         Cmd::Deps => deps::ensure(deps::TEST_PACKAGES),
     }
 }
