@@ -23,8 +23,10 @@ pub fn criterion_benches() -> Vec<String> {
             d.filter_map(|e| e.ok())
                 .filter_map(|e| {
                     let p = e.path();
-                    (p.extension()? == "rs")
-                        .then(|| p.file_stem()?.to_string_lossy().into_owned())?
+                    if p.extension()? != "rs" {
+                        return None;
+                    }
+                    Some(p.file_stem()?.to_string_lossy().into_owned())
                 })
                 .collect()
         })
