@@ -19,6 +19,8 @@
 //! ```
 #![allow(clippy::print_stderr, clippy::missing_panics_doc)]
 
+pub mod probe;
+
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -264,5 +266,44 @@ mod tests {
             !list.contains(&name),
             "netns {name} must be gone after drop"
         );
+    }
+
+    #[test]
+    fn prober_measures_an_outage() {
+        use crate::probe::{Prober, Responder};
+        use std::time::{Duration, Instant};
+        if !require_root("testkit prober") {
+            return;
+        }
+        let node = Netns::new("pn");
+        let client = Netns::new("pc");
+        node.veth_to(&client, "pa", "pb");
+        node.run_ok(&["ip", "addr", "add", "192.0.2.21/24", "dev", "pa"]);
+        client.run_ok(&["ip", "addr", "add", "192.0.2.22/24", "dev", "pb"]);
+        let _r = Responder::start(&node, 9000, "node");
+        let p = Prober::start(
+            &client,
+            "192.0.2.21:9000".parse().unwrap(),
+            Duration::from_millis(10),
+        );
+        std::thread::sleep(Duration::from_millis(400));
+        let down = Instant::now();
+        node.run_ok(&["ip", "link", "set", "pa", "down"]);
+        std::thread::sleep(Duration::from_millis(300));
+        node.run_ok(&["ip", "link", "set", "pa", "up"]);
+        std::thread::sleep(Duration::from_millis(600));
+        let log = p.stop();
+        let before = log.lost_in(log.probes[0].sent, Some(down));
+        assert!(
+            before <= 1,
+            "no loss expected before the link went down, got {before}"
+        );
+        assert_eq!(log.last_responder(down, None), Some("node"));
+        let outage = log.outage_in(down, None);
+        assert!(
+            outage >= Duration::from_millis(250) && outage < Duration::from_millis(900),
+            "outage {outage:?} should be about the 300 ms the link was down"
+        );
+        assert!(log.lost() >= 25, "lost {} probes", log.lost());
     }
 }
