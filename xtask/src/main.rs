@@ -8,6 +8,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench;
+mod demo;
 mod deps;
 mod fuzz;
 mod test;
@@ -30,6 +31,8 @@ enum Cmd {
     Test(test::TestArgs),
     /// Run a fuzz target with cargo-fuzz (installs it if missing).
     Fuzz(fuzz::FuzzArgs),
+    /// The guide's hot-standby demo in network namespaces (root).
+    Demo(demo::DemoArgs),
     /// Run benchmarks (`cargo xtask bench NAME`).
     Bench(bench::BenchArgs),
     /// Install the Debian packages the tests need (what `test` does first).
@@ -43,6 +46,7 @@ fn main() -> Result<()> {
     match cli.cmd {
         Cmd::Test(a) => test::main(a),
         Cmd::Fuzz(a) => fuzz::main(a),
+        Cmd::Demo(a) => demo::main(a),
         Cmd::Bench(a) => bench::main(a),
         Cmd::Deps => deps::ensure(deps::TEST_PACKAGES),
         Cmd::Vm(a) => vm::main(a),
