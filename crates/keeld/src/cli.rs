@@ -1,0 +1,213 @@
+//! Command line, compatible with keepalived 2.x where unit files and scripts
+//! depend on it, plus keel's own `--format json`, `--status-socket` and the
+//! `status` / `handover` subcommands.
+use clap::{ArgAction, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Default configuration file (keepalived's).
+pub const DEFAULT_CONF: &str = "/etc/keepalived/keepalived.conf";
+/// Default main pid file.
+pub const DEFAULT_PID: &str = "/run/keeld.pid";
+/// Default status socket.
+pub const DEFAULT_STATUS_SOCKET: &str = "/run/keeld.sock";
+
+/// keeld: VRRP hot standby and LVS load balancing, a drop-in for keepalived.
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "keeld",
+    version,
+    disable_version_flag = true,
+    args_conflicts_with_subcommands = true,
+    about = "keeld: keepalived rebuilt in Rust (VRRP hot standby of virtual IPs)"
+)]
+pub struct Cli {
+    /// Use the specified configuration file.
+    #[arg(short = 'f', long = "use-file", value_name = "FILE", default_value = DEFAULT_CONF)]
+    pub use_file: PathBuf,
+
+    /// Check the configuration for obvious errors and exit
+    /// (keepalived's optional LOG_FILE argument is accepted and ignored).
+    #[arg(short = 't', long = "config-test", num_args = 0..=1, require_equals = true,
+          value_name = "LOG_FILE", default_missing_value = "")]
+    pub config_test: Option<String>,
+
+    /// Output format of --config-test.
+    #[arg(long = "format", value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Don't fork the daemon process (keeld never forks; accepted for compatibility).
+    #[arg(short = 'n', long = "dont-fork")]
+    pub dont_fork: bool,
+
+    /// Log messages to the local console (stderr) instead of syslog.
+    #[arg(short = 'l', long = "log-console")]
+    pub log_console: bool,
+
+    /// Detailed log messages (debug level).
+    #[arg(short = 'D', long = "log-detail")]
+    pub log_detail: bool,
+
+    /// Syslog facility local0..local7 (0-7); default daemon.
+    #[arg(short = 'S', long = "log-facility", value_name = "0-7",
+          value_parser = clap::value_parser!(u8).range(0..=7))]
+    pub log_facility: Option<u8>,
+
+    /// Don't log via syslog.
+    #[arg(short = 'G', long = "no-syslog")]
+    pub no_syslog: bool,
+
+    /// Only run with the VRRP subsystem (keeld has no other yet; accepted).
+    #[arg(short = 'P', long = "vrrp")]
+    pub vrrp: bool,
+
+    /// Only run with the health-checker subsystem (not available in keeld yet).
+    #[arg(short = 'C', long = "check")]
+    pub check: bool,
+
+    /// Use the specified pid file for the parent process.
+    #[arg(short = 'p', long = "pid", value_name = "FILE")]
+    pub pid: Option<PathBuf>,
+
+    /// Use the specified pid file for the VRRP process (keeld is one process:
+    /// the same pid is written).
+    #[arg(short = 'r', long = "vrrp_pid", value_name = "FILE")]
+    pub vrrp_pid: Option<PathBuf>,
+
+    /// Use the specified pid file for the checkers process.
+    #[arg(short = 'c', long = "checkers_pid", value_name = "FILE")]
+    pub checkers_pid: Option<PathBuf>,
+
+    /// Skip any configuration lines beginning '@' that don't match id.
+    #[arg(short = 'i', long = "config-id", value_name = "ID")]
+    pub config_id: Option<String>,
+
+    /// Unix socket answering status queries (JSON).
+    #[arg(long = "status-socket", value_name = "PATH", default_value = DEFAULT_STATUS_SOCKET)]
+    pub status_socket: PathBuf,
+
+    /// Display the version and exit.
+    #[arg(short = 'v', long = "version", action = ArgAction::Version)]
+    pub version: Option<bool>,
+
+    #[command(subcommand)]
+    pub cmd: Option<Cmd>,
+}
+
+/// Output format for `-t`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// rustc-like diagnostics for a person.
+    Text,
+    /// One JSON object: diagnostics and exit code.
+    Json,
+}
+
+/// Subcommands talking to a running keeld.
+#[derive(Subcommand, Debug, Clone)]
+pub enum Cmd {
+    /// Print the state of a running keeld (from its status socket).
+    Status {
+        /// Status socket of the daemon.
+        #[arg(long = "socket", value_name = "PATH", default_value = DEFAULT_STATUS_SOCKET)]
+        socket: PathBuf,
+        /// Print the raw JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ask the master of INSTANCE (all when omitted) to hand over to a backup.
+    Handover {
+        /// vrrp_instance name.
+        instance: Option<String>,
+        /// Status socket of the daemon.
+        #[arg(long = "socket", value_name = "PATH", default_value = DEFAULT_STATUS_SOCKET)]
+        socket: PathBuf,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn keepalived_unit_file_flags_parse() {
+        let c = Cli::try_parse_from([
+            "keeld",
+            "-n",
+            "-l",
+            "-D",
+            "-f",
+            "/tmp/k.conf",
+            "-p",
+            "/tmp/a.pid",
+            "-r",
+            "/tmp/b.pid",
+            "-c",
+            "/tmp/c.pid",
+            "-S",
+            "7",
+            "-i",
+            "node1",
+            "-P",
+        ])
+        .unwrap();
+        assert!(c.dont_fork && c.log_console && c.log_detail && c.vrrp);
+        assert_eq!(c.use_file, PathBuf::from("/tmp/k.conf"));
+        assert_eq!(c.pid.as_deref(), Some(std::path::Path::new("/tmp/a.pid")));
+        assert_eq!(
+            c.vrrp_pid.as_deref(),
+            Some(std::path::Path::new("/tmp/b.pid"))
+        );
+        assert_eq!(c.log_facility, Some(7));
+        assert_eq!(c.config_id.as_deref(), Some("node1"));
+        assert!(c.config_test.is_none());
+        assert!(c.cmd.is_none());
+    }
+
+    #[test]
+    fn long_forms_and_config_test() {
+        let c = Cli::try_parse_from([
+            "keeld",
+            "--use-file=/x.conf",
+            "--config-test",
+            "--format",
+            "json",
+            "--log-console",
+            "--dont-fork",
+        ])
+        .unwrap();
+        assert_eq!(c.config_test.as_deref(), Some(""));
+        assert_eq!(c.format, Format::Json);
+        let c = Cli::try_parse_from(["keeld", "-t", "-f", "/x.conf"]).unwrap();
+        assert_eq!(c.config_test.as_deref(), Some(""));
+        assert_eq!(c.use_file, PathBuf::from("/x.conf"));
+    }
+
+    #[test]
+    fn facility_out_of_range_is_rejected() {
+        assert!(Cli::try_parse_from(["keeld", "-S", "8"]).is_err());
+    }
+
+    #[test]
+    fn version_flags() {
+        let e = Cli::try_parse_from(["keeld", "-v"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::DisplayVersion);
+        let e = Cli::try_parse_from(["keeld", "-h"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::DisplayHelp);
+    }
+
+    #[test]
+    fn subcommands() {
+        let c = Cli::try_parse_from(["keeld", "status", "--socket", "/tmp/s"]).unwrap();
+        assert!(
+            matches!(c.cmd, Some(Cmd::Status { ref socket, json: false }) if socket == std::path::Path::new("/tmp/s"))
+        );
+        let c = Cli::try_parse_from(["keeld", "handover", "VI_1"]).unwrap();
+        assert!(matches!(c.cmd, Some(Cmd::Handover { instance: Some(ref i), .. }) if i == "VI_1"));
+    }
+}

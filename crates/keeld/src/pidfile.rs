@@ -1,0 +1,102 @@
+//! Pid files, keepalived-style: refuse to start when a live process holds
+//! one, write our pid, remove on exit.
+use std::path::{Path, PathBuf};
+
+/// Errors writing pid files.
+#[derive(Debug, thiserror::Error)]
+pub enum PidError {
+    /// Another live process owns the pid file.
+    #[error("daemon is already running (pid {pid} in {path})")]
+    Running {
+        /// The pid file.
+        path: PathBuf,
+        /// The live pid.
+        pid: u32,
+    },
+    /// Cannot write.
+    #[error("cannot write pid file {path}: {source}")]
+    Io {
+        /// The pid file.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+/// Pid files removed on drop.
+#[derive(Debug, Default)]
+pub struct PidFiles {
+    paths: Vec<PathBuf>,
+}
+
+fn alive(pid: u32) -> bool {
+    // /proc/PID exists for live processes (and zombies) in our pid namespace.
+    pid != std::process::id() && Path::new("/proc").join(pid.to_string()).exists()
+}
+
+impl PidFiles {
+    /// Write our pid to each of `paths` (duplicates written once).
+    pub fn create(paths: &[PathBuf]) -> Result<PidFiles, PidError> {
+        let mut me = PidFiles::default();
+        for p in paths {
+            if me.paths.contains(p) {
+                continue;
+            }
+            let old = std::fs::read_to_string(p)
+                .ok()
+                .and_then(|t| t.trim().parse::<u32>().ok());
+            if let Some(pid) = old.filter(|pid| alive(*pid)) {
+                return Err(PidError::Running {
+                    path: p.clone(),
+                    pid,
+                });
+            }
+            if let Some(d) = p.parent() {
+                let _ = std::fs::create_dir_all(d);
+            }
+            std::fs::write(p, format!("{}\n", std::process::id())).map_err(|source| {
+                PidError::Io {
+                    path: p.clone(),
+                    source,
+                }
+            })?;
+            me.paths.push(p.clone());
+        }
+        Ok(me)
+    }
+}
+
+impl Drop for PidFiles {
+    fn drop(&mut self) {
+        for p in &self.paths {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_refuse_and_remove() {
+        let dir = std::env::temp_dir().join(format!("keeld-pid-{}", std::process::id()));
+        let a = dir.join("a.pid");
+        let b = dir.join("b.pid");
+        {
+            let _p = PidFiles::create(&[a.clone(), b.clone(), a.clone()]).unwrap();
+            let t = std::fs::read_to_string(&a).unwrap();
+            assert_eq!(t.trim(), std::process::id().to_string());
+            assert!(b.exists());
+        }
+        assert!(!a.exists() && !b.exists(), "removed on drop");
+        // pid 1 is alive: refuse.
+        std::fs::write(&a, "1\n").unwrap();
+        let e = PidFiles::create(std::slice::from_ref(&a)).unwrap_err();
+        assert!(matches!(e, PidError::Running { pid: 1, .. }), "{e}");
+        // a dead pid is stale: overwrite.
+        std::fs::write(&a, "999999999\n").unwrap();
+        let _p = PidFiles::create(std::slice::from_ref(&a)).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
