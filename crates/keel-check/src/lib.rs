@@ -1,2 +1,97 @@
-//! keel-check: work in progress.
+//! keepalived-compatible health checkers on tokio: TCP_CHECK, HTTP_GET, SSL_GET (rustls)
+//! and MISC_CHECK, with keepalived's `retry` / `delay_before_retry` / `delay_loop` /
+//! `warmup` / `alpha` rules. It reports transitions and never touches IPVS, so any
+//! daemon can embed it.
+//!
+//! ```
+//! use std::time::Duration;
+//! use keel_check::{CheckId, CheckSpec, Checker, CheckerOptions, Event, RealServerCheck};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // A real server: a listener on 127.0.0.1.
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let target = listener.local_addr()?;
+//! tokio::spawn(async move { while let Ok(_conn) = listener.accept().await {} });
+//!
+//! let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+//! let options = CheckerOptions { seed: Some(1), bootstrap_delay: Duration::ZERO };
+//! let mut checker = Checker::new(tx, options);
+//! let mut check = RealServerCheck::new(CheckId(7), target, CheckSpec::tcp());
+//! check.delay_loop = Duration::from_secs(1);
+//! check.warmup = Some(Duration::ZERO);
+//! checker.add(check)?;
+//!
+//! // The first verdict is always reported.
+//! let Some(Event::Transition(t)) = rx.recv().await else { panic!("no event") };
+//! assert_eq!((t.id, t.up), (CheckId(7), true));
+//! assert_eq!(t.to_string(), format!("TCP connection to [127.0.0.1]:tcp:{} success.", target.port()));
+//! checker.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Model
+//!
+//! * A [`RealServerCheck`] is one checker block of one real server, with its options
+//!   already resolved (keepalived's inheritance virtual server → real server → checker
+//!   is the caller's job). `None` options take keepalived's per-checker defaults.
+//! * [`Checker`] runs one tokio task per check and sends [`Event`]s through a tokio mpsc
+//!   channel: [`Transition`] (up/down, with a [`Reason`] whose `Display` is keepalived
+//!   2.2.7's log line) and, for `misc_dynamic`, [`WeightChange`].
+//! * Rules (keepalived 2.2.7): a check starts up (down with `alpha`); its first verdict
+//!   is decided by one attempt and always reported; afterwards an up check goes down
+//!   only after `retry + 1` consecutive failed attempts spaced by `delay_before_retry`,
+//!   and a down check comes up after one success. Only changes are reported after the
+//!   first verdict.
+//! * A real server with several checkers is alive when all of them are up, and a
+//!   `misc_dynamic` weight replaces the configured weight; combining checkers of one
+//!   real server is the caller's job, as is IPVS.
+//! * HTTP_GET/SSL_GET check every `url` in order on each attempt (keepalived checks one
+//!   URL per `delay_loop` while up); an attempt fails at the first failing URL.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
+
+mod event;
+mod probe;
+mod runner;
+mod spec;
+pub mod state;
+
+pub use event::{Event, ProbeError, Reason, Transition, WeightChange};
+pub use runner::{Checker, CheckerOptions, SyncSummary};
+pub use spec::{
+    CheckId, CheckKind, CheckSpec, ConnectOpts, HttpProtocol, HttpSpec, Md5Digest, MiscSpec, Proto,
+    RealServerCheck, StatusCodes, TlsSni, TlsSpec, TlsVerify, UrlSpec,
+};
+
+/// Errors of the configuration and runner API (check attempts fail with [`ProbeError`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// A check with this id already runs.
+    #[error("check {0} already exists")]
+    DuplicateId(CheckId),
+    /// Not called from within a tokio runtime.
+    #[error("no tokio runtime")]
+    NoRuntime,
+    /// `delay_loop` is zero.
+    #[error("check {0}: delay_loop must be positive")]
+    ZeroDelayLoop(CheckId),
+    /// HTTP_GET / SSL_GET without any `url`.
+    #[error("check {0}: HTTP check without url")]
+    NoUrl(CheckId),
+    /// MISC_CHECK with an empty `misc_path`.
+    #[error("check {0}: empty misc_path")]
+    EmptyMiscPath(CheckId),
+    /// A `status_code` list that does not parse.
+    #[error("invalid status_code {0:?}")]
+    InvalidStatusCode(String),
+    /// A `digest` that is not 32 hex digits.
+    #[error("invalid digest {0:?}")]
+    InvalidDigest(String),
+    /// The CA certificates for TLS verification do not parse.
+    #[error("invalid CA certificate PEM")]
+    InvalidCa,
+    /// rustls rejected the client configuration.
+    #[error("TLS configuration error")]
+    Tls,
+}

@@ -1,0 +1,291 @@
+//! What the checker reports: transitions with keepalived's log text, and weight changes.
+
+use std::fmt;
+use std::io;
+
+use crate::spec::{CheckId, CheckKind};
+
+/// Why one check attempt failed. Small and matchable; `Display` gives a short English text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProbeError {
+    /// Could not create the socket.
+    #[error("cannot create socket: {0}")]
+    Socket(io::ErrorKind),
+    /// Could not bind `bindto` / `bind_port`.
+    #[error("cannot bind source address: {0}")]
+    Bind(io::ErrorKind),
+    /// The connection was refused or failed (`ConnectionRefused`, `HostUnreachable`, ...).
+    #[error("connection failed: {0}")]
+    Connect(io::ErrorKind),
+    /// No connection within `connect_timeout`.
+    #[error("connection timed out")]
+    ConnectTimeout,
+    /// TLS handshake failed (including certificate verification when enabled).
+    #[error("TLS handshake failed")]
+    Tls,
+    /// The HTTP exchange failed (closed early, malformed response, read error).
+    #[error("HTTP read error")]
+    Http,
+    /// No complete response within `connect_timeout`.
+    #[error("HTTP read timed out")]
+    HttpTimeout,
+    /// The status code is not in `status_code`.
+    #[error("HTTP status code {0} not accepted")]
+    Status(u16),
+    /// The body's MD5 differs from `digest`.
+    #[error("MD5 digest mismatch")]
+    Digest,
+    /// The script could not be started.
+    #[error("cannot run script: {0}")]
+    Spawn(io::ErrorKind),
+    /// The script exited with a failing status.
+    #[error("script exited with status {0}")]
+    Exit(i32),
+    /// The script was killed by a signal it was not sent by us.
+    #[error("script killed by signal {0}")]
+    Signal(i32),
+    /// The script ran longer than `misc_timeout` and was killed.
+    #[error("script timed out")]
+    ScriptTimeout,
+}
+
+/// Why a real server changed state: everything keepalived puts in its log line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason {
+    /// The checker type.
+    pub kind: CheckKind,
+    /// The real server as keepalived prints it (`[192.0.2.12]:tcp:80`).
+    pub server: String,
+    /// The virtual server label, if the caller gave one (MISC_CHECK text).
+    pub virtual_server: Option<String>,
+    /// MISC_CHECK: the program (argv\[0\] as configured).
+    pub script: Option<String>,
+    /// HTTP: the URL path that passed last (up) or failed (down).
+    pub url: Option<String>,
+    /// `None` when the check succeeded; otherwise the last attempt's error.
+    pub error: Option<ProbeError>,
+    /// The configured `retry`.
+    pub retry: u32,
+    /// True for the first verdict after start, which keepalived reports without retries.
+    pub first: bool,
+}
+
+impl Reason {
+    /// The per-attempt failure line keepalived logs with `log_all_failures`
+    /// (e.g. `TCP connection to [192.0.2.12]:tcp:80 failed.`); `None` on success.
+    pub fn attempt_line(&self) -> Option<String> {
+        let err = self.error.as_ref()?;
+        let s = &self.server;
+        Some(match self.kind {
+            CheckKind::Tcp => match err {
+                ProbeError::ConnectTimeout => format!("TCP connection to {s} timeout."),
+                _ => format!("TCP connection to {s} failed."),
+            },
+            CheckKind::Http | CheckKind::Ssl => {
+                let what = match err {
+                    ProbeError::ConnectTimeout => "Timeout connecting",
+                    ProbeError::Socket(_) | ProbeError::Bind(_) | ProbeError::Connect(_) => {
+                        "Error connecting"
+                    }
+                    ProbeError::Tls => "SSL handshake/communication error connecting to",
+                    ProbeError::HttpTimeout => "Timeout WEB read",
+                    ProbeError::Status(_) => "HTTP status code error to",
+                    ProbeError::Digest => "MD5 digest error to",
+                    _ => "Read error with",
+                };
+                format!("{what} server {s}.")
+            }
+            CheckKind::Misc => self.misc_line(),
+        })
+    }
+
+    fn misc_line(&self) -> String {
+        let target = match &self.virtual_server {
+            Some(vs) => format!("{} VS {vs}", self.server),
+            None => self.server.clone(),
+        };
+        let script = self.script.as_deref().unwrap_or("");
+        let Some(err) = &self.error else {
+            return format!("Misc check for [{target}] by [{script}] succeeded.");
+        };
+        let retries = match self.retry {
+            0 => " with retry disabled".to_owned(),
+            1 => " after 1 retry".to_owned(),
+            n => format!(" after {n} retries"),
+        };
+        match err {
+            ProbeError::ScriptTimeout => {
+                format!("Misc check for [{target}] by [{script}] timed out{retries}.")
+            }
+            ProbeError::Exit(c) => format!(
+                "Misc check for [{target}] by [{script}] failed{retries} (exited with status {c})."
+            ),
+            ProbeError::Signal(c) => format!(
+                "Misc check for [{target}] by [{script}] failed{retries} (due to signal {c})."
+            ),
+            _ => format!("Misc check for [{target}] by [{script}] failed{retries}."),
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    /// keepalived 2.2.7's line for the transition, e.g.
+    /// `TCP connection to [192.0.2.12]:tcp:80 success.` or
+    /// `TCP_CHECK on service [192.0.2.12]:tcp:80 failed after 3 retries.`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.server;
+        let up = self.error.is_none();
+        match self.kind {
+            CheckKind::Tcp if up => write!(f, "TCP connection to {s} success."),
+            CheckKind::Http | CheckKind::Ssl if up => {
+                write!(f, "Remote Web server {s} succeed on service.")
+            }
+            CheckKind::Tcp | CheckKind::Http | CheckKind::Ssl => {
+                let name = if self.kind == CheckKind::Tcp {
+                    "TCP_CHECK"
+                } else {
+                    "HTTP_CHECK"
+                };
+                if self.retry > 0 && !self.first {
+                    write!(
+                        f,
+                        "{name} on service {s} failed after {} retries.",
+                        self.retry
+                    )
+                } else {
+                    write!(f, "{name} on service {s} failed.")
+                }
+            }
+            CheckKind::Misc => f.write_str(&self.misc_line()),
+        }
+    }
+}
+
+/// A real server's checker changed state (or gave its first verdict).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    /// The check's id.
+    pub id: CheckId,
+    /// The new state.
+    pub up: bool,
+    /// The state before. Equal to `up` only for the first verdict after start, which is
+    /// always reported (keepalived logs it too).
+    pub was_up: bool,
+    /// Why, with keepalived's log text as `Display`.
+    pub reason: Reason,
+}
+
+impl fmt::Display for Transition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.reason.fmt(f)
+    }
+}
+
+/// MISC_CHECK with `misc_dynamic`: the weight the script asked for changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WeightChange {
+    /// The check's id.
+    pub id: CheckId,
+    /// `Some(exit_code - 2)` (0–253) after an exit code 2–255; `None` means "back to
+    /// the configured weight" (after exit 0, or when the check went down).
+    pub weight: Option<u8>,
+}
+
+/// One report from the [`Checker`](crate::Checker).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A check went up or down.
+    Transition(Transition),
+    /// A `misc_dynamic` weight changed (sent before the transition it comes with, if any).
+    Weight(WeightChange),
+}
+
+impl Event {
+    /// The check this event is about.
+    pub fn id(&self) -> CheckId {
+        match self {
+            Event::Transition(t) => t.id,
+            Event::Weight(w) => w.id,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(kind: CheckKind, error: Option<ProbeError>, retry: u32, first: bool) -> Reason {
+        Reason {
+            kind,
+            server: "[192.0.2.12]:tcp:80".into(),
+            virtual_server: Some("[192.0.2.250]:tcp:80".into()),
+            script: Some("/usr/local/bin/chk".into()),
+            url: Some("/".into()),
+            error,
+            retry,
+            first,
+        }
+    }
+
+    #[test]
+    fn keepalived_text() {
+        let r = reason(CheckKind::Tcp, None, 3, false);
+        assert_eq!(
+            r.to_string(),
+            "TCP connection to [192.0.2.12]:tcp:80 success."
+        );
+        assert_eq!(r.attempt_line(), None);
+        let r = reason(
+            CheckKind::Tcp,
+            Some(ProbeError::Connect(io::ErrorKind::ConnectionRefused)),
+            3,
+            false,
+        );
+        assert_eq!(
+            r.to_string(),
+            "TCP_CHECK on service [192.0.2.12]:tcp:80 failed after 3 retries."
+        );
+        assert_eq!(
+            r.attempt_line().unwrap(),
+            "TCP connection to [192.0.2.12]:tcp:80 failed."
+        );
+        let r = reason(CheckKind::Tcp, Some(ProbeError::ConnectTimeout), 3, true);
+        assert_eq!(
+            r.to_string(),
+            "TCP_CHECK on service [192.0.2.12]:tcp:80 failed."
+        );
+        assert_eq!(
+            r.attempt_line().unwrap(),
+            "TCP connection to [192.0.2.12]:tcp:80 timeout."
+        );
+        let r = reason(CheckKind::Http, None, 1, false);
+        assert_eq!(
+            r.to_string(),
+            "Remote Web server [192.0.2.12]:tcp:80 succeed on service."
+        );
+        let r = reason(CheckKind::Ssl, Some(ProbeError::Status(503)), 1, false);
+        assert_eq!(
+            r.to_string(),
+            "HTTP_CHECK on service [192.0.2.12]:tcp:80 failed after 1 retries."
+        );
+        assert_eq!(
+            r.attempt_line().unwrap(),
+            "HTTP status code error to server [192.0.2.12]:tcp:80."
+        );
+        let r = reason(CheckKind::Misc, Some(ProbeError::Exit(1)), 0, false);
+        assert_eq!(
+            r.to_string(),
+            "Misc check for [[192.0.2.12]:tcp:80 VS [192.0.2.250]:tcp:80] by [/usr/local/bin/chk] failed with retry disabled (exited with status 1)."
+        );
+        let r = reason(CheckKind::Misc, Some(ProbeError::ScriptTimeout), 2, false);
+        assert_eq!(
+            r.to_string(),
+            "Misc check for [[192.0.2.12]:tcp:80 VS [192.0.2.250]:tcp:80] by [/usr/local/bin/chk] timed out after 2 retries."
+        );
+        let r = reason(CheckKind::Misc, None, 2, false);
+        assert_eq!(
+            r.to_string(),
+            "Misc check for [[192.0.2.12]:tcp:80 VS [192.0.2.250]:tcp:80] by [/usr/local/bin/chk] succeeded."
+        );
+    }
+}

@@ -1,0 +1,362 @@
+//! The async runner: one lightweight tokio task per check.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, sleep_until};
+use tokio_rustls::TlsConnector;
+
+use crate::Error;
+use crate::event::{Event, Reason, Transition, WeightChange};
+use crate::probe::{self, Failure, Success, TlsClient};
+use crate::spec::{CheckId, CheckKind, CheckSpec, RealServerCheck};
+use crate::state::{Next, Tracker};
+
+/// Options of a [`Checker`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckerOptions {
+    /// Seed of the `warmup` randomness; `None` picks one from the clock. Set it in tests
+    /// to get the same start delays every run.
+    pub seed: Option<u64>,
+    /// Fixed delay before a new check's first attempt, before the random warmup
+    /// (keepalived: 1 s).
+    pub bootstrap_delay: Duration,
+}
+
+impl Default for CheckerOptions {
+    fn default() -> Self {
+        CheckerOptions {
+            seed: None,
+            bootstrap_delay: Duration::from_secs(1),
+        }
+    }
+}
+
+/// What [`Checker::sync`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncSummary {
+    /// New ids, started.
+    pub added: Vec<CheckId>,
+    /// Ids whose configuration changed, restarted from scratch.
+    pub replaced: Vec<CheckId>,
+    /// Ids no longer wanted, stopped.
+    pub removed: Vec<CheckId>,
+    /// Ids with the same configuration, left running with their state.
+    pub unchanged: Vec<CheckId>,
+}
+
+#[derive(Debug)]
+struct Running {
+    check: RealServerCheck,
+    task: JoinHandle<()>,
+}
+
+/// Runs health checks and reports [`Event`]s on a tokio mpsc channel.
+///
+/// Each check is one task on the current tokio runtime (current-thread runtimes work);
+/// there is no thread per check. Dropping the `Checker` aborts all checks;
+/// [`Checker::shutdown`] also waits until they have stopped (which kills running
+/// MISC_CHECK scripts).
+#[derive(Debug)]
+pub struct Checker {
+    events: mpsc::Sender<Event>,
+    options: CheckerOptions,
+    rng: SplitMix64,
+    checks: HashMap<CheckId, Running>,
+}
+
+impl Checker {
+    /// A checker that sends its events to `events`. Starts nothing yet.
+    pub fn new(events: mpsc::Sender<Event>, options: CheckerOptions) -> Self {
+        let seed = options.seed.unwrap_or_else(|| {
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0);
+            t ^ (u64::from(std::process::id()) << 32)
+        });
+        Checker {
+            events,
+            options,
+            rng: SplitMix64(seed),
+            checks: HashMap::new(),
+        }
+    }
+
+    /// Start a check. Must be called from within a tokio runtime.
+    ///
+    /// The first attempt runs after `bootstrap_delay` plus a random part of `warmup`.
+    pub fn add(&mut self, check: RealServerCheck) -> Result<(), Error> {
+        if self.checks.contains_key(&check.id) {
+            return Err(Error::DuplicateId(check.id));
+        }
+        let task = self.spawn(&check)?;
+        self.checks.insert(check.id, Running { check, task });
+        Ok(())
+    }
+
+    /// Stop a check. Returns whether it existed. Events it already queued stay queued.
+    pub fn remove(&mut self, id: CheckId) -> bool {
+        match self.checks.remove(&id) {
+            Some(r) => {
+                r.task.abort();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Replace a check (or add it): the old task stops, the new one starts fresh.
+    pub fn replace(&mut self, check: RealServerCheck) -> Result<(), Error> {
+        let task = self.spawn(&check)?;
+        if let Some(old) = self.checks.insert(check.id, Running { check, task }) {
+            old.task.abort();
+        }
+        Ok(())
+    }
+
+    /// Make the running set equal to `checks` (a reload): unchanged checks keep running
+    /// undisturbed, changed ones restart, missing ones stop, new ones start.
+    ///
+    /// All new checks are validated before anything changes; on error nothing changed.
+    pub fn sync(
+        &mut self,
+        checks: impl IntoIterator<Item = RealServerCheck>,
+    ) -> Result<SyncSummary, Error> {
+        let mut wanted: HashMap<CheckId, RealServerCheck> = HashMap::new();
+        for c in checks {
+            let id = c.id;
+            if wanted.insert(id, c).is_some() {
+                return Err(Error::DuplicateId(id));
+            }
+        }
+        for c in wanted.values() {
+            if self.checks.get(&c.id).is_none_or(|r| r.check != *c) {
+                prepare(c)?;
+            }
+        }
+        let mut summary = SyncSummary::default();
+        let gone: Vec<CheckId> = self
+            .checks
+            .keys()
+            .filter(|id| !wanted.contains_key(id))
+            .copied()
+            .collect();
+        for id in gone {
+            self.remove(id);
+            summary.removed.push(id);
+        }
+        for (id, c) in wanted {
+            match self.checks.get(&id) {
+                Some(r) if r.check == c => summary.unchanged.push(id),
+                Some(_) => {
+                    self.replace(c)?;
+                    summary.replaced.push(id);
+                }
+                None => {
+                    self.add(c)?;
+                    summary.added.push(id);
+                }
+            }
+        }
+        for v in [
+            &mut summary.added,
+            &mut summary.replaced,
+            &mut summary.removed,
+            &mut summary.unchanged,
+        ] {
+            v.sort();
+        }
+        Ok(summary)
+    }
+
+    /// The configuration of a running check.
+    pub fn get(&self, id: CheckId) -> Option<&RealServerCheck> {
+        self.checks.get(&id).map(|r| &r.check)
+    }
+
+    /// Ids of the running checks, in no particular order.
+    pub fn ids(&self) -> impl Iterator<Item = CheckId> + '_ {
+        self.checks.keys().copied()
+    }
+
+    /// Number of running checks.
+    pub fn len(&self) -> usize {
+        self.checks.len()
+    }
+
+    /// True when no check runs.
+    pub fn is_empty(&self) -> bool {
+        self.checks.is_empty()
+    }
+
+    /// Stop every check and wait until their tasks have ended.
+    pub async fn shutdown(mut self) {
+        let tasks: Vec<JoinHandle<()>> = self.checks.drain().map(|(_, r)| r.task).collect();
+        for t in &tasks {
+            t.abort();
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+    }
+
+    fn spawn(&mut self, check: &RealServerCheck) -> Result<JoinHandle<()>, Error> {
+        let handle = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
+        let prepared = prepare(check)?;
+        let warmup = check.effective_warmup();
+        let jitter = if warmup.is_zero() {
+            Duration::ZERO
+        } else {
+            let nanos = u64::try_from(warmup.as_nanos()).unwrap_or(u64::MAX);
+            Duration::from_nanos(self.rng.next() % nanos.saturating_add(1))
+        };
+        let first = Instant::now() + self.options.bootstrap_delay + jitter;
+        let events = self.events.clone();
+        Ok(handle.spawn(run(prepared, events, first)))
+    }
+}
+
+impl Drop for Checker {
+    fn drop(&mut self) {
+        for r in self.checks.values() {
+            r.task.abort();
+        }
+    }
+}
+
+/// A check with everything precomputed that does not change between attempts.
+#[derive(Debug)]
+struct Prepared {
+    check: RealServerCheck,
+    retry: u32,
+    delay_before_retry: Duration,
+    server: String,
+    tls: Option<TlsClient>,
+    argv: Vec<String>,
+    misc_timeout: Duration,
+}
+
+fn prepare(check: &RealServerCheck) -> Result<Arc<Prepared>, Error> {
+    check.validate()?;
+    let (tls, argv, misc_timeout) = match &check.spec {
+        CheckSpec::Ssl { tls, .. } => {
+            let config = probe::tls_config(&tls.verify)?;
+            let client = TlsClient {
+                connector: TlsConnector::from(config),
+                sni: tls.sni.clone(),
+            };
+            (Some(client), Vec::new(), Duration::ZERO)
+        }
+        CheckSpec::Misc(m) => (None, m.argv(), m.timeout.unwrap_or(check.delay_loop)),
+        _ => (None, Vec::new(), Duration::ZERO),
+    };
+    Ok(Arc::new(Prepared {
+        retry: check.effective_retry(),
+        delay_before_retry: check.effective_delay_before_retry(),
+        server: check.server_label(),
+        check: check.clone(),
+        tls,
+        argv,
+        misc_timeout,
+    }))
+}
+
+async fn attempt(p: &Prepared) -> Result<Success, Failure> {
+    let c = &p.check;
+    match &c.spec {
+        CheckSpec::Tcp { conn } => probe::tcp(conn, c.target).await,
+        CheckSpec::Http { conn, http } => probe::http(conn, http, None, c.target).await,
+        CheckSpec::Ssl { conn, http, .. } => {
+            probe::http(conn, http, p.tls.as_ref(), c.target).await
+        }
+        CheckSpec::Misc(m) => probe::misc(m, &p.argv, p.misc_timeout).await,
+    }
+}
+
+async fn run(p: Arc<Prepared>, events: mpsc::Sender<Event>, first: Instant) {
+    let c = &p.check;
+    let kind = c.spec.kind();
+    let dynamic = matches!(&c.spec, CheckSpec::Misc(m) if m.dynamic);
+    let mut tracker = Tracker::new(p.retry, c.alpha);
+    let mut weight: Option<u8> = None;
+    let mut at = first;
+    loop {
+        sleep_until(at).await;
+        let start = Instant::now();
+        let result = attempt(&p).await;
+        let (verdict, next) = tracker.on_result(result.is_ok());
+        if dynamic {
+            // keepalived: a success sets the script's weight, a final failure resets it.
+            let new = match (&result, verdict) {
+                (Ok(Success::Misc(code)), _) => code.checked_sub(2),
+                (Err(_), Some(v)) if !v.up => None,
+                _ => weight,
+            };
+            if new != weight {
+                weight = new;
+                let ev = Event::Weight(WeightChange { id: c.id, weight });
+                if events.send(ev).await.is_err() {
+                    return;
+                }
+            }
+        }
+        if let Some(v) = verdict {
+            let (error, url) = match &result {
+                Ok(Success::Http(u)) => (None, Some(u.clone())),
+                Ok(_) => (None, None),
+                Err(f) => (Some(f.error.clone()), f.url.clone()),
+            };
+            let reason = Reason {
+                kind,
+                server: p.server.clone(),
+                virtual_server: c.virtual_server.clone(),
+                script: match &c.spec {
+                    CheckSpec::Misc(m) => m.path.split_whitespace().next().map(str::to_owned),
+                    _ => None,
+                },
+                url,
+                error,
+                retry: p.retry,
+                first: v.first,
+            };
+            let ev = Event::Transition(Transition {
+                id: c.id,
+                up: v.up,
+                was_up: v.was_up,
+                reason,
+            });
+            if events.send(ev).await.is_err() {
+                return;
+            }
+        }
+        let delay = match next {
+            Next::Loop => c.delay_loop,
+            Next::Retry => p.delay_before_retry,
+        };
+        // keepalived times MISC_CHECK from the start of the run, the others from the end.
+        let base = if kind == CheckKind::Misc {
+            start
+        } else {
+            Instant::now()
+        };
+        at = base + delay;
+    }
+}
+
+/// A small deterministic PRNG (SplitMix64) for warmup delays.
+#[derive(Debug, Clone)]
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,510 @@
+//! What to check: plain data, no I/O. The daemon fills these from its configuration
+//! (after resolving keepalived's inheritance virtual server → real server → checker).
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+use crate::Error;
+
+/// Caller-chosen identity of one check (one checker block of one real server).
+///
+/// keel-check never interprets it; it comes back in every [`Event`](crate::Event).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CheckId(pub u64);
+
+impl fmt::Display for CheckId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// The virtual server's protocol, used only to format keepalived's log text
+/// (`[192.0.2.12]:tcp:80`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Proto {
+    /// `tcp`
+    #[default]
+    Tcp,
+    /// `udp`
+    Udp,
+    /// `sctp`
+    Sctp,
+    /// `none` (fwmark services)
+    None,
+}
+
+impl Proto {
+    /// keepalived's spelling: `tcp`, `udp`, `sctp`, `none`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+            Proto::Sctp => "sctp",
+            Proto::None => "none",
+        }
+    }
+}
+
+/// Generic connection options shared by TCP_CHECK, HTTP_GET and SSL_GET.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectOpts {
+    /// `connect_ip`: address to connect to (default: the real server's address).
+    pub connect_ip: Option<IpAddr>,
+    /// `connect_port`: port to connect to (default: the real server's port).
+    pub connect_port: Option<u16>,
+    /// `bindto`: source address of the connection.
+    pub bindto: Option<IpAddr>,
+    /// `bind_port`: source port of the connection.
+    pub bind_port: Option<u16>,
+    /// `connect_timeout` (keepalived's default: 5 s). For HTTP it also bounds the
+    /// TLS handshake and, separately, the request/response exchange.
+    pub connect_timeout: Duration,
+}
+
+impl Default for ConnectOpts {
+    fn default() -> Self {
+        ConnectOpts {
+            connect_ip: None,
+            connect_port: None,
+            bindto: None,
+            bind_port: None,
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl ConnectOpts {
+    /// The address actually connected to for a real server at `target`.
+    pub fn destination(&self, target: SocketAddr) -> SocketAddr {
+        SocketAddr::new(
+            self.connect_ip.unwrap_or(target.ip()),
+            self.connect_port.unwrap_or(target.port()),
+        )
+    }
+}
+
+/// A set of HTTP status codes (`status_code 200-299 400-499 503`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusCodes(Vec<RangeInclusive<u16>>);
+
+impl Default for StatusCodes {
+    /// keepalived's default, `200-299`.
+    fn default() -> Self {
+        StatusCodes(vec![200..=299])
+    }
+}
+
+impl StatusCodes {
+    /// Codes from explicit ranges (an empty list matches nothing).
+    pub fn from_ranges(ranges: impl IntoIterator<Item = RangeInclusive<u16>>) -> Self {
+        StatusCodes(ranges.into_iter().collect())
+    }
+
+    /// Parse keepalived's syntax: space-separated `N` or `N-M`, each within 100–599.
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        let bad = || Error::InvalidStatusCode(s.to_owned());
+        let mut out = Vec::new();
+        for word in s.split_whitespace() {
+            let (lo, hi) = match word.split_once('-') {
+                Some((a, b)) => (a.parse::<u16>(), b.parse::<u16>()),
+                None => (word.parse::<u16>(), word.parse::<u16>()),
+            };
+            let (lo, hi) = (lo.map_err(|_| bad())?, hi.map_err(|_| bad())?);
+            if !(100..=599).contains(&lo) || !(100..=599).contains(&hi) || lo > hi {
+                return Err(bad());
+            }
+            out.push(lo..=hi);
+        }
+        if out.is_empty() {
+            return Err(bad());
+        }
+        Ok(StatusCodes(out))
+    }
+
+    /// Whether `code` is in the set.
+    pub fn contains(&self, code: u16) -> bool {
+        self.0.iter().any(|r| r.contains(&code))
+    }
+}
+
+/// An MD5 digest of a response body (`digest 9b3a0c85a887a256d6939da88aabd8cd`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Md5Digest(pub [u8; 16]);
+
+impl Md5Digest {
+    /// Parse 32 hex digits (either case).
+    pub fn from_hex(s: &str) -> Result<Self, Error> {
+        let bad = || Error::InvalidDigest(s.to_owned());
+        let b = s.as_bytes();
+        if b.len() != 32 {
+            return Err(bad());
+        }
+        let mut out = [0u8; 16];
+        for (i, pair) in b.chunks_exact(2).enumerate() {
+            let hi = (pair[0] as char).to_digit(16).ok_or_else(bad)?;
+            let lo = (pair[1] as char).to_digit(16).ok_or_else(bad)?;
+            out[i] = (hi * 16 + lo) as u8;
+        }
+        Ok(Md5Digest(out))
+    }
+}
+
+impl fmt::Display for Md5Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One `url { }` block of HTTP_GET / SSL_GET.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlSpec {
+    /// `path`, e.g. `/` or `/health?x=1` (sent as is in the request line).
+    pub path: String,
+    /// `status_code` (default 200-299).
+    pub status_code: StatusCodes,
+    /// `digest`: MD5 of the body, checked when present.
+    pub digest: Option<Md5Digest>,
+    /// `virtualhost` of this URL (overrides [`HttpSpec::virtualhost`]).
+    pub virtualhost: Option<String>,
+}
+
+impl UrlSpec {
+    /// `path` with the default status codes and no digest.
+    pub fn new(path: impl Into<String>) -> Self {
+        UrlSpec {
+            path: path.into(),
+            status_code: StatusCodes::default(),
+            digest: None,
+            virtualhost: None,
+        }
+    }
+}
+
+/// `http_protocol`: the request line's version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HttpProtocol {
+    /// `1.0` (keepalived's default)
+    #[default]
+    Http10,
+    /// `1.0C`: 1.0 plus `Connection: close`
+    Http10Close,
+    /// `1.1` (with `Connection: close`)
+    Http11,
+}
+
+/// HTTP_GET / SSL_GET options.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HttpSpec {
+    /// The `url` blocks, checked in order; all must pass.
+    pub urls: Vec<UrlSpec>,
+    /// `virtualhost` (the `Host:` header), already resolved from checker / real server /
+    /// virtual server. Without one the header is `ip:port` of the connection.
+    pub virtualhost: Option<String>,
+    /// `http_protocol`.
+    pub protocol: HttpProtocol,
+}
+
+/// How SSL_GET treats the server's certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum TlsVerify {
+    /// Accept any certificate (keepalived's behaviour: it never verifies).
+    #[default]
+    Off,
+    /// Verify the chain against these PEM-encoded CA certificates, and the name against
+    /// the SNI name (or the connect IP address when no SNI name is sent).
+    CaPem(Vec<u8>),
+}
+
+/// SSL_GET's Server Name Indication.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum TlsSni {
+    /// No SNI (keepalived's default).
+    #[default]
+    Off,
+    /// `enable_sni`: send the URL's / checker's virtualhost as SNI (none if there is none).
+    FromVirtualhost,
+    /// Send this name.
+    Name(String),
+}
+
+/// SSL_GET's TLS options.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TlsSpec {
+    /// Server Name Indication.
+    pub sni: TlsSni,
+    /// Certificate verification (off by default, like keepalived).
+    pub verify: TlsVerify,
+}
+
+/// MISC_CHECK options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MiscSpec {
+    /// `misc_path`: the command line. Split on white space and run directly, unless it
+    /// contains shell metacharacters (quotes, `$`, `|`, `;`, `&`, `<`, `>`, `*`, ...), in
+    /// which case it runs as `/bin/sh -c misc_path`.
+    pub path: String,
+    /// `misc_timeout` (default: the check's `delay_loop`, as in keepalived). On timeout the
+    /// script's process group gets SIGTERM, then SIGKILL 2 s later; it counts as a failure.
+    pub timeout: Option<Duration>,
+    /// `misc_dynamic`: exit 0 = up, 1 = down, 2–255 = up with weight `code - 2`.
+    /// Without it any non-zero exit is a failure.
+    pub dynamic: bool,
+}
+
+impl MiscSpec {
+    /// A script with default options.
+    pub fn new(path: impl Into<String>) -> Self {
+        MiscSpec {
+            path: path.into(),
+            timeout: None,
+            dynamic: false,
+        }
+    }
+
+    /// The argv the script is run with (see [`MiscSpec::path`]).
+    pub fn argv(&self) -> Vec<String> {
+        const META: &[char] = &[
+            '|', '&', ';', '<', '>', '(', ')', '$', '`', '\\', '"', '\'', '*', '?', '[', ']', '#',
+            '~', '=', '%', '{', '}', '!', '\n',
+        ];
+        if self.path.contains(META) {
+            vec!["/bin/sh".into(), "-c".into(), self.path.clone()]
+        } else {
+            self.path.split_whitespace().map(str::to_owned).collect()
+        }
+    }
+}
+
+/// The kind of checker and its specific options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckSpec {
+    /// TCP_CHECK: a TCP connect that succeeds within `connect_timeout`.
+    Tcp {
+        /// Connection options.
+        conn: ConnectOpts,
+    },
+    /// HTTP_GET.
+    Http {
+        /// Connection options.
+        conn: ConnectOpts,
+        /// URLs and request options.
+        http: HttpSpec,
+    },
+    /// SSL_GET: HTTP_GET over TLS (rustls).
+    Ssl {
+        /// Connection options.
+        conn: ConnectOpts,
+        /// URLs and request options.
+        http: HttpSpec,
+        /// TLS options.
+        tls: TlsSpec,
+    },
+    /// MISC_CHECK: run a program.
+    Misc(MiscSpec),
+}
+
+impl CheckSpec {
+    /// A TCP_CHECK with default options.
+    pub fn tcp() -> Self {
+        CheckSpec::Tcp {
+            conn: ConnectOpts::default(),
+        }
+    }
+
+    /// Which checker this is.
+    pub fn kind(&self) -> CheckKind {
+        match self {
+            CheckSpec::Tcp { .. } => CheckKind::Tcp,
+            CheckSpec::Http { .. } => CheckKind::Http,
+            CheckSpec::Ssl { .. } => CheckKind::Ssl,
+            CheckSpec::Misc(_) => CheckKind::Misc,
+        }
+    }
+}
+
+/// The checker type, without options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CheckKind {
+    /// TCP_CHECK
+    Tcp,
+    /// HTTP_GET
+    Http,
+    /// SSL_GET
+    Ssl,
+    /// MISC_CHECK
+    Misc,
+}
+
+impl CheckKind {
+    /// keepalived's default `retry`: 1, except MISC_CHECK 0.
+    pub fn default_retry(self) -> u32 {
+        match self {
+            CheckKind::Misc => 0,
+            _ => 1,
+        }
+    }
+
+    /// keepalived's default `delay_before_retry`: 3 s for HTTP_GET/SSL_GET, else 1 s.
+    pub fn default_delay_before_retry(self) -> Duration {
+        match self {
+            CheckKind::Http | CheckKind::Ssl => Duration::from_secs(3),
+            _ => Duration::from_secs(1),
+        }
+    }
+}
+
+/// One checker of one real server, with its timing options resolved.
+///
+/// `None` options take keepalived's defaults for the checker type (see the accessors).
+/// keepalived's old `nb_get_retry` keyword is an alias of [`retry`](Self::retry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RealServerCheck {
+    /// Caller's id, returned in events.
+    pub id: CheckId,
+    /// The real server's address and port (the default connect target, and the
+    /// address shown in log text).
+    pub target: SocketAddr,
+    /// The virtual server's protocol, for log text only.
+    pub proto: Proto,
+    /// The virtual server as keepalived prints it (e.g. `[192.0.2.250]:tcp:80`), for
+    /// MISC_CHECK's log text only.
+    pub virtual_server: Option<String>,
+    /// What to check.
+    pub spec: CheckSpec,
+    /// `delay_loop`: interval between checks (keepalived's default 60 s).
+    pub delay_loop: Duration,
+    /// `retry` (alias `nb_get_retry`): extra attempts before an up server is declared down.
+    pub retry: Option<u32>,
+    /// `delay_before_retry`: interval between those attempts.
+    pub delay_before_retry: Option<Duration>,
+    /// `warmup`: the first check starts after a random delay in `0..=warmup`
+    /// (default `delay_loop`; zero disables), on top of the runner's bootstrap delay.
+    pub warmup: Option<Duration>,
+    /// `alpha`: start as down (otherwise start as up).
+    pub alpha: bool,
+}
+
+impl RealServerCheck {
+    /// A check with keepalived's defaults (`delay_loop` 60 s, not alpha).
+    pub fn new(id: CheckId, target: SocketAddr, spec: CheckSpec) -> Self {
+        RealServerCheck {
+            id,
+            target,
+            proto: Proto::Tcp,
+            virtual_server: None,
+            spec,
+            delay_loop: Duration::from_secs(60),
+            retry: None,
+            delay_before_retry: None,
+            warmup: None,
+            alpha: false,
+        }
+    }
+
+    /// `retry`, or the checker type's default.
+    pub fn effective_retry(&self) -> u32 {
+        self.retry.unwrap_or(self.spec.kind().default_retry())
+    }
+
+    /// `delay_before_retry`, or the checker type's default.
+    pub fn effective_delay_before_retry(&self) -> Duration {
+        self.delay_before_retry
+            .unwrap_or(self.spec.kind().default_delay_before_retry())
+    }
+
+    /// `warmup`, or `delay_loop`.
+    pub fn effective_warmup(&self) -> Duration {
+        self.warmup.unwrap_or(self.delay_loop)
+    }
+
+    /// The real server as keepalived prints it: `[192.0.2.12]:tcp:80`.
+    pub fn server_label(&self) -> String {
+        format!(
+            "[{}]:{}:{}",
+            self.target.ip(),
+            self.proto.as_str(),
+            self.target.port()
+        )
+    }
+
+    /// Check the options that can be wrong independently of the network.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.delay_loop.is_zero() {
+            return Err(Error::ZeroDelayLoop(self.id));
+        }
+        match &self.spec {
+            CheckSpec::Http { http, .. } | CheckSpec::Ssl { http, .. } if http.urls.is_empty() => {
+                Err(Error::NoUrl(self.id))
+            }
+            CheckSpec::Misc(m) if m.argv().is_empty() => Err(Error::EmptyMiscPath(self.id)),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_codes_parse() {
+        let s = StatusCodes::parse("200 300-302 503").unwrap();
+        assert!(s.contains(200) && s.contains(301) && s.contains(503));
+        assert!(!s.contains(201) && !s.contains(303));
+        assert!(StatusCodes::default().contains(204));
+        assert!(!StatusCodes::default().contains(301));
+        assert!(StatusCodes::parse("").is_err());
+        assert!(StatusCodes::parse("99").is_err());
+        assert!(StatusCodes::parse("300-200").is_err());
+        assert!(StatusCodes::parse("2x0").is_err());
+    }
+
+    #[test]
+    fn digest_hex() {
+        let d = Md5Digest::from_hex("9B3A0c85a887a256d6939da88aabd8cd").unwrap();
+        assert_eq!(d.0[0], 0x9b);
+        assert_eq!(d.to_string(), "9b3a0c85a887a256d6939da88aabd8cd");
+        assert!(Md5Digest::from_hex("9b3a").is_err());
+        assert!(Md5Digest::from_hex("zz3a0c85a887a256d6939da88aabd8cd").is_err());
+        assert!(Md5Digest::from_hex("é3a0c85a887a256d6939da88aabd8c").is_err());
+    }
+
+    #[test]
+    fn misc_argv() {
+        let m = MiscSpec::new("/usr/bin/check  -p 80");
+        assert_eq!(m.argv(), ["/usr/bin/check", "-p", "80"]);
+        let m = MiscSpec::new("/usr/bin/check | grep ok");
+        assert_eq!(m.argv(), ["/bin/sh", "-c", "/usr/bin/check | grep ok"]);
+        let m = MiscSpec::new("check 'a b'");
+        assert_eq!(m.argv()[0], "/bin/sh");
+        assert!(MiscSpec::new("   ").argv().is_empty());
+    }
+
+    #[test]
+    fn defaults_follow_keepalived() {
+        let t = "192.0.2.12:80".parse().unwrap();
+        let c = RealServerCheck::new(CheckId(1), t, CheckSpec::tcp());
+        assert_eq!(c.effective_retry(), 1);
+        assert_eq!(c.effective_delay_before_retry(), Duration::from_secs(1));
+        assert_eq!(c.effective_warmup(), Duration::from_secs(60));
+        assert_eq!(c.server_label(), "[192.0.2.12]:tcp:80");
+        let m = RealServerCheck::new(CheckId(2), t, CheckSpec::Misc(MiscSpec::new("/bin/true")));
+        assert_eq!(m.effective_retry(), 0);
+        let h = RealServerCheck::new(
+            CheckId(3),
+            "[2001:db8::1]:443".parse().unwrap(),
+            CheckSpec::Http {
+                conn: ConnectOpts::default(),
+                http: HttpSpec::default(),
+            },
+        );
+        assert_eq!(h.effective_delay_before_retry(), Duration::from_secs(3));
+        assert_eq!(h.server_label(), "[2001:db8::1]:tcp:443");
+        assert_eq!(h.validate(), Err(Error::NoUrl(CheckId(3))));
+    }
+}
