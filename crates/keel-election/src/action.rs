@@ -249,17 +249,6 @@ pub enum LogKind {
     },
 }
 
-fn ver(v: crate::Version) -> u8 {
-    match v {
-        crate::Version::V2 => 2,
-        crate::Version::V3 => 3,
-    }
-}
-
-pub(crate) fn version_number(v: crate::Version) -> u8 {
-    ver(v)
-}
-
 impl LogEvent {
     /// Severity.
     pub fn level(&self) -> LogLevel {

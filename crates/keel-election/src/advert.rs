@@ -35,3 +35,73 @@ pub struct Advert {
     /// The virtual addresses listed in the advert.
     pub addrs: Vec<IpAddr>,
 }
+
+impl From<keel_packet::Auth> for AdvertAuth {
+    fn from(a: keel_packet::Auth) -> Self {
+        match a {
+            keel_packet::Auth::None => AdvertAuth::None,
+            keel_packet::Auth::SimpleText(k) => AdvertAuth::Pass(k),
+            keel_packet::Auth::IpAh(_) => AdvertAuth::Ah,
+            keel_packet::Auth::Unknown { kind, .. } => AdvertAuth::Unknown(kind),
+        }
+    }
+}
+
+impl From<&keel_packet::VrrpRepr<'_>> for Advert {
+    fn from(r: &keel_packet::VrrpRepr<'_>) -> Self {
+        Advert {
+            version: r.version,
+            vrid: r.vrid,
+            priority: r.priority,
+            adver_int_cs: r.adver_int,
+            auth: r.auth.into(),
+            addrs: r.addrs.iter().collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keel_packet::{ChecksumMode, MCAST_V4, VrrpPacket, VrrpRepr};
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn from_keepalived_golden_packets() {
+        let src: IpAddr = "192.0.2.10".parse().unwrap();
+        let dst = IpAddr::V4(MCAST_V4);
+        let vip: IpAddr = "192.0.2.250".parse().unwrap();
+        // keepalived-facts.md: v2, prio 100, PASS "123.123", advert 1 s.
+        let b = hex("213364010101ee3cc00002fa3132332e31323300");
+        let p = VrrpPacket::new_checked(&b[..]).unwrap();
+        let r = VrrpRepr::parse(&p, src, dst, ChecksumMode::Rfc).unwrap();
+        let a = Advert::from(&r);
+        assert_eq!(
+            a,
+            Advert {
+                version: Version::V2,
+                vrid: 51,
+                priority: 100,
+                adver_int_cs: 100,
+                auth: AdvertAuth::Pass(*b"123.123\0"),
+                addrs: vec![vip],
+            }
+        );
+        // v3, prio 0, 10 cs.
+        let b = hex("31330001000a692dc00002fa");
+        let p = VrrpPacket::new_checked(&b[..]).unwrap();
+        let r = VrrpRepr::parse(&p, src, dst, ChecksumMode::Rfc).unwrap();
+        let a = Advert::from(&r);
+        assert_eq!(
+            (a.version, a.priority, a.adver_int_cs, a.auth),
+            (Version::V3, 0, 10, AdvertAuth::None)
+        );
+        assert_eq!(a.addrs, vec![vip]);
+    }
+}

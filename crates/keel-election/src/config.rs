@@ -4,14 +4,8 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-/// VRRP protocol version.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Version {
-    /// RFC 3768 (IPv4 only, whole-second intervals, optional PASS auth).
-    V2,
-    /// RFC 5798 (IPv4 and IPv6, centisecond intervals, no auth).
-    V3,
-}
+/// VRRP protocol version (keel-packet's type, re-exported).
+pub use keel_packet::Version;
 
 /// keepalived's `state MASTER|BACKUP` hint.
 ///

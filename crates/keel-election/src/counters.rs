@@ -32,6 +32,24 @@ pub enum RxError {
     InvalidType,
 }
 
+impl RxError {
+    /// The counter a codec / receive-rule rejection belongs to, if any
+    /// (`BufferTooSmall` and the like are not receive errors).
+    pub fn from_packet_error(e: keel_packet::Error) -> Option<RxError> {
+        use keel_packet::Error as E;
+        Some(match e {
+            E::BadChecksum => RxError::Checksum,
+            E::BadTtl => RxError::Ttl,
+            E::BadVersion => RxError::Version,
+            E::Truncated | E::AddrCountMismatch | E::TooManyAddrs | E::BadIpHeader => {
+                RxError::PacketLength
+            }
+            E::BadType => RxError::InvalidType,
+            _ => return None,
+        })
+    }
+}
+
 /// Statistics of one instance. All counters wrap never (u64) and start at zero.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Counters {

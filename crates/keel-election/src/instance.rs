@@ -536,8 +536,8 @@ impl Instance {
         if adv.version != self.cfg.version {
             self.counters.version_errors += 1;
             self.log(LogKind::WrongVersion {
-                received: version_number(adv.version),
-                expected: version_number(self.cfg.version),
+                received: adv.version.number(),
+                expected: self.cfg.version.number(),
             });
             return false;
         }

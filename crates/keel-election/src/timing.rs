@@ -21,19 +21,14 @@ pub fn adver_interval(adver_int_cs: u16) -> Duration {
 }
 
 /// Skew_Time for `priority` (use the effective priority) and the master's
-/// advertisement interval in centiseconds.
+/// advertisement interval in centiseconds (keel-packet's exact arithmetic).
 pub fn skew_time(version: Version, priority: u8, master_adver_int_cs: u16) -> Duration {
-    let factor = 256 - u64::from(priority);
-    let base_us = match version {
-        Version::V2 => 1_000_000,
-        Version::V3 => u64::from(master_adver_int_cs) * US_PER_CS,
-    };
-    Duration::from_micros(factor * base_us / 256)
+    keel_packet::skew_time(version, priority, master_adver_int_cs)
 }
 
 /// Master_Down_Interval = 3 × Master_Adver_Interval + Skew_Time.
 pub fn master_down_interval(version: Version, priority: u8, master_adver_int_cs: u16) -> Duration {
-    adver_interval(master_adver_int_cs) * 3 + skew_time(version, priority, master_adver_int_cs)
+    keel_packet::master_down_interval(version, priority, master_adver_int_cs)
 }
 
 #[cfg(test)]
