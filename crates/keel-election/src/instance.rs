@@ -1,6 +1,6 @@
 //! The per-instance VRRP state machine.
 
-use crate::action::{Action, Dest, LogEvent, LogKind, Notify, NotifyState, Reason, version_number};
+use crate::action::{Action, Dest, LogEvent, LogKind, Notify, NotifyState, Reason};
 use crate::advert::{Advert, AdvertAuth};
 use crate::config::{AuthConfig, ConfigError, InstanceConfig, TrackId, Version};
 use crate::counters::{Counters, NewMasterReason, RxError};
