@@ -162,8 +162,10 @@ proptest! {
     }
 
     #[test]
-    fn emit_then_flip_one_bit_is_rejected(case in any_case(), bit in any::<usize>()) {
-        prop_assume!(case.mode != ChecksumMode::Ignore);
+    fn emit_then_flip_one_bit_is_rejected(mut case in any_case(), bit in any::<usize>()) {
+        if case.mode == ChecksumMode::Ignore {
+            case.mode = ChecksumMode::Rfc;
+        }
         let r = case.repr();
         let mut buf = vec![0u8; r.buffer_len()];
         r.emit(&mut buf, case.src, case.dst, case.mode).unwrap();
@@ -187,14 +189,14 @@ proptest! {
         let _ = (view.addrs(Family::V4), view.addrs(Family::V6));
         let _ = view.verify_checksum_with(src, dst, mode);
         let _ = rx::split_ipv4(&bytes);
-        if let Ok(p) = VrrpPacket::new_checked(&bytes[..]) {
-            if let Ok(r) = VrrpRepr::parse(&p, src, dst, mode) {
-                // Whatever parses re-emits and parses to the same value.
-                let mut out = vec![0u8; r.buffer_len()];
-                r.emit(&mut out, src, dst, mode).unwrap();
-                prop_assert_eq!(VrrpRepr::parse_bytes(&out, src, dst, mode), Ok(r));
-                prop_assert_eq!(out.len(), bytes.len());
-            }
+        if let Ok(p) = VrrpPacket::new_checked(&bytes[..])
+            && let Ok(r) = VrrpRepr::parse(&p, src, dst, mode)
+        {
+            // Whatever parses re-emits and parses to the same value.
+            let mut out = vec![0u8; r.buffer_len()];
+            r.emit(&mut out, src, dst, mode).unwrap();
+            prop_assert_eq!(VrrpRepr::parse_bytes(&out, src, dst, mode), Ok(r));
+            prop_assert_eq!(out.len(), bytes.len());
         }
     }
 
