@@ -49,11 +49,16 @@ use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr};
 
+mod announce;
 mod fake;
 mod netlink;
 mod nl;
 mod sys;
 
+pub use announce::{
+    ALL_NODES, Announcer, ArpOp, GARP_LEN, NA_LEN, garp_frame, icmpv6_checksum,
+    unsolicited_na_frame,
+};
 pub use fake::FakeVips;
 pub use netlink::{Netlink, link_by_index, link_by_name};
 

@@ -273,3 +273,46 @@ impl NlSocket {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_walks_aligned_messages_and_stops_on_garbage() {
+        let mut buf = Vec::new();
+        for (kind, seq, body) in [(2u16, 7u32, &[0u8, 0, 0, 0][..]), (3, 8, &[1, 2, 3][..])] {
+            let len = (16 + body.len()) as u32;
+            buf.extend_from_slice(&len.to_ne_bytes());
+            buf.extend_from_slice(&kind.to_ne_bytes());
+            buf.extend_from_slice(&0u16.to_ne_bytes());
+            buf.extend_from_slice(&seq.to_ne_bytes());
+            buf.extend_from_slice(&0u32.to_ne_bytes());
+            buf.extend_from_slice(body);
+            while buf.len() % 4 != 0 {
+                buf.push(0);
+            }
+        }
+        buf.extend_from_slice(&[0xff, 0xff, 0, 0]); // truncated header
+        let v: Vec<_> = split(&buf).collect();
+        assert_eq!(v.len(), 2);
+        assert_eq!((v[0].0.kind, v[0].0.seq), (2, 7));
+        assert_eq!(error_code(v[0].1), Some(0));
+        assert_eq!((v[1].0.kind, v[1].0.seq, v[1].1.len()), (3, 8, 19));
+        // A length field larger than the buffer ends the walk.
+        let mut bad = buf[..16].to_vec();
+        bad[0] = 200;
+        assert_eq!(split(&bad).count(), 0);
+        assert_eq!(split(&[]).count(), 0);
+    }
+
+    #[test]
+    fn request_socket_gets_a_large_receive_buffer() {
+        if !keel_testkit::require_root("keel-vip SO_RCVBUFFORCE") {
+            return;
+        }
+        let s = NlSocket::new().expect("socket");
+        // The kernel reports twice the requested size.
+        assert!(crate::sys::rcvbuf(&s.sock).expect("getsockopt") >= SOCK_RCVBUF);
+    }
+}

@@ -1,7 +1,6 @@
 //! The crate's only `unsafe`: a few `libc` calls that socket2 / netlink-sys
 //! do not offer (SO_RCVBUFFORCE, AF_PACKET sockets with `sockaddr_ll`).
 #![allow(unsafe_code)]
-#![allow(dead_code)] // TEMP: the packet helpers are used by the announcer (next commit)
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -40,6 +39,7 @@ pub(crate) fn set_rcvbuf(sock: &impl AsRawFd, bytes: usize) {
     }
 }
 
+#[cfg(test)]
 /// The socket's receive buffer size as the kernel reports it (doubled).
 pub(crate) fn rcvbuf(sock: &impl AsRawFd) -> io::Result<usize> {
     let mut v: libc::c_int = 0;
@@ -74,6 +74,7 @@ pub(crate) fn packet_socket() -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+#[cfg(test)]
 /// An AF_PACKET/SOCK_RAW socket receiving frames of `ethertype` (host order)
 /// on `ifindex` only. Used by tests to capture announcements.
 pub(crate) fn packet_capture(ifindex: u32, ethertype: u16) -> io::Result<OwnedFd> {
@@ -145,6 +146,7 @@ pub(crate) fn send_frame(
     }
 }
 
+#[cfg(test)]
 /// Receive one frame into `buf`, waiting at most `timeout_ms`.
 /// `Ok(None)` on timeout.
 pub(crate) fn recv_frame(
