@@ -88,14 +88,15 @@ impl Checker {
 
     /// Start a check. Must be called from within a tokio runtime.
     ///
-    /// The first attempt runs after `bootstrap_delay` plus a random part of `warmup`.
-    pub fn add(&mut self, check: RealServerCheck) -> Result<(), Error> {
+    /// The first attempt runs after `bootstrap_delay` plus a random part of `warmup`;
+    /// that delay is returned.
+    pub fn add(&mut self, check: RealServerCheck) -> Result<Duration, Error> {
         if self.checks.contains_key(&check.id) {
             return Err(Error::DuplicateId(check.id));
         }
-        let task = self.spawn(&check)?;
+        let (task, delay) = self.spawn(&check)?;
         self.checks.insert(check.id, Running { check, task });
-        Ok(())
+        Ok(delay)
     }
 
     /// Stop a check. Returns whether it existed. Events it already queued stay queued.
@@ -110,12 +111,13 @@ impl Checker {
     }
 
     /// Replace a check (or add it): the old task stops, the new one starts fresh.
-    pub fn replace(&mut self, check: RealServerCheck) -> Result<(), Error> {
-        let task = self.spawn(&check)?;
+    /// Returns the delay before its first attempt.
+    pub fn replace(&mut self, check: RealServerCheck) -> Result<Duration, Error> {
+        let (task, delay) = self.spawn(&check)?;
         if let Some(old) = self.checks.insert(check.id, Running { check, task }) {
             old.task.abort();
         }
-        Ok(())
+        Ok(delay)
     }
 
     /// Make the running set equal to `checks` (a reload): unchanged checks keep running
@@ -153,11 +155,11 @@ impl Checker {
             match self.checks.get(&id) {
                 Some(r) if r.check == c => summary.unchanged.push(id),
                 Some(_) => {
-                    self.replace(c)?;
+                    let _ = self.replace(c)?;
                     summary.replaced.push(id);
                 }
                 None => {
-                    self.add(c)?;
+                    let _ = self.add(c)?;
                     summary.added.push(id);
                 }
             }
@@ -204,7 +206,7 @@ impl Checker {
         }
     }
 
-    fn spawn(&mut self, check: &RealServerCheck) -> Result<JoinHandle<()>, Error> {
+    fn spawn(&mut self, check: &RealServerCheck) -> Result<(JoinHandle<()>, Duration), Error> {
         let handle = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
         let prepared = prepare(check)?;
         let warmup = check.effective_warmup();
@@ -214,9 +216,12 @@ impl Checker {
             let nanos = u64::try_from(warmup.as_nanos()).unwrap_or(u64::MAX);
             Duration::from_nanos(self.rng.next() % nanos.saturating_add(1))
         };
-        let first = Instant::now() + self.options.bootstrap_delay + jitter;
+        let delay = self.options.bootstrap_delay + jitter;
         let events = self.events.clone();
-        Ok(handle.spawn(run(prepared, events, first)))
+        Ok((
+            handle.spawn(run(prepared, events, Instant::now() + delay)),
+            delay,
+        ))
     }
 }
 
