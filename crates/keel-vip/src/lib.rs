@@ -54,6 +54,7 @@ mod fake;
 mod netlink;
 mod nl;
 mod sys;
+mod watch;
 
 pub use announce::{
     ALL_NODES, Announcer, ArpOp, GARP_LEN, NA_LEN, garp_frame, icmpv6_checksum,
@@ -61,6 +62,7 @@ pub use announce::{
 };
 pub use fake::FakeVips;
 pub use netlink::{Netlink, link_by_index, link_by_name};
+pub use watch::{LinkEvent, LinkWatcher, WATCH_RCVBUF};
 
 /// Value keel writes into `IFA_PROTO` of the addresses it adds (kernel ≥ 5.18).
 ///
