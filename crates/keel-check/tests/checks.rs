@@ -940,3 +940,60 @@ fn works_on_a_current_thread_runtime_and_needs_one() {
         ck.shutdown().await;
     });
 }
+
+/// keepalived's timing with tokio's paused clock: the virtual times are exact.
+/// (Loopback connects complete inside the connect call, so the auto-advancing clock does
+/// not race the I/O.)
+#[tokio::test(start_paused = true)]
+async fn tcp_retry_timing_on_the_paused_clock() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let listener = TcpListener::from_std(listener).unwrap();
+    let server = tokio::spawn(async move {
+        while let Ok(c) = listener.accept().await {
+            drop(c);
+        }
+    });
+    let (mut ck, mut rx) = checker();
+    let mut c = check(1, addr, CheckSpec::tcp());
+    c.delay_loop = Duration::from_secs(10);
+    c.retry = Some(3);
+    c.delay_before_retry = Some(Duration::from_secs(2));
+    let t0 = Instant::now();
+    ck.add(c).unwrap();
+    let t = next_transition(&mut rx).await;
+    assert!(t.up);
+    assert_eq!(t0.elapsed().as_secs(), 0);
+    // the server goes away at t=5; attempts fail at 10, 12, 14, 16 → down at 16
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    server.abort();
+    let _ = server.await;
+    let t = next_transition(&mut rx).await;
+    assert!(!t.up);
+    assert_eq!(
+        t.reason.error,
+        Some(ProbeError::Connect(std::io::ErrorKind::ConnectionRefused))
+    );
+    let down_at = t0.elapsed();
+    assert!(
+        down_at >= Duration::from_secs(16) && down_at < Duration::from_millis(16_100),
+        "{down_at:?}"
+    );
+    // back at t=20; while down there are no retries, the next check is at 26
+    tokio::time::sleep_until(t0 + Duration::from_secs(20)).await;
+    let listener = TcpListener::bind(addr).await.unwrap();
+    tokio::spawn(async move {
+        while let Ok(c) = listener.accept().await {
+            drop(c);
+        }
+    });
+    let t = next_transition(&mut rx).await;
+    assert!(t.up && !t.was_up);
+    let up_at = t0.elapsed();
+    assert!(
+        up_at >= Duration::from_secs(26) && up_at < Duration::from_millis(26_100),
+        "{up_at:?}"
+    );
+    ck.shutdown().await;
+}
