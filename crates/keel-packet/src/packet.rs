@@ -136,9 +136,11 @@ pub enum ChecksumMode {
     /// pseudo-header plus the message (RFC 5798 §5.2.8). What keepalived sends.
     #[default]
     Rfc,
-    /// VRRPv3 checksummed like VRRPv2, without the pseudo-header, as some
-    /// vendors send it (keepalived can interoperate with them). Same as `Rfc`
-    /// for VRRPv2.
+    /// VRRPv3 over IPv4 checksummed like VRRPv2, without the pseudo-header,
+    /// as some vendors send it (keepalived's `v3_checksum_as_v2`, tshark's
+    /// `vrrp.v3_checksum_as_in_v2`). Same as `Rfc` for VRRPv2 and for IPv6,
+    /// where the pseudo-header is always used (the kernel computes it with
+    /// `IPV6_CHECKSUM`).
     V3NoPseudoHeader,
     /// Parse: do not check. Emit: write a zero checksum.
     Ignore,
@@ -646,7 +648,7 @@ impl<T: AsRef<[u8]>> VrrpPacket<T> {
         let Some(msg) = self.message(family) else {
             return false;
         };
-        let acc = if self.version() == 3 && mode == ChecksumMode::Rfc {
+        let acc = if uses_pseudo_header(self.version(), family, mode) {
             match checksum::pseudo_header(src, dst, msg.len()) {
                 Some(a) => a,
                 None => return false,
@@ -656,6 +658,13 @@ impl<T: AsRef<[u8]>> VrrpPacket<T> {
         };
         checksum::fold(checksum::sum(acc, msg)) == 0xffff
     }
+}
+
+/// Whether the checksum covers the pseudo-header: VRRPv3, unless
+/// [`ChecksumMode::V3NoPseudoHeader`] over IPv4.
+#[inline]
+fn uses_pseudo_header(version: u8, family: Family, mode: ChecksumMode) -> bool {
+    version == 3 && (mode == ChecksumMode::Rfc || family == Family::V6)
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> VrrpPacket<T> {
@@ -727,7 +736,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> VrrpPacket<T> {
             return Ok(());
         }
         let family = Family::of_pair(src, dst)?;
-        let pseudo = self.version() == 3 && mode == ChecksumMode::Rfc;
+        let pseudo = uses_pseudo_header(self.version(), family, mode);
         let msg = self.message(family).ok_or(Error::BufferTooSmall)?;
         let acc = if pseudo {
             checksum::pseudo_header(src, dst, msg.len()).ok_or(Error::BadFamily)?
@@ -1149,7 +1158,15 @@ mod tests {
         assert_eq!(&out[8..24], &vips[0].octets());
         let p = VrrpPacket::new_checked(&out[..]).unwrap();
         assert!(p.verify_checksum(src, MC6));
-        assert!(!p.verify_checksum_with(src, MC6, ChecksumMode::V3NoPseudoHeader));
+        // IPv6 always uses the pseudo-header.
+        assert!(p.verify_checksum_with(src, MC6, ChecksumMode::V3NoPseudoHeader));
+        let mut plain = out.clone();
+        plain[6] = 0;
+        plain[7] = 0;
+        let c = crate::internet_checksum(&plain);
+        plain[6..8].copy_from_slice(&c.to_be_bytes());
+        let q = VrrpPacket::new_checked(&plain[..]).unwrap();
+        assert!(!q.verify_checksum_with(src, MC6, ChecksumMode::V3NoPseudoHeader));
         assert_eq!(VrrpRepr::parse(&p, src, MC6, ChecksumMode::Rfc), Ok(r));
         // Read as IPv4 the length does not fit the count.
         assert_eq!(
