@@ -53,6 +53,7 @@ mod announce;
 mod fake;
 mod netlink;
 mod nl;
+mod route;
 mod sys;
 mod watch;
 
@@ -62,6 +63,7 @@ pub use announce::{
 };
 pub use fake::FakeVips;
 pub use netlink::{Netlink, link_by_index, link_by_name};
+pub use route::{InvalidRoute, RouteKind, VirtualRoute, Vmac, VmacMode};
 pub use watch::{LinkEvent, LinkWatcher, WATCH_RCVBUF};
 
 /// Value keel writes into `IFA_PROTO` of the addresses it adds (kernel ≥ 5.18).
@@ -368,6 +370,12 @@ pub enum Error {
     /// The VIP's fields are inconsistent.
     #[error("invalid VIP: {0}")]
     Invalid(#[from] InvalidVip),
+    /// The route's fields are inconsistent.
+    #[error("invalid route: {0}")]
+    InvalidRoute(#[from] InvalidRoute),
+    /// `del_vmac` was asked to delete an interface that is not a macvlan.
+    #[error("refusing to delete {0}: not a macvlan")]
+    NotMacvlan(String),
     /// The kernel refused the request; `errno` is positive (`libc::EPERM`, ...).
     #[error("{op}: kernel said {}", io::Error::from_raw_os_error(*errno))]
     Kernel {
