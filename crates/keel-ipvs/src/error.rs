@@ -1,0 +1,117 @@
+//! Errors of keel-ipvs: small, matchable, never stringly.
+use crate::wire::{DecodeError, Op};
+use std::fmt;
+
+/// A kernel error number (positive, e.g. 17 = EEXIST).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Errno(pub i32);
+
+impl Errno {
+    /// EEXIST: the service or destination already exists.
+    pub const EXISTS: Errno = Errno(17);
+    /// ESRCH: no such service.
+    pub const NO_SERVICE: Errno = Errno(3);
+    /// ENOENT: no such destination (or family/scheduler not found).
+    pub const NOT_FOUND: Errno = Errno(2);
+    /// EINVAL: the kernel rejected a value.
+    pub const INVALID: Errno = Errno(22);
+    /// EBUSY: e.g. a sync daemon is already running.
+    pub const BUSY: Errno = Errno(16);
+}
+
+impl fmt::Display for Errno {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let e = std::io::Error::from_raw_os_error(self.0);
+        write!(f, "{e}")
+    }
+}
+
+/// Which kind of request failed (for requests that are not [`Op`]s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Command {
+    /// Resolving the "IPVS" generic netlink family.
+    ResolveFamily,
+    /// Getting one service.
+    GetService,
+    /// Listing services.
+    GetServices,
+    /// Listing a service's destinations.
+    GetDests,
+    /// Starting a sync daemon.
+    StartDaemon,
+    /// Stopping a sync daemon.
+    StopDaemon,
+    /// Listing sync daemons.
+    GetDaemons,
+    /// Setting timeouts.
+    SetTimeouts,
+    /// Getting timeouts.
+    GetTimeouts,
+    /// Getting version information.
+    GetInfo,
+    /// Zeroing counters.
+    Zero,
+    /// Flushing every service.
+    Flush,
+}
+
+/// One failed write operation of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpError {
+    /// Position of the operation in the submitted slice.
+    pub index: usize,
+    /// The operation (names its object).
+    pub op: Op,
+    /// What the kernel said.
+    pub errno: Errno,
+}
+
+impl fmt::Display for OpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.op, self.errno)
+    }
+}
+
+/// Errors of keel-ipvs.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The kernel has no "IPVS" generic netlink family.
+    #[error("IPVS is not available: load the ip_vs module")]
+    Unavailable,
+    /// Socket-level failure (socket, send, recv).
+    #[error("netlink socket: {0}")]
+    Io(#[from] std::io::Error),
+    /// A single write operation failed.
+    #[error("{0}")]
+    Op(Box<OpError>),
+    /// Some operations of a batch failed (all of them are listed).
+    #[error("{} operation(s) failed, first: {}", .0.len(), .0.first().map(|e| e.to_string()).unwrap_or_default())]
+    Batch(Vec<OpError>),
+    /// A non-write request failed.
+    #[error("{command:?} failed: {errno}")]
+    Request {
+        /// Which request.
+        command: Command,
+        /// What the kernel said.
+        errno: Errno,
+    },
+    /// The kernel's reply could not be decoded.
+    #[error("malformed reply: {0}")]
+    Decode(#[from] DecodeError),
+    /// The kernel dropped replies (receive buffer overrun); state is unknown.
+    #[error("netlink receive buffer overrun: replies were lost")]
+    Overrun,
+}
+
+impl Error {
+    /// The kernel errno behind this error, if it came from the kernel
+    /// (the first failure of a batch).
+    pub fn errno(&self) -> Option<Errno> {
+        match self {
+            Error::Op(e) => Some(e.errno),
+            Error::Batch(v) => v.first().map(|e| e.errno),
+            Error::Request { errno, .. } => Some(*errno),
+            _ => None,
+        }
+    }
+}
