@@ -28,6 +28,8 @@ pub fn run_tiers(a: &TestArgs) -> Result<()> {
         eprintln!("    !!! not root: privileged tests will SKIP (they fail under CI=true) !!!");
     }
     run(cargo().args(["test", "--workspace"]))?;
+    step("IPVS kernel tests in the VM (cargo xtask vm test)");
+    crate::vm::test()?;
     Ok(())
 }
 
