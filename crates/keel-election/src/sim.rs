@@ -176,6 +176,14 @@ impl Sim {
         self.default_link = LinkParams { delay, loss_ppm };
     }
 
+    /// Loss of the default link and of every link set with [`Sim::set_link`].
+    pub fn set_default_loss(&mut self, loss_ppm: u32) {
+        self.default_link.loss_ppm = loss_ppm;
+        for l in self.links.values_mut() {
+            l.loss_ppm = loss_ppm;
+        }
+    }
+
     /// Delay and loss between `a` and `b`, both directions.
     pub fn set_link(&mut self, a: usize, b: usize, delay: Duration, loss_ppm: u32) {
         let p = LinkParams { delay, loss_ppm };
@@ -253,9 +261,12 @@ impl Sim {
         }
     }
 
-    /// Restart `node` as a fresh process (after a crash or a stop) and start it.
+    /// Restart `node` as a fresh process and start it. A running node is
+    /// killed first (silently, like a crash); leftover VIPs count as removed
+    /// (keel's daemon removes its stamped addresses at startup).
     pub fn restart(&mut self, node: usize) {
         if let Some(n) = self.nodes.get_mut(node) {
+            n.vips_held = false;
             n.cfg = n.inst.config().clone();
             n.inst = Instance::new(n.cfg.clone());
             n.alive = true;
