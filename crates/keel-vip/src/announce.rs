@@ -116,6 +116,18 @@ pub fn icmpv6_checksum(src: &Ipv6Addr, dst: &Ipv6Addr, msg: &[u8]) -> u16 {
 ///
 /// Each call sends at once; repeats and spacing over time are the caller's
 /// to schedule (keepalived: 5 back-to-back, again 5 s later).
+///
+/// ```no_run
+/// use keel_vip::{link_by_name, Announcer};
+///
+/// let eth0 = link_by_name("eth0")?;
+/// let mac = eth0.mac.expect("ethernet");
+/// let a = Announcer::new()?;
+/// // keepalived's takeover burst: 5 per VIP, back to back.
+/// a.burst(eth0.index, mac, &["192.0.2.250".parse().unwrap()], 5)?;
+/// a.unsolicited_na(eth0.index, mac, "2001:db8::250".parse().unwrap(), false)?;
+/// # Ok::<(), keel_vip::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Announcer {
     fd: OwnedFd,

@@ -36,12 +36,47 @@
 //! ```
 //!
 //! # Pieces
-//! * [`Vip`], [`VipControl`], [`Netlink`], [`FakeVips`]: addresses.
-//! * [`link_by_name`], [`link_by_index`], [`Link`]: interface lookup.
-//! * Addresses added by [`Netlink`] carry a stamp in `IFA_PROTO` (kernel ≥
-//!   5.18; [`DEFAULT_STAMP`]), so [`VipControl::list_stamped`] finds keel's
-//!   leftovers after a crash. On older kernels the attribute is ignored and
-//!   `list_stamped` finds nothing.
+//! * [`Vip`], [`VipControl`] (`add`, `del`, `list`, `list_stamped`,
+//!   `add_many`, `del_many`), [`Netlink`], [`FakeVips`]: addresses.
+//!   IPv4 VIPs default to /32, IPv6 to /128 with `nodad` (usable at once).
+//! * [`link_by_name`], [`link_by_index`], [`Link`]: interface lookup; a
+//!   missing name is [`Error::NoSuchInterface`] carrying the name.
+//! * [`Announcer`]: gratuitous ARP ([`ArpOp::Request`] as keepalived sends
+//!   it, or [`ArpOp::Reply`]) and unsolicited neighbour advertisements, on
+//!   an AF_PACKET socket. One call sends at once; the daemon schedules
+//!   repeats and spacing. [`garp_frame`] / [`unsolicited_na_frame`] build
+//!   the bytes.
+//! * [`LinkWatcher`]: link and address events, non-blocking, with an fd for
+//!   tokio's `AsyncFd`; on overflow (ENOBUFS) it reads the whole state
+//!   again and reports [`LinkEvent::Resynced`].
+//! * [`VirtualRoute`] with [`Netlink::add_route`] / [`Netlink::del_route`]
+//!   (`virtual_routes`), [`Vmac`] with [`Netlink::add_vmac`] /
+//!   [`Netlink::del_vmac`] (`use_vmac`: macvlan with 00:00:5e:00:01:VRID).
+//!
+//! # Stamps
+//! Addresses added by [`Netlink`] carry a stamp in `IFA_PROTO` (kernel ≥
+//! 5.18; [`DEFAULT_STAMP`], see [`stamps_supported`]), so
+//! [`VipControl::list_stamped`] finds keel's leftovers after a crash. On
+//! older kernels the attribute is ignored and `list_stamped` finds nothing.
+//! Routes carry the same value as their `proto`, and [`Netlink::del_route`]
+//! deletes only routes with it.
+//!
+//! # What the neighbours do with announcements (Linux receivers)
+//! * A gratuitous ARP (request, or reply with target MAC = sender MAC)
+//!   updates an existing neighbour entry at once. It creates a new entry
+//!   only when the receiver has `net.ipv4.conf.IF.arp_accept=1` (default 0).
+//! * An unsolicited NA (Override set) updates an existing entry. It
+//!   creates one only with `net.ipv6.conf.IF.accept_untracked_na=1` *and*
+//!   forwarding on that interface (default: no).
+//!
+//! Hosts that never talked to the VIP need no entry, so the defaults are
+//! fine for failover. The tests in `src/announce_netns_tests.rs` check all
+//! of the above against the running kernel.
+//!
+//! # Namespaces
+//! Every socket belongs to the network namespace current when it was made:
+//! create [`Netlink`], [`Announcer`] and [`LinkWatcher`] inside the
+//! namespace (the tests use `keel_testkit::Netns::enter`).
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 #![warn(missing_docs)]
 
@@ -72,6 +107,26 @@ pub use watch::{LinkEvent, LinkWatcher, WATCH_RCVBUF};
 /// `kernel_ll`); iproute2 shows others as a number (`proto 107`).
 /// 107 is ASCII `k`.
 pub const DEFAULT_STAMP: u8 = 107;
+
+/// Whether the running kernel keeps `IFA_PROTO` (Linux ≥ 5.18), i.e.
+/// whether [`VipControl::list_stamped`] can find keel's addresses after a
+/// crash. Read from `/proc/sys/kernel/osrelease`; `false` if unreadable.
+pub fn stamps_supported() -> bool {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|r| release_at_least(&r, (5, 18)))
+        .unwrap_or(false)
+}
+
+fn release_at_least(release: &str, want: (u32, u32)) -> bool {
+    let mut parts = release
+        .trim()
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(major), Some(minor)) => (major, minor) >= want,
+        _ => false,
+    }
+}
 
 /// Address scope (`ip addr ... scope SCOPE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -258,6 +313,16 @@ pub trait VipControl {
     fn list(&mut self, ifindex: Option<u32>) -> Result<Vec<Vip>, Error>;
     /// Only the addresses this implementation's stamp marks as keel's.
     fn list_stamped(&mut self, ifindex: Option<u32>) -> Result<Vec<Vip>, Error>;
+    /// Add several VIPs; one result per VIP, in order. The outer error
+    /// means nothing more could be done (socket failure). [`Netlink`] sends
+    /// many requests per system call; the default calls [`VipControl::add`].
+    fn add_many(&mut self, vips: &[Vip]) -> Result<Vec<Result<Outcome, Error>>, Error> {
+        Ok(vips.iter().map(|v| self.add(v)).collect())
+    }
+    /// Delete several VIPs (see [`VipControl::add_many`]).
+    fn del_many(&mut self, vips: &[Vip]) -> Result<Vec<Result<Outcome, Error>>, Error> {
+        Ok(vips.iter().map(|v| self.del(v)).collect())
+    }
 }
 
 /// An interface.
@@ -445,6 +510,16 @@ mod tests {
             Vip::new(v4.addr, 0).validate(),
             Err(InvalidVip::NoInterface)
         );
+    }
+
+    #[test]
+    fn kernel_release_parsing() {
+        assert!(release_at_least("6.18.44-fc-v669\n", (5, 18)));
+        assert!(release_at_least("5.18.0", (5, 18)));
+        assert!(!release_at_least("5.17.15-amd64", (5, 18)));
+        assert!(!release_at_least("4.19.0", (5, 18)));
+        assert!(!release_at_least("garbage", (5, 18)));
+        assert!(!release_at_least("", (5, 18)));
     }
 
     #[test]

@@ -22,6 +22,7 @@ const NLM_F_DUMP_INTR: u16 = 16;
 /// Bytes of requests sent per `send(2)`; the kernel handles them one after
 /// the other and answers each with its own ACK.
 const BATCH_BYTES: usize = 32 * 1024;
+const RECV_TIMEOUT_SECS: i64 = 10;
 const RX_BUF: usize = 256 * 1024;
 /// Socket receive buffer (bytes) asked for: big enough for the ACKs of a
 /// full batch and for large dumps.
@@ -94,6 +95,9 @@ impl NlSocket {
         // ACKs carry only the request header, not the whole request.
         let _ = sock.set_cap_ack(true);
         crate::sys::set_rcvbuf(&sock, SOCK_RCVBUF);
+        // The kernel always answers; a receive that waits this long means
+        // something is badly wrong, and the caller gets an error, not a hang.
+        crate::sys::set_recv_timeout(&sock, RECV_TIMEOUT_SECS).map_err(io)?;
         Ok(NlSocket {
             sock,
             seq: 0,

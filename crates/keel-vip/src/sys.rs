@@ -29,6 +29,30 @@ fn setsockopt_int(
     }
 }
 
+/// Make blocking receives give up after `secs` seconds (EAGAIN).
+pub(crate) fn set_recv_timeout(sock: &impl AsRawFd, secs: i64) -> io::Result<()> {
+    let tv = libc::timeval {
+        tv_sec: secs as libc::time_t,
+        tv_usec: 0,
+    };
+    // SAFETY: `tv` is a live timeval passed with its exact size; setsockopt
+    // only reads it.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&tv as *const libc::timeval).cast(),
+            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// Ask for a receive buffer of `bytes`: SO_RCVBUFFORCE (root may exceed
 /// rmem_max), else SO_RCVBUF (capped by rmem_max). Best effort.
 pub(crate) fn set_rcvbuf(sock: &impl AsRawFd, bytes: usize) {

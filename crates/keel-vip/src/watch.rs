@@ -56,7 +56,23 @@ pub enum LinkEvent {
 ///
 /// Non-blocking: register [`AsRawFd::as_raw_fd`] with a poller (tokio's
 /// `AsyncFd`), and when it is readable call [`LinkWatcher::recv`], which
-/// drains everything queued.
+/// drains everything queued (then clear the readiness). With tokio:
+/// `let fd = AsyncFd::new(watcher)?; loop { let mut g = fd.readable_mut().await?;
+/// let events = g.get_inner_mut().recv()?; g.clear_ready(); ... }`.
+///
+/// ```no_run
+/// use keel_vip::{LinkEvent, LinkWatcher};
+///
+/// let mut w = LinkWatcher::new()?;
+/// for event in w.recv()? {
+///     match event {
+///         LinkEvent::Link(l) => { let _ = (l.name, l.running); }
+///         LinkEvent::Resynced { links, .. } => { let _ = links; }
+///         _ => {}
+///     }
+/// }
+/// # Ok::<(), keel_vip::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct LinkWatcher {
     sock: Socket,

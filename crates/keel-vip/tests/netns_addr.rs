@@ -71,10 +71,14 @@ fn add_list_delete_in_namespace() {
     }
     assert!(listed.iter().any(|v| v.addr.to_string() == "198.51.100.7"));
     // The stamp (IFA_PROTO) tells keel's addresses from the others.
+    // (Kernels before 5.18 drop IFA_PROTO: then nothing is stamped.)
     let mut stamped = nl.list_stamped(Some(va.index)).expect("list_stamped");
     stamped.sort_by_key(|v| v.addr);
     let mut want = vec![v4.clone(), v4b.clone(), v6.clone()];
     want.sort_by_key(|v| v.addr);
+    if !keel_vip::stamps_supported() {
+        want.clear();
+    }
     assert_eq!(stamped, want);
     // Another namespace's socket sees none of it.
     assert!(nl.list(Some(9999)).expect("list other").is_empty());
@@ -127,7 +131,7 @@ fn batch_add_delete() {
         200,
         "all 200 addresses present"
     );
-    let r = nl.del_batch(&vips).expect("batch del");
+    let r = nl.del_many(&vips).expect("batch del (trait)");
     assert!(r.iter().all(|o| matches!(o, Ok(Outcome::Done))));
     assert!(ip_addrs(&a, "va").iter().all(|e| e["family"] != "inet"));
 }

@@ -84,6 +84,26 @@ fn link_down_up_and_address_events() {
         e.contains(&LinkEvent::AddressRemoved(w2.clone()))
     });
 
+    a.run_ok(&[
+        "ip",
+        "addr",
+        "add",
+        "2001:db8::250/128",
+        "dev",
+        "va",
+        "nodad",
+    ]);
+    let want6 = Vip::new("2001:db8::250".parse().unwrap(), va);
+    let w2 = want6.clone();
+    wait_for(&mut w, move |e| {
+        e.contains(&LinkEvent::AddressAdded(w2.clone()))
+    });
+    a.run_ok(&["ip", "addr", "del", "2001:db8::250/128", "dev", "va"]);
+    let w2 = want6.clone();
+    wait_for(&mut w, move |e| {
+        e.contains(&LinkEvent::AddressRemoved(w2.clone()))
+    });
+
     a.run_ok(&["ip", "link", "del", "va"]);
     wait_for(&mut w, |e| {
         e.iter().any(
