@@ -34,7 +34,7 @@
 //! functions take the IP source and destination addresses.
 
 use crate::checksum;
-use crate::{AUTH_LEN, Error, HEADER_LEN, MAX_ADDRS, TYPE_ADVERTISEMENT};
+use crate::{AUTH_LEN, Error, HEADER_LEN, MAX_ADDRS, TYPE_ADVERTISEMENT, V3_MAX_ADVER_INT};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -792,54 +792,69 @@ impl<'a> VrrpRepr<'a> {
         dst: IpAddr,
         mode: ChecksumMode,
     ) -> Result<VrrpRepr<'a>, Error> {
+        // One pass over a fixed-size header copy; the view's accessors are
+        // not used so that the hot path has no repeated bounds checks.
         let buf: &'a [u8] = packet.buffer.as_ref();
-        let view = VrrpPacket::new_unchecked(buf);
-        let version = Version::from_number(view.version()).ok_or(Error::BadVersion)?;
-        if view.msg_type() != TYPE_ADVERTISEMENT {
+        let hdr: [u8; HEADER_LEN] = *buf.first_chunk().ok_or(Error::Truncated)?;
+        let version = Version::from_number(hdr[field::VER_TYPE] >> 4).ok_or(Error::BadVersion)?;
+        if hdr[field::VER_TYPE] & 0x0f != TYPE_ADVERTISEMENT {
             return Err(Error::BadType);
         }
         let family = Family::of_pair(src, dst)?;
         if version == Version::V2 && family != Family::V4 {
             return Err(Error::BadFamily);
         }
-        let addr_bytes: &'a [u8] = {
-            let n = usize::from(view.addr_count()) * family.addr_len();
-            let tail = if version == Version::V2 { AUTH_LEN } else { 0 };
-            let want = HEADER_LEN + n + tail;
-            if buf.len() < want {
-                return Err(Error::Truncated);
+        let n = usize::from(hdr[field::COUNT]) * family.addr_len();
+        let tail = if version == Version::V2 { AUTH_LEN } else { 0 };
+        let want = HEADER_LEN + n + tail;
+        if buf.len() < want {
+            return Err(Error::Truncated);
+        }
+        if buf.len() > want {
+            return Err(Error::AddrCountMismatch);
+        }
+        // Now buf.len() == want: the whole buffer is the message.
+        if mode != ChecksumMode::Ignore {
+            let acc = if uses_pseudo_header(version.number(), family, mode) {
+                checksum::pseudo_header(src, dst, buf.len()).ok_or(Error::BadFamily)?
+            } else {
+                0
+            };
+            if checksum::fold(checksum::sum(acc, buf)) != 0xffff {
+                return Err(Error::BadChecksum);
             }
-            if buf.len() > want {
-                return Err(Error::AddrCountMismatch);
-            }
-            buf.get(field::ADDRS..field::ADDRS + n)
-                .ok_or(Error::Truncated)?
-        };
-        if !view.verify_checksum_with(src, dst, mode) {
-            return Err(Error::BadChecksum);
         }
         let (adver_int, auth) = match version {
             Version::V2 => {
-                let secs = view.adver_int_secs();
-                let data = view.auth_data().ok_or(Error::Truncated)?;
+                let data: [u8; AUTH_LEN] = *buf.last_chunk().ok_or(Error::Truncated)?;
                 (
-                    u16::from(secs) * 100,
-                    Auth::from_wire(view.auth_type(), data),
+                    u16::from(hdr[field::V2_ADVER_INT]) * 100,
+                    Auth::from_wire(hdr[field::V2_AUTH_TYPE], data),
                 )
             }
-            Version::V3 => (view.max_adver_int(), Auth::None),
+            Version::V3 => {
+                let f = field::V3_MAX_ADVER_INT;
+                let w = u16::from_be_bytes([hdr[f.start], hdr[f.start + 1]]);
+                (w & V3_MAX_ADVER_INT, Auth::None)
+            }
         };
         if adver_int == 0 {
             return Err(Error::BadInterval);
         }
-        let addrs = WireAddrs::new(family, addr_bytes).ok_or(Error::AddrCountMismatch)?;
+        let addr_bytes = buf
+            .get(field::ADDRS..field::ADDRS + n)
+            .ok_or(Error::Truncated)?;
         Ok(VrrpRepr {
             version,
-            vrid: view.vrid(),
-            priority: view.priority(),
+            vrid: hdr[field::VRID],
+            priority: hdr[field::PRIORITY],
             adver_int,
             auth,
-            addrs: AddrList::Wire(addrs),
+            // n = count × addr_len with count ≤ 255: the invariant holds.
+            addrs: AddrList::Wire(WireAddrs {
+                family,
+                bytes: addr_bytes,
+            }),
         })
     }
 
