@@ -105,6 +105,9 @@ pub struct Sim {
     default_link: LinkParams,
     links: HashMap<(usize, usize), LinkParams>,
     queue: BinaryHeap<Reverse<Pending>>,
+    /// Node deadlines, lazily invalidated against `armed`.
+    timers: BinaryHeap<Reverse<(Instant, usize)>>,
+    armed: Vec<Option<Instant>>,
     seq: u64,
     rng: Rng,
     record: bool,
@@ -129,6 +132,8 @@ impl Sim {
             },
             links: HashMap::new(),
             queue: BinaryHeap::new(),
+            timers: BinaryHeap::new(),
+            armed: Vec::new(),
             seq: 0,
             rng: Rng(seed),
             record: true,
@@ -150,6 +155,7 @@ impl Sim {
         let i = self.nodes.len();
         self.by_vrid.entry(cfg.vrid).or_default().push(i);
         self.by_addr.insert(cfg.primary_addr, i);
+        self.armed.push(None);
         self.nodes.push(Node {
             inst: Instance::new(cfg.clone()),
             cfg,
@@ -234,6 +240,32 @@ impl Sim {
         let now = self.now;
         self.nodes[node].inst.handle(now, input);
         self.drain(node);
+        self.rearm(node);
+    }
+
+    fn rearm(&mut self, node: usize) {
+        let t = if self.nodes[node].alive {
+            self.nodes[node].inst.poll_timeout()
+        } else {
+            None
+        };
+        if t != self.armed[node] {
+            self.armed[node] = t;
+            if let Some(t) = t {
+                self.timers.push(Reverse((t, node)));
+            }
+        }
+    }
+
+    /// Earliest valid node deadline, dropping stale heap entries.
+    fn next_timer(&mut self) -> Option<(Instant, usize)> {
+        while let Some(&Reverse((t, i))) = self.timers.peek() {
+            if self.armed[i] == Some(t) {
+                return Some((t, i));
+            }
+            self.timers.pop();
+        }
+        None
     }
 
     /// Start `node`.
@@ -258,6 +290,7 @@ impl Sim {
         if let Some(n) = self.nodes.get_mut(node) {
             n.alive = false;
             n.vips_held = false;
+            self.armed[node] = None;
         }
     }
 
@@ -273,6 +306,7 @@ impl Sim {
             if !n.link_up {
                 n.inst.handle(self.now, Input::LinkDown);
             }
+            self.armed[node] = None;
             self.start(node);
         }
     }
@@ -434,14 +468,9 @@ impl Sim {
     }
 
     /// Time of the next event (packet delivery or node deadline), if any.
-    pub fn next_event(&self) -> Option<Instant> {
+    pub fn next_event(&mut self) -> Option<Instant> {
         let pkt = self.queue.peek().map(|Reverse(p)| p.at);
-        let tmr = self
-            .nodes
-            .iter()
-            .filter(|n| n.alive)
-            .filter_map(|n| n.inst.poll_timeout())
-            .min();
+        let tmr = self.next_timer().map(|(t, _)| t);
         match (pkt, tmr) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -484,15 +513,13 @@ impl Sim {
             let src = self.nodes[p.from].cfg.primary_addr;
             self.input(p.to, Input::Advert { src, advert });
         }
-        for i in 0..self.nodes.len() {
-            if self.nodes[i].alive
-                && self.nodes[i]
-                    .inst
-                    .poll_timeout()
-                    .is_some_and(|t| t <= self.now)
-            {
-                self.input(i, Input::Timeout);
+        while let Some((t, i)) = self.next_timer() {
+            if t > self.now {
+                break;
             }
+            self.timers.pop();
+            self.armed[i] = None;
+            self.input(i, Input::Timeout);
         }
     }
 }
