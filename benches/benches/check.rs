@@ -6,7 +6,8 @@
 //! load, not the latency of one call. `cargo xtask bench check`
 //! (= `cargo bench -p keel-benches --bench check`). Environment:
 //! `KEEL_BENCH_CHECKS` (default 5000), `KEEL_BENCH_SECS` (measured seconds, default 10),
-//! `KEEL_BENCH_LISTENERS` (default 8).
+//! `KEEL_BENCH_LISTENERS` (default 8), `KEEL_BENCH_RESET=1` (close with RST, see
+//! `CheckerOptions::tcp_reset_on_close`).
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used)]
 
 use std::net::{SocketAddr, TcpListener};
@@ -78,6 +79,7 @@ fn main() {
     let checks = env("KEEL_BENCH_CHECKS", 5000);
     let secs = env("KEEL_BENCH_SECS", 10);
     let n_listeners = env("KEEL_BENCH_LISTENERS", 8);
+    let reset = env("KEEL_BENCH_RESET", 0) != 0;
 
     // Listeners: plain threads doing blocking accept + close, outside the measured thread.
     let accepts = Arc::new(AtomicU64::new(0));
@@ -107,6 +109,7 @@ fn main() {
                 CheckerOptions {
                     seed: Some(1),
                     bootstrap_delay: Duration::ZERO,
+                    tcp_reset_on_close: reset,
                 },
             );
             for i in 0..checks {
@@ -157,7 +160,8 @@ fn main() {
     let share = cpu.as_secs_f64() / wall.as_secs_f64();
     println!("keel-check TCP_CHECK benchmark");
     println!(
-        "  real servers: {checks}, delay_loop 1 s, listeners: {n_listeners}, RLIMIT_NOFILE {}",
+        "  real servers: {checks}, delay_loop 1 s, listeners: {n_listeners}, close with {}, RLIMIT_NOFILE {}",
+        if reset { "RST" } else { "FIN (as keepalived)" },
         nofile_limit()
     );
     println!("  first verdicts: {up} up, {down} down (expected {checks} up, 0 down)");

@@ -15,7 +15,7 @@
 //! tokio::spawn(async move { while let Ok(_conn) = listener.accept().await {} });
 //!
 //! let (tx, mut rx) = tokio::sync::mpsc::channel(64);
-//! let options = CheckerOptions { seed: Some(1), bootstrap_delay: Duration::ZERO };
+//! let options = CheckerOptions { seed: Some(1), bootstrap_delay: Duration::ZERO, ..Default::default() };
 //! let mut checker = Checker::new(tx, options);
 //! let mut check = RealServerCheck::new(CheckId(7), target, CheckSpec::tcp());
 //! check.delay_loop = Duration::from_secs(1);

@@ -72,9 +72,17 @@ pub(crate) async fn connect(conn: &ConnectOpts, dst: SocketAddr) -> Result<TcpSt
     }
 }
 
-/// TCP_CHECK: connect, then close.
-pub(crate) async fn tcp(conn: &ConnectOpts, target: SocketAddr) -> Result<Success, Failure> {
+/// TCP_CHECK: connect, then close (with a RST instead of a FIN when `reset`).
+pub(crate) async fn tcp(
+    conn: &ConnectOpts,
+    target: SocketAddr,
+    reset: bool,
+) -> Result<Success, Failure> {
     let stream = connect(conn, conn.destination(target)).await?;
+    if reset {
+        // Zero linger: close() sends RST and leaves no TIME_WAIT; it never blocks.
+        let _ = stream.set_zero_linger();
+    }
     drop(stream);
     Ok(Success::Tcp)
 }

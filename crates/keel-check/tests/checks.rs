@@ -26,6 +26,7 @@ fn opts() -> CheckerOptions {
     CheckerOptions {
         seed: Some(42),
         bootstrap_delay: Duration::ZERO,
+        ..CheckerOptions::default()
     }
 }
 
@@ -802,6 +803,7 @@ async fn warmup_is_seeded_and_bounded() {
             CheckerOptions {
                 seed: Some(seed),
                 bootstrap_delay: Duration::from_secs(1),
+                ..CheckerOptions::default()
             },
         );
         let rs: SocketAddr = RS.parse().unwrap();
@@ -836,6 +838,7 @@ async fn first_attempt_waits_for_warmup() {
         CheckerOptions {
             seed: Some(3),
             bootstrap_delay: Duration::from_millis(300),
+            ..CheckerOptions::default()
         },
     );
     let mut c = check(1, addr, CheckSpec::tcp());
@@ -996,4 +999,44 @@ async fn tcp_retry_timing_on_the_paused_clock() {
         "{up_at:?}"
     );
     ck.shutdown().await;
+}
+
+#[tokio::test]
+async fn tcp_reset_on_close_sends_rst() {
+    use tokio::io::AsyncReadExt;
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let (seen_tx, mut seen_rx) = mpsc::channel(4);
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            let tx = seen_tx.clone();
+            tokio::spawn(async move {
+                let mut b = [0u8; 1];
+                // FIN reads as Ok(0), RST as ConnectionReset
+                let r = s.read(&mut b).await.map_err(|e| e.kind());
+                let _ = tx.send(r).await;
+            });
+        }
+    });
+    for reset in [false, true] {
+        let (tx, mut rx) = mpsc::channel(4);
+        let mut ck = Checker::new(
+            tx,
+            CheckerOptions {
+                tcp_reset_on_close: reset,
+                ..opts()
+            },
+        );
+        let mut c = check(1, addr, CheckSpec::tcp());
+        c.delay_loop = Duration::from_secs(30); // exactly one connection per round
+        ck.add(c).unwrap();
+        assert!(next_transition(&mut rx).await.up);
+        ck.shutdown().await;
+        let got = seen_rx.recv().await.unwrap();
+        if reset {
+            assert_eq!(got, Err(std::io::ErrorKind::ConnectionReset));
+        } else {
+            assert_eq!(got, Ok(0));
+        }
+    }
 }
