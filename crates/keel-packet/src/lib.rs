@@ -54,8 +54,22 @@
 //!   [`master_down_interval_cs`].
 //! * [`virtual_mac`], [`MCAST_V4`], [`MCAST_V6`], [`VRRP_PROTO`], ...
 //!
-//! Nothing here panics on any input, prints, or allocates. Errors are a small
-//! `Copy` enum, [`Error`], with one variant per rejection reason.
+//! # Contract
+//!
+//! * Nothing in this crate panics, on any input, prints, or allocates. Errors
+//!   are a small `Copy` enum, [`Error`], with one variant per rejection reason.
+//! * [`VrrpPacket::new_checked`] and [`VrrpPacket::new_unchecked`] accept any
+//!   buffer; accessors read missing bytes as zero and setters ignore bytes
+//!   past the end. After `new_checked` succeeds every accessor reads real bytes.
+//! * [`VrrpRepr::parse`] never allocates: the addresses borrow the buffer
+//!   ([`AddrList::Wire`]).
+//! * [`VrrpRepr::emit`] writes exactly [`VrrpRepr::buffer_len`] bytes at the
+//!   start of the buffer, or returns an error.
+//! * `parse(emit(r)) == r` for every repr `emit` accepts (checked by
+//!   proptest, the fuzz targets and, for the wire format, tshark).
+//! * A VRRPv3 message does not say its family: the IP header does. That is
+//!   why `parse`, `emit` and the checksum functions take the IP source and
+//!   destination addresses (they also feed the VRRPv3 pseudo-header).
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 #![warn(missing_docs)]
 

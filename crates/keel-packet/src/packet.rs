@@ -422,7 +422,7 @@ impl ExactSizeIterator for AddrIter<'_> {}
 
 /// A zero-copy view of a VRRP message (the IP payload).
 ///
-/// See the [module documentation](self) for the contract.
+/// See the [crate documentation](crate#contract) for the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VrrpPacket<T: AsRef<[u8]>> {
     buffer: T,
