@@ -1,2 +1,190 @@
-//! keel-conf: work in progress.
+//! keel-conf: reads keepalived.conf as keepalived does, into a typed model, with precise
+//! diagnostics (`file:line:col`, the source line with a caret, and a hint).
+//!
+//! ```
+//! use keel_conf::{load_str, LoadOptions, Code};
+//!
+//! let text = "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    prioritty 100\n}\n";
+//! let loaded = load_str("keepalived.conf", text, &LoadOptions::default());
+//! assert_eq!(loaded.config.vrrp_instances[0].virtual_router_id, 51);
+//! let d = &loaded.diagnostics[0];
+//! assert_eq!((d.code, d.line, d.col), (Code::UnknownKeyword, 4, 5));
+//! assert!(d.to_string().contains("did you mean 'priority'?"));
+//! ```
+//!
+//! Pipeline: a line-based preprocessor (includes, `@id` lines, `$NAME` definitions,
+//! `~SEQ`) that keeps every line's file, line and column; a pest grammar
+//! (`src/grammar.pest`) that splits lines into words, quoted strings and braces; a
+//! statement reader driven by the keyword table ([`keywords`]); and typed builders with
+//! semantic checks.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
+
+mod build;
+mod check;
+mod diag;
+mod diags;
+mod glob;
+pub mod keywords;
+mod lex;
+pub mod model;
+mod pre;
+mod print;
+mod stmt;
+mod values;
+
+pub use diag::{Code, Diagnostic, Severity};
+pub use model::*;
+
+use std::path::Path;
+
+/// Options for loading a configuration.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Config id for `@id` lines (keepalived's `-i`); `None` = the host name's first label.
+    pub config_id: Option<String>,
+    /// Look interfaces up on this host (missing ones give `environment` warnings).
+    pub check_environment: bool,
+}
+
+/// The result of loading: the model (always, as complete as the text allows) and the
+/// diagnostics in the order found.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    /// The typed configuration.
+    pub config: Config,
+    /// Everything found wrong or noteworthy.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// Whether any diagnostic is a warning or an error.
+    pub fn has_warnings(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity >= Severity::Warning)
+    }
+
+    /// keepalived-like exit status for `-t`: 0 clean (notes and warnings allowed),
+    /// 3 when the configuration cannot run.
+    pub fn exit_code(&self) -> i32 {
+        if self.has_errors() { 3 } else { 0 }
+    }
+}
+
+/// Load a configuration file (and everything it includes). Never panics.
+pub fn load_file(path: &Path, opts: &LoadOptions) -> Loaded {
+    let mut pre = pre::Pre::new(opts.config_id.clone().or_else(host_config_id));
+    let mut diags = diags::Diags::default();
+    pre.push_file(path, None, &mut diags);
+    finish(pre, diags, opts)
+}
+
+/// Load a configuration from text; `name` is used as its file name in diagnostics and
+/// relative includes are resolved from the current directory.
+pub fn load_str(name: &str, text: &str, opts: &LoadOptions) -> Loaded {
+    let mut pre = pre::Pre::new(opts.config_id.clone().or_else(host_config_id));
+    let dir = std::env::current_dir().unwrap_or_default();
+    pre.push_str(Path::new(name), text, dir);
+    finish(pre, diags::Diags::default(), opts)
+}
+
+/// Print a model as canonical keepalived.conf text.
+pub fn print(cfg: &Config) -> String {
+    print::print(cfg)
+}
+
+/// keepalived's default config id: the host name up to the first dot.
+fn host_config_id() -> Option<String> {
+    let h = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    let h = h.trim();
+    let first = h.split('.').next().unwrap_or(h);
+    (!first.is_empty()).then(|| first.to_string())
+}
+
+fn finish(pre: pre::Pre<'_>, diags: diags::Diags, opts: &LoadOptions) -> Loaded {
+    let mut reader = stmt::Reader::new(pre, diags);
+    let (mut config, side) = {
+        let mut b = build::Builder::new(&mut reader);
+        b.run();
+        (std::mem::take(&mut b.cfg), std::mem::take(&mut b.side))
+    };
+    check::check(
+        &mut config,
+        &side,
+        &mut reader.diags,
+        opts.check_environment,
+    );
+    let diagnostics = render(&reader.pre, reader.diags);
+    Loaded {
+        config,
+        diagnostics,
+    }
+}
+
+/// Turn collected diagnostics into [`Diagnostic`]s with file names and source lines.
+fn render(pre: &pre::Pre<'_>, diags: diags::Diags) -> Vec<Diagnostic> {
+    use std::collections::{BTreeSet, HashMap};
+    use std::io::BufRead;
+    let mut want: HashMap<u32, BTreeSet<u32>> = HashMap::new();
+    for d in &diags.list {
+        if d.line > 0 {
+            want.entry(d.file).or_default().insert(d.line);
+        }
+    }
+    let mut lines: HashMap<(u32, u32), String> = HashMap::new();
+    for (file, nums) in want {
+        let Some(&last) = nums.iter().next_back() else {
+            continue;
+        };
+        let mut put = |n: u32, l: &str| {
+            if nums.contains(&n) {
+                lines.insert((file, n), l.trim_end_matches(['\r', '\n']).to_string());
+            }
+        };
+        if let Some(text) = pre.mem_text(file) {
+            for (i, l) in text.split('\n').enumerate().take(last as usize) {
+                put(i as u32 + 1, l);
+            }
+        } else if let Some(path) = pre.files.get(file as usize)
+            && let Ok(f) = std::fs::File::open(path)
+        {
+            let mut r = std::io::BufReader::new(f);
+            let mut buf = Vec::new();
+            let mut n = 0u32;
+            while n < last {
+                buf.clear();
+                match r.read_until(b'\n', &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        n += 1;
+                        put(n, &String::from_utf8_lossy(&buf));
+                    }
+                }
+            }
+        }
+    }
+    diags
+        .list
+        .into_iter()
+        .map(|d| Diagnostic {
+            severity: d.severity,
+            code: d.code,
+            file: pre
+                .files
+                .get(d.file as usize)
+                .map(|p| p.to_path_buf())
+                .unwrap_or_default(),
+            line: d.line,
+            col: d.col,
+            source_line: lines.get(&(d.file, d.line)).cloned().unwrap_or_default(),
+            message: d.message,
+            hint: d.hint,
+            len: d.len,
+        })
+        .collect()
+}

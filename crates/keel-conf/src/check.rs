@@ -1,0 +1,363 @@
+//! Checks that need the whole model: versions and advert intervals, duplicate VRIDs,
+//! address families, references between blocks, and the host's interfaces.
+
+use crate::build::Side;
+use crate::diag::{Code, Severity};
+use crate::diags::Diags;
+use crate::model::*;
+use std::collections::HashMap;
+use std::time::Duration;
+
+fn interface_exists(name: &str) -> bool {
+    !name.is_empty()
+        && !name.contains('/')
+        && std::path::Path::new("/sys/class/net").join(name).exists()
+}
+
+pub(crate) fn check(cfg: &mut Config, side: &Side, d: &mut Diags, check_env: bool) {
+    let global_version = cfg.global.vrrp_version;
+    // Per instance.
+    let mut by_vrid: HashMap<(String, u8, bool, VrrpVersion), usize> = HashMap::new();
+    let mut by_name: HashMap<String, usize> = HashMap::new();
+    for (i, v) in cfg.vrrp_instances.iter_mut().enumerate() {
+        let Some(p) = side.inst.get(i) else { continue };
+        let version = v.version.unwrap_or(global_version);
+        if let Some(first) = by_name.get(&v.name) {
+            let fl = side.inst.get(*first).map_or(0, |x| x.head.line);
+            d.error_hint(
+                Code::Conflict,
+                p.head,
+                format!("vrrp_instance {} is defined twice", v.name),
+                format!("first defined at line {fl}"),
+            );
+        } else {
+            by_name.insert(v.name.clone(), i);
+        }
+        if p.vrid.is_none() {
+            d.error_hint(
+                Code::Missing,
+                p.head,
+                format!("vrrp_instance {} has no virtual_router_id", v.name),
+                "add virtual_router_id 1..255 (the same on every node of the group)",
+            );
+        }
+        if v.interface.is_none() {
+            d.error_hint(
+                Code::Missing,
+                p.head,
+                format!("vrrp_instance {} has no interface", v.name),
+                "add interface IFNAME",
+            );
+        }
+        // advert_int per version.
+        if let Some(ap) = p.advert {
+            let a = v.advert_int;
+            match version {
+                VrrpVersion::V2 => {
+                    if a.subsec_nanos() != 0 || a.is_zero() {
+                        let up =
+                            Duration::from_secs(a.as_secs() + u64::from(a.subsec_nanos() != 0))
+                                .max(Duration::from_secs(1));
+                        d.warn_hint(
+                            Code::InvalidValue,
+                            ap,
+                            format!(
+                                "VRRPv2 advert_int is whole seconds; {} is rounded up to {} s",
+                                crate::values::fmt_secs(a),
+                                up.as_secs()
+                            ),
+                            "use version 3 for sub-second adverts",
+                        );
+                        v.advert_int = up;
+                    }
+                    if v.advert_int > Duration::from_secs(255) {
+                        d.error_hint(
+                            Code::InvalidValue,
+                            ap,
+                            "advert_int is out of range for VRRPv2",
+                            "VRRPv2 advert_int takes 1..255 seconds",
+                        );
+                        v.advert_int = Duration::from_secs(1);
+                    }
+                }
+                VrrpVersion::V3 => {
+                    let cs = a.as_micros().div_ceil(10_000);
+                    if cs == 0 || cs > 4095 {
+                        d.error_hint(
+                            Code::InvalidValue,
+                            ap,
+                            "advert_int is out of range for VRRPv3",
+                            "VRRPv3 advert_int takes 0.01..40.95 seconds",
+                        );
+                        v.advert_int = Duration::from_secs(1);
+                    } else if a.as_micros() % 10_000 != 0 {
+                        let up = Duration::from_millis(cs as u64 * 10);
+                        d.warn_hint(
+                            Code::InvalidValue,
+                            ap,
+                            format!(
+                                "VRRPv3 advert_int has centisecond resolution; rounded up to {}",
+                                crate::values::fmt_secs(up)
+                            ),
+                            "write a multiple of 0.01",
+                        );
+                        v.advert_int = up;
+                    }
+                }
+            }
+        }
+        if let (Some(ap), VrrpVersion::V3) = (p.auth, version) {
+            d.warn_hint(
+                Code::Conflict,
+                ap,
+                "VRRPv3 has no authentication; this block is ignored",
+                "remove the authentication block, or use version 2",
+            );
+        }
+        // Address families.
+        let fam = v
+            .virtual_ipaddress
+            .first()
+            .and_then(|x| x.addr)
+            .map(|a| a.is_ipv6());
+        if let Some(f) = fam {
+            for (j, vip) in v.virtual_ipaddress.iter().enumerate().skip(1) {
+                if vip.addr.map(|a| a.is_ipv6()) != Some(f) {
+                    let at = p.vips.get(j).copied().unwrap_or(p.head);
+                    d.error_hint(
+                        Code::Conflict,
+                        at,
+                        format!("vrrp_instance {} mixes IPv4 and IPv6 virtual addresses", v.name),
+                        "one VRRP instance advertises one family; put the other family in its own instance or in virtual_ipaddress_excluded",
+                    );
+                    break;
+                }
+            }
+        }
+        // Duplicate VRID on one interface (per family and version).
+        if let (Some(ifname), Some(f)) = (&v.interface, fam)
+            && v.virtual_router_id != 0
+        {
+            let key = (ifname.clone(), v.virtual_router_id, f, version);
+            if let Some(&first) = by_vrid.get(&key) {
+                let fl = side.inst.get(first).map_or(0, |x| x.head.line);
+                let at = p.vrid.unwrap_or(p.head);
+                d.error_hint(
+                        Code::Conflict,
+                        at,
+                        format!("virtual_router_id {} is already used on {} by another instance", v.virtual_router_id, ifname),
+                        format!("instance at line {fl} uses it; each instance on an interface needs its own VRID"),
+                    );
+            } else {
+                by_vrid.insert(key, i);
+            }
+        }
+        if let Some(up) = v.unicast_src_ip
+            && let Some(peer) = v.unicast_peers.iter().find(|a| a.is_ipv4() != up.is_ipv4())
+        {
+            d.error(
+                Code::Conflict,
+                p.head,
+                format!("unicast_src_ip {up} and unicast_peer {peer} are of different families"),
+            );
+        }
+        // Environment.
+        if check_env && !cfg.global.dynamic_interfaces {
+            if let (Some(ifname), Some(ip)) = (&v.interface, p.interface)
+                && !interface_exists(ifname)
+            {
+                d.push(
+                    Severity::Warning,
+                    Code::Environment,
+                    ip,
+                    format!("interface {ifname} does not exist on this host"),
+                    Some("the instance stays in FAULT until it appears".into()),
+                );
+            }
+            for (j, t) in v.track_interfaces.iter().enumerate() {
+                if !interface_exists(&t.name) {
+                    let at = side.inst[i].track_ifs.get(j).copied().unwrap_or(p.head);
+                    d.warn(
+                        Code::Environment,
+                        at,
+                        format!("tracked interface {} does not exist on this host", t.name),
+                    );
+                }
+            }
+            for &(j, at) in &p.vip_devs {
+                if let Some(dev) = v.virtual_ipaddress.get(j).and_then(|x| x.dev.as_ref())
+                    && !interface_exists(dev)
+                {
+                    d.warn(
+                        Code::Environment,
+                        at,
+                        format!("interface {dev} does not exist on this host"),
+                    );
+                }
+            }
+        }
+    }
+    // Track scripts must exist.
+    let scripts: HashMap<&str, usize> = cfg
+        .vrrp_scripts
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), i))
+        .collect();
+    for (i, v) in cfg.vrrp_instances.iter().enumerate() {
+        for (j, t) in v.track_scripts.iter().enumerate() {
+            if !scripts.contains_key(t.name.as_str()) {
+                let at = side
+                    .inst
+                    .get(i)
+                    .and_then(|p| p.track_scripts.get(j))
+                    .copied()
+                    .unwrap_or_default();
+                let names: Vec<&str> = scripts.keys().copied().collect();
+                let hint = near(&t.name, &names)
+                    .map(|n| format!("did you mean '{n}'?"))
+                    .unwrap_or("define it with vrrp_script NAME { script ... }".into());
+                d.error_hint(
+                    Code::Missing,
+                    at,
+                    format!("track_script {} is not a defined vrrp_script", t.name),
+                    hint,
+                );
+            }
+        }
+    }
+    for (i, s) in cfg.vrrp_scripts.iter().enumerate() {
+        if !side.script_has_script.get(i).copied().unwrap_or(true) {
+            d.error_hint(
+                Code::Missing,
+                side.script_heads[i],
+                format!("vrrp_script {} has no script", s.name),
+                "add script \"/path/to/check args\"",
+            );
+        }
+    }
+    // Sync groups.
+    let names: Vec<&str> = cfg.vrrp_instances.iter().map(|v| v.name.as_str()).collect();
+    let mut member_of: HashMap<&str, &str> = HashMap::new();
+    for (i, g) in cfg.sync_groups.iter().enumerate() {
+        if g.group.is_empty() {
+            d.error(
+                Code::Missing,
+                side.sync_heads[i],
+                format!("vrrp_sync_group {} has no group members", g.name),
+            );
+        }
+        for (j, m) in g.group.iter().enumerate() {
+            let at = side
+                .sync_members
+                .get(i)
+                .and_then(|x| x.get(j))
+                .copied()
+                .unwrap_or_default();
+            if !names.contains(&m.as_str()) {
+                let hint = near(m, &names)
+                    .map(|n| format!("did you mean '{n}'?"))
+                    .unwrap_or("members are vrrp_instance names".into());
+                d.error_hint(
+                    Code::Missing,
+                    at,
+                    format!("sync group member {m} is not a defined vrrp_instance"),
+                    hint,
+                );
+            } else if let Some(other) = member_of.get(m.as_str()) {
+                d.error(
+                    Code::Conflict,
+                    at,
+                    format!("vrrp_instance {m} is already in sync group {other}"),
+                );
+            } else {
+                member_of.insert(m, &g.name);
+            }
+        }
+    }
+    // lvs_sync_daemon instance.
+    if let (Some(sd), Some((_, ip))) = (&cfg.global.lvs_sync_daemon, side.sync_daemon)
+        && !names.contains(&sd.vrrp_instance.as_str())
+    {
+        d.error(
+            Code::Missing,
+            ip,
+            format!(
+                "lvs_sync_daemon refers to unknown vrrp_instance {}",
+                sd.vrrp_instance
+            ),
+        );
+    }
+    // Virtual servers.
+    let groups: Vec<&str> = cfg
+        .virtual_server_groups
+        .iter()
+        .map(|g| g.name.as_str())
+        .collect();
+    let mut seen: HashMap<(&VsAddr, Protocol), usize> = HashMap::new();
+    for (i, vs) in cfg.virtual_servers.iter().enumerate() {
+        let head = side.vs_heads.get(i).copied().unwrap_or_default();
+        if let VsAddr::Group(g) = &vs.addr
+            && !groups.contains(&g.as_str())
+        {
+            d.error(
+                Code::Missing,
+                head,
+                format!("virtual_server group {g} is not a defined virtual_server_group"),
+            );
+        }
+        let key = (&vs.addr, vs.protocol);
+        if let Some(&first) = seen.get(&key) {
+            let fl = side.vs_heads.get(first).map_or(0, |p| p.line);
+            d.error_hint(
+                Code::Conflict,
+                head,
+                "this virtual_server is defined twice",
+                format!("first defined at line {fl}"),
+            );
+        } else {
+            seen.insert(key, i);
+        }
+        let mut rs_seen: HashMap<(std::net::IpAddr, u16), usize> = HashMap::new();
+        for (j, rs) in vs.real_servers.iter().enumerate() {
+            if let Some(&first) = rs_seen.get(&(rs.addr, rs.port)) {
+                let heads = side.rs_heads.get(i);
+                let at = heads.and_then(|h| h.get(j)).copied().unwrap_or(head);
+                let fl = heads.and_then(|h| h.get(first)).map_or(0, |p| p.line);
+                d.error_hint(
+                    Code::Conflict,
+                    at,
+                    format!("real_server {} {} is listed twice", rs.addr, rs.port),
+                    format!("first at line {fl}"),
+                );
+            } else {
+                rs_seen.insert((rs.addr, rs.port), j);
+            }
+            if let VsAddr::Ip { addr, .. } = vs.addr
+                && addr.is_ipv4() != rs.addr.is_ipv4()
+                && vs.lb_kind != ForwardMethod::Tun
+            {
+                let at = side
+                    .rs_heads
+                    .get(i)
+                    .and_then(|h| h.get(j))
+                    .copied()
+                    .unwrap_or(head);
+                d.error(
+                    Code::Conflict,
+                    at,
+                    "real_server and virtual_server are of different address families",
+                );
+            }
+        }
+    }
+}
+
+fn near<'s>(name: &str, options: &[&'s str]) -> Option<&'s str> {
+    options
+        .iter()
+        .map(|o| (crate::keywords::edit_distance(name, o), *o))
+        .filter(|(dist, _)| *dist <= 2)
+        .min()
+        .map(|(_, o)| o)
+}
