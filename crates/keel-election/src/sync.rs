@@ -1,6 +1,7 @@
 //! Sync groups (keepalived `vrrp_sync_group`): members move together.
 //!
-//! * one member becomes Master → every Backup member is made Master;
+//! * one member becomes Master → every Backup member is made Master (and a
+//!   member that starts or leaves Fault while another is Master joins it);
 //! * one member falls from Master to Backup → every Master member goes Backup;
 //! * one member enters Fault on its own (link / weight-0 tracker) → every other
 //!   member goes to Fault until no member has a fault of its own any more.
@@ -98,6 +99,20 @@ impl SyncGroup {
                     (State::Master, State::Backup) => Some(Input::SyncBackup),
                     _ => None,
                 };
+                if *a == State::Backup
+                    && *b != State::Master
+                    && self
+                        .members
+                        .iter()
+                        .enumerate()
+                        .any(|(j, m)| j != k && m.state() == State::Master)
+                {
+                    // Joined (startup / fault recovery) while the group is master: join it.
+                    self.members[k].handle(now, Input::SyncMaster);
+                    self.drain(k);
+                    changed = true;
+                    continue;
+                }
                 if let Some(input) = target {
                     for j in 0..self.members.len() {
                         if j != k {

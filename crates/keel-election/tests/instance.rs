@@ -684,3 +684,18 @@ fn sync_group_members_move_together() {
     assert!(g.members().iter().all(|m| m.state() == State::Backup));
     assert!(g.poll_timeout().is_some());
 }
+
+#[test]
+fn sync_group_member_joining_a_master_group_becomes_master() {
+    let mut owner = InstanceConfig::new("VI_1", 51, 255, ip(ME));
+    owner.vips = vec![ip(VIP)];
+    let mut g = SyncGroup::new(vec![Instance::new(owner), member("VI_2", 99, 52)]);
+    g.handle(t(0), 0, Input::Startup);
+    assert_eq!(g.member(0).unwrap().state(), State::Master);
+    assert_eq!(g.member(1).unwrap().state(), State::Initialize);
+    g.handle(t(10), 1, Input::Startup);
+    assert_eq!(g.member(1).unwrap().state(), State::Master);
+    // Out-of-range members are ignored.
+    g.handle(t(20), 7, Input::Shutdown);
+    assert!(g.members().iter().all(|m| m.state() == State::Master));
+}
