@@ -6,8 +6,8 @@ use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::{
     AddressFamily, RouteNetlinkMessage,
     link::{
-        InfoData, InfoKind, InfoMacVlan, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
-        MacVlanMode,
+        AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoData, InfoKind, InfoMacVlan, LinkAttribute,
+        LinkFlags, LinkInfo, LinkMessage, MacVlanMode,
     },
     route::{RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteScope, RouteType},
 };
@@ -221,7 +221,10 @@ impl Netlink {
         }
     }
 
-    /// Create the macvlan for `vmac`, up. If an interface of that name
+    /// Create the macvlan for `vmac` with IPv6 `addrgenmode none` (no
+    /// link-local from the shared virtual MAC; add the parent's link-local
+    /// yourself if VRRPv3 over IPv6 needs one, as keepalived does), then set
+    /// it up. If an interface of that name
     /// already exists and is this very macvlan (same parent and MAC) the
     /// result is [`Outcome::AlreadyPresent`]; any other interface of that
     /// name is an error (`EEXIST`). Returns the interface.
@@ -232,9 +235,10 @@ impl Netlink {
                 errno: libc::EINVAL,
             });
         }
+        // Created down, so that no link-local address is generated from the
+        // virtual MAC (identical on every router of the group: DAD would
+        // fail on all but one); brought up after addrgenmode is `none`.
         let mut m = LinkMessage::default();
-        m.header.flags = LinkFlags::Up;
-        m.header.change_mask = LinkFlags::Up;
         m.attributes.push(LinkAttribute::IfName(vmac.name.clone()));
         m.attributes.push(LinkAttribute::Link(vmac.parent));
         m.attributes
@@ -253,7 +257,34 @@ impl Netlink {
             NLM_F_CREATE | NLM_F_EXCL,
         )?;
         match code {
-            0 => Ok((Outcome::Done, self.link_by_name(&vmac.name)?)),
+            0 => {
+                let l = self.link_by_name(&vmac.name)?;
+                let mut genmode = LinkMessage::default();
+                genmode.header.index = l.index;
+                genmode
+                    .attributes
+                    .push(LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet6(
+                        vec![AfSpecInet6::AddrGenMode(In6AddrGenMode::None)],
+                    )]));
+                // Best effort: a kernel without IPv6 refuses it, harmlessly.
+                let _ = self
+                    .sock
+                    .request(Op::SetLink, RouteNetlinkMessage::SetLink(genmode), 0)?;
+                let mut up = LinkMessage::default();
+                up.header.index = l.index;
+                up.header.flags = LinkFlags::Up;
+                up.header.change_mask = LinkFlags::Up;
+                match self
+                    .sock
+                    .request(Op::SetLink, RouteNetlinkMessage::SetLink(up), 0)?
+                {
+                    0 => Ok((Outcome::Done, self.link_by_index(l.index)?)),
+                    errno => Err(Error::Kernel {
+                        op: Op::SetLink,
+                        errno,
+                    }),
+                }
+            }
             libc::EEXIST => {
                 let l = self.link_by_name(&vmac.name)?;
                 if l.kind.as_deref() == Some("macvlan")

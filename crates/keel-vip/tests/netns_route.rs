@@ -144,6 +144,12 @@ fn vmac_create_announce_delete() {
             .iter()
             .any(|f| f == "UP")
     );
+    assert_eq!(d["inet6_addr_gen_mode"], "none");
+    let ll = a.run_ok(&["ip", "-6", "addr", "show", "dev", "vrrp.51"]);
+    assert!(
+        !ll.contains("fe80"),
+        "no link-local from the virtual MAC: {ll}"
+    );
 
     // IPv6 VMAC in bridge mode.
     let mut spec6 = Vmac::new(va, 51, true);
