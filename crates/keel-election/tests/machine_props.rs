@@ -63,7 +63,7 @@ fn advert() -> impl Strategy<Value = Input> {
         ],
         prop_oneof![
             Just(vec![a4(250)]),
-            proptest::collection::vec(any::<[u8; 4]>().prop_map(|b| IpAddr::from(b)), 0..3)
+            proptest::collection::vec(any::<[u8; 4]>().prop_map(IpAddr::from), 0..3)
         ],
     )
         .prop_map(
