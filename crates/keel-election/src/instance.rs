@@ -588,12 +588,18 @@ impl Instance {
         }
         if adv.adver_int_cs != self.cfg.adver_int_cs {
             self.counters.interval_errors += 1;
-            self.log(LogKind::IntervalMismatch {
-                mine_cs: self.cfg.adver_int_cs,
-                received_cs: adv.adver_int_cs,
-                v3: self.cfg.version == Version::V3,
-            });
-            if self.cfg.version == Version::V2 {
+            // v2 logs every dropped advert (keepalived does); v3 only when the
+            // interval differs from the one we currently follow, so a master
+            // with another interval does not log once per advert.
+            let v3 = self.cfg.version == Version::V3;
+            if !v3 || adv.adver_int_cs != self.master_adver_int_cs {
+                self.log(LogKind::IntervalMismatch {
+                    mine_cs: self.cfg.adver_int_cs,
+                    received_cs: adv.adver_int_cs,
+                    v3,
+                });
+            }
+            if !v3 {
                 // RFC 3768 §7.1: MUST discard.
                 return false;
             }
