@@ -81,9 +81,11 @@ pub struct Cli {
     #[arg(short = 'i', long = "config-id", value_name = "ID")]
     pub config_id: Option<String>,
 
-    /// Unix socket answering status queries (JSON).
-    #[arg(long = "status-socket", value_name = "PATH", default_value = DEFAULT_STATUS_SOCKET)]
-    pub status_socket: PathBuf,
+    /// Unix socket answering status queries (JSON). Default: the main pid
+    /// file's path with `.sock` instead of `.pid` when -p is given (so two
+    /// daemons on one host don't collide), else /run/keeld.sock.
+    #[arg(long = "status-socket", value_name = "PATH")]
+    pub status_socket: Option<PathBuf>,
 
     /// Display the version and exit.
     #[arg(short = 'v', long = "version", action = ArgAction::Version)]
@@ -91,6 +93,31 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub cmd: Option<Cmd>,
+}
+
+impl Cli {
+    /// The status socket path in effect.
+    pub fn status_socket_path(&self) -> PathBuf {
+        if let Some(p) = &self.status_socket {
+            return p.clone();
+        }
+        match &self.pid {
+            Some(pid) => pid.with_extension("sock"),
+            None => PathBuf::from(DEFAULT_STATUS_SOCKET),
+        }
+    }
+
+    /// Pid files to write: main (-p or the default), vrrp (-r), checkers (-c).
+    pub fn pid_files(&self) -> Vec<PathBuf> {
+        let mut v = vec![
+            self.pid
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_PID)),
+        ];
+        v.extend(self.vrrp_pid.iter().cloned());
+        v.extend(self.checkers_pid.iter().cloned());
+        v
+    }
 }
 
 /// Output format for `-t`.
@@ -167,6 +194,11 @@ mod tests {
         assert_eq!(c.config_id.as_deref(), Some("node1"));
         assert!(c.config_test.is_none());
         assert!(c.cmd.is_none());
+        assert_eq!(c.status_socket_path(), PathBuf::from("/tmp/a.sock"));
+        assert_eq!(c.pid_files().len(), 3);
+        let c = Cli::try_parse_from(["keeld"]).unwrap();
+        assert_eq!(c.status_socket_path(), PathBuf::from(DEFAULT_STATUS_SOCKET));
+        assert_eq!(c.pid_files(), [PathBuf::from(DEFAULT_PID)]);
     }
 
     #[test]

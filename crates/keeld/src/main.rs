@@ -4,12 +4,12 @@
 //! process, one tokio current-thread runtime that owns the raw VRRP sockets,
 //! the netlink link watcher, the timers, the signals and a status socket.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
-// TEMPORARY while the runtime is being wired (removed in the runtime commit).
-#![allow(dead_code)]
 
 mod cli;
+mod daemon;
 mod log;
 mod pidfile;
+mod plan;
 mod script;
 mod status;
 mod sys;
@@ -65,10 +65,69 @@ fn main() -> ExitCode {
         detail: cli.log_detail,
         facility: cli.log_facility.map_or(3, |f| 16 + f),
     });
-    tracing::error!("keeld runtime not available yet");
-    ExitCode::from(1)
+    if cli.check && !cli.vrrp {
+        tracing::error!("keeld has no health-checker subsystem yet (-C): nothing to run");
+        return ExitCode::from(1);
+    }
+    let _pids = match pidfile::PidFiles::create(&cli.pid_files()) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!("{e}");
+            return ExitCode::from(1);
+        }
+    };
+    ExitCode::from(daemon::run(daemon::Options {
+        conf: cli.use_file.clone(),
+        config_id: cli.config_id.clone(),
+        status_socket: cli.status_socket_path(),
+    }))
 }
 
-fn config_test(_cli: &Cli) -> u8 {
-    3
+/// `-t`: load the file, print the diagnostics, exit like keepalived
+/// (0 clean, non-zero when the configuration cannot run).
+#[allow(clippy::print_stdout, clippy::print_stderr)]
+fn config_test(cli: &Cli) -> u8 {
+    let opts = keel_conf::LoadOptions {
+        config_id: cli.config_id.clone(),
+        check_environment: true,
+    };
+    let loaded = keel_conf::load_file(&cli.use_file, &opts);
+    let code = u8::try_from(loaded.exit_code()).unwrap_or(1);
+    match cli.format {
+        cli::Format::Text => {
+            for d in &loaded.diagnostics {
+                eprintln!("{d}");
+            }
+            if loaded.diagnostics.is_empty() {
+                eprintln!("{}: configuration OK", cli.use_file.display());
+            }
+        }
+        cli::Format::Json => {
+            let diags: Vec<serde_json::Value> = loaded
+                .diagnostics
+                .iter()
+                .map(|d| {
+                    serde_json::json!({
+                        "severity": d.severity.as_str(),
+                        "code": d.code.as_str(),
+                        "file": d.file.display().to_string(),
+                        "line": d.line,
+                        "col": d.col,
+                        "message": d.message,
+                        "source_line": d.source_line,
+                        "hint": d.hint,
+                    })
+                })
+                .collect();
+            let out = serde_json::json!({
+                "file": cli.use_file.display().to_string(),
+                "ok": !loaded.has_errors(),
+                "exit_code": code,
+                "errors": loaded.diagnostics.iter().filter(|d| d.is_error()).count(),
+                "diagnostics": diags,
+            });
+            println!("{out}");
+        }
+    }
+    code
 }

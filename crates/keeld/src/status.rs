@@ -176,6 +176,7 @@ pub fn query(path: &Path, request: &str) -> Result<String, ClientError> {
 }
 
 /// Fetch and decode the daemon's status.
+#[cfg(test)]
 pub fn fetch(path: &Path) -> Result<Status, ClientError> {
     Ok(serde_json::from_str(&query(path, "status")?)?)
 }

@@ -99,12 +99,6 @@ impl VrrpSocket {
         Ok(VrrpSocket { sock, v6, ifindex })
     }
 
-    /// Join an extra multicast group (not needed for VRRP; unused so far).
-    #[cfg(test)]
-    pub fn is_v6(&self) -> bool {
-        self.v6
-    }
-
     /// Receive one packet: returns the VRRP payload's range inside `buf` and
     /// the IP metadata. `WouldBlock` when nothing is queued.
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<(std::ops::Range<usize>, RxMeta)> {
@@ -300,6 +294,14 @@ pub fn parse_ipv4(pkt: &[u8]) -> io::Result<(std::ops::Range<usize>, RxMeta)> {
     ))
 }
 
+/// Register an owned socket with tokio's reactor.
+pub fn async_fd<T: AsRawFd>(t: T) -> io::Result<tokio::io::unix::AsyncFd<T>> {
+    // SAFETY: `t` owns its file descriptor (VrrpSocket / LinkListener wrap a
+    // socket2::Socket) and never replaces or closes it while the AsyncFd
+    // owns `t`; the fd is closed only when the AsyncFd (and so `t`) drops.
+    unsafe { tokio::io::unix::AsyncFd::register(t) }.map_err(|e| e.into())
+}
+
 /// Index of an interface by name (0 when absent).
 pub fn if_index(name: &str) -> u32 {
     let Ok(c) = std::ffi::CString::new(name) else {
@@ -364,6 +366,200 @@ pub fn if_addrs(name: &str) -> Vec<(IpAddr, u8)> {
     out
 }
 
+/// A netlink route socket subscribed to link notifications (RTMGRP_LINK).
+#[derive(Debug)]
+pub struct LinkListener {
+    sock: Socket,
+}
+
+impl AsRawFd for LinkListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.sock.as_raw_fd()
+    }
+}
+
+/// One link notification: interface index, IFF_UP and IFF_RUNNING.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkEvent {
+    /// Interface index.
+    pub ifindex: u32,
+    /// Administratively up.
+    pub up: bool,
+    /// Up with carrier.
+    pub running: bool,
+    /// RTM_DELLINK.
+    pub deleted: bool,
+}
+
+impl LinkListener {
+    /// Open and subscribe, nonblocking.
+    pub fn open() -> io::Result<LinkListener> {
+        let sock = Socket::new(
+            Domain::from(libc::AF_NETLINK),
+            Type::RAW,
+            Some(Protocol::from(libc::NETLINK_ROUTE)),
+        )?;
+        // SAFETY: all-zero is a valid sockaddr_nl; we set family and groups.
+        let mut sa: libc::sockaddr_nl = unsafe { zeroed() };
+        sa.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+        sa.nl_groups = libc::RTMGRP_LINK as u32;
+        // SAFETY: `sa` is a valid sockaddr_nl for the call and its size is given.
+        let rc = unsafe {
+            libc::bind(
+                sock.as_raw_fd(),
+                (&raw const sa).cast(),
+                size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+            )
+        };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let _ = sock.set_recv_buffer_size(1 << 20);
+        sock.set_nonblocking(true)?;
+        Ok(LinkListener { sock })
+    }
+
+    /// Read what is queued. `WouldBlock` when nothing is; ENOBUFS means
+    /// events were lost (the caller re-reads link states).
+    pub fn recv(&self) -> io::Result<Vec<LinkEvent>> {
+        let mut buf = [0u8; 16384];
+        let n = (&self.sock).read_from(&mut buf)?;
+        Ok(parse_link_messages(&buf[..n]))
+    }
+}
+
+trait ReadFrom {
+    fn read_from(self, buf: &mut [u8]) -> io::Result<usize>;
+}
+
+impl ReadFrom for &Socket {
+    fn read_from(self, buf: &mut [u8]) -> io::Result<usize> {
+        use std::io::Read;
+        let mut s: &Socket = self;
+        s.read(buf)
+    }
+}
+
+/// Parse RTM_NEWLINK / RTM_DELLINK messages (nlmsghdr + ifinfomsg).
+pub fn parse_link_messages(mut b: &[u8]) -> Vec<LinkEvent> {
+    let mut out = Vec::new();
+    while b.len() >= 16 {
+        let len = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as usize;
+        let ty = u16::from_ne_bytes([b[4], b[5]]);
+        if len < 16 || len > b.len() {
+            break;
+        }
+        let body = &b[16..len];
+        if (ty == libc::RTM_NEWLINK || ty == libc::RTM_DELLINK) && body.len() >= 16 {
+            let idx = i32::from_ne_bytes([body[4], body[5], body[6], body[7]]);
+            let flags = u32::from_ne_bytes([body[8], body[9], body[10], body[11]]);
+            out.push(LinkEvent {
+                ifindex: u32::try_from(idx).unwrap_or(0),
+                up: flags & libc::IFF_UP as u32 != 0,
+                running: flags & libc::IFF_RUNNING as u32 != 0,
+                deleted: ty == libc::RTM_DELLINK,
+            });
+        }
+        let adv = (len + 3) & !3;
+        if adv >= b.len() {
+            break;
+        }
+        b = &b[adv..];
+    }
+    out
+}
+
+/// Gratuitous ARP requests (AF_PACKET) and unsolicited neighbour adverts
+/// (raw ICMPv6), one message per call.
+#[derive(Debug)]
+pub struct Gratuitous {
+    arp: Option<Socket>,
+    na: Option<Socket>,
+}
+
+impl Gratuitous {
+    /// Open the sockets (each lazily usable; failures surface on send).
+    pub fn open() -> Gratuitous {
+        let arp = Socket::new(
+            Domain::PACKET,
+            Type::RAW,
+            Some(Protocol::from(i32::from((libc::ETH_P_ARP as u16).to_be()))),
+        )
+        .ok();
+        let na = Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::ICMPV6)).ok();
+        if let Some(s) = &na {
+            let _ = s.set_multicast_hops_v6(255);
+            let _ = s.set_unicast_hops_v6(255);
+        }
+        Gratuitous { arp, na }
+    }
+
+    /// Broadcast one gratuitous ARP request for `ip` from `mac` on `ifindex`
+    /// (sender = target = ip, target MAC ff:ff:ff:ff:ff:ff, like keepalived).
+    pub fn garp(&self, ifindex: u32, mac: [u8; 6], ip: Ipv4Addr) -> io::Result<()> {
+        let s = self
+            .arp
+            .as_ref()
+            .ok_or_else(|| io::Error::other("no AF_PACKET socket"))?;
+        let f = arp_frame(mac, ip);
+        // SAFETY: all-zero is a valid sockaddr_ll; fields set below.
+        let mut sa: libc::sockaddr_ll = unsafe { zeroed() };
+        sa.sll_family = libc::AF_PACKET as u16;
+        sa.sll_protocol = (libc::ETH_P_ARP as u16).to_be();
+        sa.sll_ifindex = ifindex as i32;
+        sa.sll_halen = 6;
+        sa.sll_addr[..6].copy_from_slice(&[0xff; 6]);
+        // SAFETY: `f` and `sa` are valid for the call with their sizes.
+        let rc = unsafe {
+            libc::sendto(
+                s.as_raw_fd(),
+                f.as_ptr().cast(),
+                f.len(),
+                0,
+                (&raw const sa).cast(),
+                size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+            )
+        };
+        if rc < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Send one unsolicited neighbour advertisement for `ip` to ff02::1 on
+    /// `ifindex` (override flag, target link-layer address option).
+    pub fn unsolicited_na(&self, ifindex: u32, mac: [u8; 6], ip: Ipv6Addr) -> io::Result<()> {
+        let s = self
+            .na
+            .as_ref()
+            .ok_or_else(|| io::Error::other("no ICMPv6 socket"))?;
+        s.set_multicast_if_v6(ifindex)?;
+        let mut m = vec![136u8, 0, 0, 0, 0x20, 0, 0, 0];
+        m.extend_from_slice(&ip.octets());
+        m.extend_from_slice(&[2, 1]);
+        m.extend_from_slice(&mac);
+        let dst =
+            std::net::SocketAddrV6::new(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1), 0, 0, ifindex);
+        s.send_to(&m, &dst.into())?;
+        Ok(())
+    }
+}
+
+/// An Ethernet frame with a gratuitous ARP request.
+pub fn arp_frame(mac: [u8; 6], ip: Ipv4Addr) -> [u8; 42] {
+    let mut f = [0u8; 42];
+    f[0..6].copy_from_slice(&[0xff; 6]);
+    f[6..12].copy_from_slice(&mac);
+    f[12..14].copy_from_slice(&[0x08, 0x06]);
+    f[14..22].copy_from_slice(&[0, 1, 8, 0, 6, 4, 0, 1]);
+    f[22..28].copy_from_slice(&mac);
+    f[28..32].copy_from_slice(&ip.octets());
+    f[32..38].copy_from_slice(&[0xff; 6]);
+    f[38..42].copy_from_slice(&ip.octets());
+    f
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -393,6 +589,55 @@ mod tests {
         let mut q = p.clone();
         q[3] = 30;
         assert_eq!(parse_ipv4(&q).unwrap().0, 20..30);
+    }
+
+    #[test]
+    fn link_messages_parse() {
+        // nlmsghdr(len 32, RTM_NEWLINK) + ifinfomsg(index 7, flags UP|RUNNING)
+        let mut m = Vec::new();
+        m.extend_from_slice(&32u32.to_ne_bytes());
+        m.extend_from_slice(&libc::RTM_NEWLINK.to_ne_bytes());
+        m.extend_from_slice(&[0; 10]);
+        m.extend_from_slice(&[0, 0, 1, 0]);
+        m.extend_from_slice(&7i32.to_ne_bytes());
+        m.extend_from_slice(&((libc::IFF_UP | libc::IFF_RUNNING) as u32).to_ne_bytes());
+        m.extend_from_slice(&0u32.to_ne_bytes());
+        let mut two = m.clone();
+        two.extend_from_slice(&m);
+        two[32 + 4..32 + 6].copy_from_slice(&libc::RTM_DELLINK.to_ne_bytes());
+        two[32 + 24..32 + 28].copy_from_slice(&0u32.to_ne_bytes());
+        let ev = parse_link_messages(&two);
+        assert_eq!(ev.len(), 2);
+        assert_eq!(
+            ev[0],
+            LinkEvent {
+                ifindex: 7,
+                up: true,
+                running: true,
+                deleted: false
+            }
+        );
+        assert_eq!(
+            ev[1],
+            LinkEvent {
+                ifindex: 7,
+                up: false,
+                running: false,
+                deleted: true
+            }
+        );
+        assert!(parse_link_messages(&two[..20]).is_empty());
+    }
+
+    #[test]
+    fn garp_frame_layout() {
+        let f = arp_frame([2, 0, 0, 0, 0, 1], Ipv4Addr::new(192, 0, 2, 250));
+        assert_eq!(&f[0..6], &[0xff; 6]);
+        assert_eq!(&f[12..14], &[8, 6]);
+        assert_eq!(&f[20..22], &[0, 1], "request");
+        assert_eq!(&f[28..32], &[192, 0, 2, 250]);
+        assert_eq!(&f[38..42], &[192, 0, 2, 250]);
+        assert_eq!(&f[32..38], &[0xff; 6]);
     }
 
     #[test]

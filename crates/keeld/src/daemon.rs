@@ -1,0 +1,1368 @@
+//! The runtime: one tokio current-thread loop owning the raw VRRP sockets,
+//! the link listener, timers, signals, scripts and the status socket, and
+//! driving one keel-election [`Instance`] per vrrp_instance.
+use crate::log::RateLimit;
+use crate::plan::{self, DaemonPlan, NotifyScript, Plan, ScriptPlan};
+use crate::script::{self, Tracker};
+use crate::status::{self, InstanceStatus, Query, Request, ScriptStatus, Status};
+use crate::sys::{self, Gratuitous, LinkListener, VrrpSocket};
+use keel_election::{Action, Advert, Dest, Input, Instance, LogLevel, NotifyState, RxError, State};
+use keel_packet::rx::{Delivery, IpMeta};
+use keel_packet::{AddrList, Auth, ChecksumMode, VrrpPacket, VrrpRepr};
+use keel_vip::{Netlink, VipControl};
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::unix::AsyncFd;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use tracing::{error, info, warn};
+
+/// Timer lateness worth a log line.
+const LATE_THRESHOLD: Duration = Duration::from_millis(20);
+/// How long notify_stop scripts may delay the exit.
+const STOP_GRACE: Duration = Duration::from_millis(500);
+
+/// What the daemon needs from the command line.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Configuration file.
+    pub conf: PathBuf,
+    /// `-i`.
+    pub config_id: Option<String>,
+    /// Status socket.
+    pub status_socket: PathBuf,
+}
+
+type SockKey = (u32, bool);
+
+enum Event {
+    Packet {
+        key: SockKey,
+        data: Vec<u8>,
+        meta: Result<(std::ops::Range<usize>, sys::RxMeta), std::io::ErrorKind>,
+    },
+    Links(Vec<sys::LinkEvent>),
+    LinksLost,
+    ScriptDone {
+        idx: usize,
+        generation: u64,
+        outcome: script::Outcome,
+    },
+}
+
+struct GarpJob {
+    at: Instant,
+    left: u32,
+    spacing: Duration,
+}
+
+struct Inst {
+    plan: Plan,
+    vi: Instance,
+    key: SockKey,
+    dropped: BTreeMap<String, u64>,
+    since: Instant,
+    vips_held: bool,
+    garp: Vec<GarpJob>,
+    mac: [u8; 6],
+}
+
+struct ScriptRt {
+    plan: ScriptPlan,
+    tracker: Tracker,
+    next: Instant,
+    running: bool,
+    disabled: bool,
+    generation: u64,
+}
+
+struct SockRt {
+    sock: Arc<AsyncFd<VrrpSocket>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+struct Daemon {
+    opts: Options,
+    t0: Instant,
+    started: Instant,
+    insts: Vec<Inst>,
+    scripts: Vec<ScriptRt>,
+    script_gen: u64,
+    socks: HashMap<SockKey, SockRt>,
+    vip: Option<Netlink>,
+    grat: Gratuitous,
+    tx: mpsc::UnboundedSender<Event>,
+    rl: RateLimit,
+    link_up: HashMap<u32, bool>,
+    max_late: Duration,
+    reloads: u64,
+    reload_failures: u64,
+    script_security: bool,
+}
+
+/// Run the daemon until SIGTERM/SIGINT. Returns the process exit code.
+pub fn run(opts: Options) -> u8 {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            error!("cannot start the runtime: {e}");
+            return 2;
+        }
+    };
+    rt.block_on(main_loop(opts))
+}
+
+/// Load and log diagnostics; `Err(number of errors)` when it cannot run.
+fn load(opts: &Options) -> Result<keel_conf::Config, usize> {
+    let lo = keel_conf::LoadOptions {
+        config_id: opts.config_id.clone(),
+        check_environment: false,
+    };
+    let l = keel_conf::load_file(&opts.conf, &lo);
+    for d in &l.diagnostics {
+        let text = d.to_string();
+        for line in text.lines() {
+            if d.is_error() {
+                error!("{line}");
+            } else {
+                warn!("{line}");
+            }
+        }
+    }
+    if l.has_errors() {
+        Err(l.diagnostics.iter().filter(|d| d.is_error()).count())
+    } else {
+        Ok(l.config)
+    }
+}
+
+async fn main_loop(opts: Options) -> u8 {
+    info!(
+        "Starting keeld v{} (keepalived-compatible VRRP)",
+        env!("CARGO_PKG_VERSION")
+    );
+    let cfg = match load(&opts) {
+        Ok(c) => c,
+        Err(_) => {
+            error!(
+                "Configuration file {} has errors: not starting",
+                opts.conf.display()
+            );
+            return 3;
+        }
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+    let (qtx, mut qrx) = mpsc::channel::<Query>(8);
+    if let Err(e) = status::serve(&opts.status_socket, qtx) {
+        warn!(
+            "cannot open status socket {}: {e}",
+            opts.status_socket.display()
+        );
+    }
+    let vip = match Netlink::new() {
+        Ok(n) => Some(n),
+        Err(e) => {
+            error!("cannot open rtnetlink: {e}; VIPs will not be managed");
+            None
+        }
+    };
+    let now = Instant::now();
+    let mut d = Daemon {
+        opts: opts.clone(),
+        t0: now,
+        started: now,
+        insts: Vec::new(),
+        scripts: Vec::new(),
+        script_gen: 0,
+        socks: HashMap::new(),
+        vip,
+        grat: Gratuitous::open(),
+        tx: tx.clone(),
+        rl: RateLimit::default(),
+        link_up: HashMap::new(),
+        max_late: Duration::ZERO,
+        reloads: 0,
+        reload_failures: 0,
+        script_security: false,
+    };
+    spawn_link_listener(tx.clone());
+    d.cleanup_stale_vips();
+    let p = plan::build(&cfg, &plan::RealHost);
+    d.apply_plan(p, false);
+
+    let (mut term, mut int, mut hup, mut usr1) = match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+        signal(SignalKind::user_defined1()),
+    ) {
+        (Ok(a), Ok(b), Ok(c), Ok(e)) => (a, b, c, e),
+        _ => {
+            error!("cannot install signal handlers");
+            return 2;
+        }
+    };
+    loop {
+        let deadline = d.next_deadline();
+        let sleep_to = deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        tokio::select! {
+            biased;
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => d.reload(),
+            _ = usr1.recv() => d.dump(),
+            Some(ev) = rx.recv() => d.event(ev),
+            Some((req, reply)) = qrx.recv() => {
+                let _ = reply.send(d.answer(&req));
+            }
+            _ = tokio::time::sleep_until(sleep_to.into()) => {
+                if let Some(dl) = deadline {
+                    let late = Instant::now().saturating_duration_since(dl);
+                    d.note_lateness(late);
+                }
+                d.timers();
+            }
+        }
+    }
+    d.shutdown().await;
+    let _ = std::fs::remove_file(&opts.status_socket);
+    info!("Stopped keeld");
+    0
+}
+
+fn spawn_link_listener(tx: mpsc::UnboundedSender<Event>) {
+    let l = match LinkListener::open().and_then(sys::async_fd) {
+        Ok(l) => l,
+        Err(e) => {
+            error!("cannot watch links: {e}");
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        loop {
+            let Ok(mut g) = l.readable().await else {
+                return;
+            };
+            match g.try_io(|inner| inner.get_ref().recv()) {
+                Ok(Ok(ev)) => {
+                    if tx.send(Event::Links(ev)).is_err() {
+                        return;
+                    }
+                }
+                Ok(Err(e)) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    let _ = tx.send(Event::LinksLost);
+                }
+                Ok(Err(_)) | Err(_) => {}
+            }
+        }
+    });
+}
+
+fn rx_task(
+    key: SockKey,
+    sock: Arc<AsyncFd<VrrpSocket>>,
+    tx: mpsc::UnboundedSender<Event>,
+) -> tokio::task::JoinHandle<()> {
+    // Runs on the same thread (current-thread runtime); a task per socket
+    // keeps the main select! independent of the number of sockets.
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 2048];
+        loop {
+            let Ok(mut g) = sock.readable().await else {
+                return;
+            };
+            loop {
+                match g.try_io(|inner| inner.get_ref().recv(&mut buf)) {
+                    Ok(Ok((range, meta))) => {
+                        let data = buf[..range.end].to_vec();
+                        let ev = Event::Packet {
+                            key,
+                            data,
+                            meta: Ok((range, meta)),
+                        };
+                        if tx.send(ev).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(Err(e)) if e.kind() == std::io::ErrorKind::InvalidData => {
+                        let ev = Event::Packet {
+                            key,
+                            data: Vec::new(),
+                            meta: Err(e.kind()),
+                        };
+                        if tx.send(ev).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(Err(_)) => break,
+                    Err(_would_block) => break,
+                }
+            }
+        }
+    })
+}
+
+fn drop_kind(e: keel_packet::Error) -> &'static str {
+    use keel_packet::Error as E;
+    match e {
+        E::BadTtl => "ttl",
+        E::Truncated | E::AddrCountMismatch | E::TooManyAddrs | E::BadIpHeader => "length",
+        E::BadChecksum => "checksum",
+        E::BadVersion => "version",
+        E::BadType => "type",
+        E::BadDestination => "destination",
+        E::BadFamily => "family",
+        E::BadInterval => "interval",
+        E::BadProtocol => "protocol",
+        E::BadAuth => "auth",
+        E::BufferTooSmall => "length",
+    }
+}
+
+impl Daemon {
+    fn now_e(&self) -> keel_election::Instant {
+        self.to_e(Instant::now())
+    }
+
+    fn to_e(&self, t: Instant) -> keel_election::Instant {
+        let us = t.saturating_duration_since(self.t0).as_micros();
+        keel_election::Instant::from_micros(u64::try_from(us).unwrap_or(u64::MAX))
+    }
+
+    fn std_time(&self, t: keel_election::Instant) -> Instant {
+        self.t0 + Duration::from_micros(t.as_micros())
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let mut best: Option<Instant> = None;
+        let mut take = |t: Instant| {
+            best = Some(best.map_or(t, |b: Instant| b.min(t)));
+        };
+        for i in &self.insts {
+            if let Some(t) = i.vi.poll_timeout() {
+                take(self.std_time(t));
+            }
+            for g in &i.garp {
+                take(g.at);
+            }
+        }
+        for s in &self.scripts {
+            if !s.running && !s.disabled {
+                take(s.next);
+            }
+        }
+        best
+    }
+
+    fn note_lateness(&mut self, late: Duration) {
+        if late > self.max_late {
+            self.max_late = late;
+        }
+        if late > LATE_THRESHOLD && self.rl.check("timer-late", Instant::now()).is_some() {
+            warn!(
+                target: "vrrp",
+                "timer fired {:.1} ms late (scheduling delay; may cause false failovers)",
+                late.as_secs_f64() * 1000.0
+            );
+        }
+    }
+
+    fn timers(&mut self) {
+        let now = Instant::now();
+        let ne = self.to_e(now);
+        for i in 0..self.insts.len() {
+            if self.insts[i].vi.poll_timeout().is_some_and(|t| t <= ne) {
+                self.insts[i].vi.handle(ne, Input::Timeout);
+                self.drain(i);
+            }
+            self.run_garp_jobs(i, now);
+        }
+        for k in 0..self.scripts.len() {
+            let s = &self.scripts[k];
+            if !s.running && !s.disabled && s.next <= now {
+                self.start_script(k);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- plans
+
+    fn ensure_socket(&mut self, p: &Plan) -> bool {
+        let key = (p.ifindex, p.v6);
+        if self.socks.contains_key(&key) {
+            return true;
+        }
+        match VrrpSocket::open(&p.ifname, p.ifindex, p.v6).and_then(sys::async_fd) {
+            Ok(s) => {
+                let s = Arc::new(s);
+                let task = rx_task(key, s.clone(), self.tx.clone());
+                self.socks.insert(key, SockRt { sock: s, task });
+                true
+            }
+            Err(e) => {
+                error!(target: "vrrp", "({}) cannot open VRRP socket on {}: {e}", p.name, p.ifname);
+                false
+            }
+        }
+    }
+
+    fn new_inst(&mut self, p: Plan) -> Option<Inst> {
+        if !self.ensure_socket(&p) {
+            return None;
+        }
+        let vi = match Instance::try_new(p.election.clone()) {
+            Ok(v) => v,
+            Err(e) => {
+                error!(target: "vrrp", "({}) {e}", p.name);
+                return None;
+            }
+        };
+        let mac = keel_vip::link_by_index(p.ifindex)
+            .ok()
+            .and_then(|l| l.mac)
+            .unwrap_or([0; 6]);
+        Some(Inst {
+            key: (p.ifindex, p.v6),
+            plan: p,
+            vi,
+            dropped: BTreeMap::new(),
+            since: Instant::now(),
+            vips_held: false,
+            garp: Vec::new(),
+            mac,
+        })
+    }
+
+    fn link_running(&mut self, ifindex: u32) -> bool {
+        if let Some(u) = self.link_up.get(&ifindex) {
+            return *u;
+        }
+        let up = keel_vip::link_by_index(ifindex)
+            .map(|l| l.up && l.running)
+            .unwrap_or(false);
+        self.link_up.insert(ifindex, up);
+        up
+    }
+
+    fn start_inst(&mut self, i: usize) {
+        let ne = self.now_e();
+        let ifindex = self.insts[i].plan.ifindex;
+        let up = self.link_running(ifindex);
+        let tracks: Vec<(keel_election::TrackId, u32, bool)> = self.insts[i]
+            .plan
+            .track_ifs
+            .iter()
+            .map(|t| (t.id, t.ifindex, t.reverse))
+            .collect();
+        if !up {
+            self.insts[i].vi.handle(ne, Input::LinkDown);
+        }
+        for (id, idx, rev) in tracks {
+            if idx != 0 {
+                let u = self.link_running(idx);
+                self.insts[i]
+                    .vi
+                    .handle(ne, Input::TrackChanged { id, up: u != rev });
+            }
+        }
+        self.insts[i].vi.handle(ne, Input::Startup);
+        self.drain(i);
+    }
+
+    fn check_scripts_security(&self, p: &mut DaemonPlan) {
+        let mut lines: Vec<(String, bool)> = Vec::new();
+        for s in &mut p.scripts {
+            if let Err(why) = script::check_secure(s.cmd.program())
+                && p.script_security
+            {
+                {
+                    warn!(
+                        "Unsafe permissions found for script '{}' - disabling. ({why})",
+                        s.line
+                    );
+                    s.interval = Duration::MAX / 4;
+                    lines.push((s.name.clone(), false));
+                }
+            }
+        }
+        let _ = lines;
+        for inst in &mut p.instances {
+            let n = &mut inst.notify;
+            for slot in [
+                &mut n.generic,
+                &mut n.master,
+                &mut n.backup,
+                &mut n.fault,
+                &mut n.stop,
+            ] {
+                if let Some(ns) = slot
+                    && let Err(why) = script::check_secure(ns.cmd.program())
+                    && p.script_security
+                {
+                    {
+                        {
+                            warn!(
+                                "Unsafe permissions found for script '{}' - disabling. ({why})",
+                                ns.line
+                            );
+                            *slot = None;
+                        }
+                    }
+                }
+            }
+        }
+        let any = !p.scripts.is_empty()
+            || p.instances.iter().any(|i| {
+                let n = &i.notify;
+                n.generic.is_some()
+                    || n.master.is_some()
+                    || n.backup.is_some()
+                    || n.fault.is_some()
+                    || n.stop.is_some()
+            });
+        if any && !p.script_security {
+            warn!(
+                "SECURITY VIOLATION - scripts are being executed but script_security not enabled."
+            );
+        }
+    }
+
+    fn apply_plan(&mut self, mut p: DaemonPlan, reload: bool) {
+        for n in &p.notes {
+            warn!(target: "vrrp", "{n}");
+        }
+        for e in &p.problems {
+            error!(target: "vrrp", "{e} - instance disabled");
+        }
+        self.check_scripts_security(&mut p);
+        self.script_security = p.script_security;
+        // Scripts: keep trackers of scripts whose definition did not change.
+        let mut old: Vec<ScriptRt> = std::mem::take(&mut self.scripts);
+        let now = Instant::now();
+        for sp in p.scripts {
+            let disabled = sp.interval >= Duration::MAX / 8;
+            if let Some(pos) = old.iter().position(|o| o.plan == sp) {
+                let mut o = old.swap_remove(pos);
+                o.disabled = disabled;
+                self.scripts.push(o);
+            } else {
+                self.script_gen += 1;
+                self.scripts.push(ScriptRt {
+                    tracker: Tracker::new(sp.rise, sp.fall, sp.init_fail),
+                    plan: sp,
+                    next: now,
+                    running: false,
+                    disabled,
+                    generation: self.script_gen,
+                });
+            }
+        }
+        // Instances.
+        if !reload {
+            for pl in p.instances {
+                if let Some(inst) = self.new_inst(pl) {
+                    self.insts.push(inst);
+                    let i = self.insts.len() - 1;
+                    self.start_inst(i);
+                }
+            }
+        } else {
+            let ne = self.now_e();
+            let mut keep: Vec<Inst> = Vec::new();
+            let mut olds: Vec<Inst> = std::mem::take(&mut self.insts);
+            let mut fresh: Vec<Plan> = Vec::new();
+            for pl in p.instances {
+                let pos = olds.iter().position(|o| {
+                    o.plan.name == pl.name
+                        && o.plan.ifindex == pl.ifindex
+                        && o.plan.v6 == pl.v6
+                        && o.plan.election.vrid == pl.election.vrid
+                });
+                match pos {
+                    Some(k) => {
+                        let mut o = olds.swap_remove(k);
+                        if o.plan != pl {
+                            info!(target: "vrrp", "({}) configuration changed: updating", pl.name);
+                            // VIP objects (labels, prefixes) come from the new plan.
+                            let old_vips = std::mem::replace(&mut o.plan, pl);
+                            o.vi.handle(ne, Input::Reload(Box::new(o.plan.election.clone())));
+                            let _ = old_vips;
+                        } else {
+                            o.plan = pl;
+                        }
+                        keep.push(o);
+                    }
+                    None => fresh.push(pl),
+                }
+            }
+            // Removed instances resign (priority 0 when master) and drop VIPs.
+            self.insts = olds;
+            for i in 0..self.insts.len() {
+                info!(target: "vrrp", "({}) removed from the configuration: stopping", self.insts[i].plan.name);
+                self.insts[i].vi.handle(ne, Input::Shutdown);
+                self.drain(i);
+            }
+            self.insts = keep;
+            for i in 0..self.insts.len() {
+                self.drain(i);
+            }
+            for pl in fresh {
+                if let Some(inst) = self.new_inst(pl) {
+                    self.insts.push(inst);
+                    let i = self.insts.len() - 1;
+                    self.start_inst(i);
+                }
+            }
+            // Close sockets no instance uses any more.
+            let used: Vec<SockKey> = self.insts.iter().map(|i| i.key).collect();
+            self.socks.retain(|k, s| {
+                let keep = used.contains(k);
+                if !keep {
+                    s.task.abort();
+                }
+                keep
+            });
+        }
+        // Report script states to the instances tracking them.
+        for k in 0..self.scripts.len() {
+            let up = self.scripts[k].tracker.up();
+            let name = self.scripts[k].plan.name.clone();
+            self.script_changed(&name, up, false);
+        }
+    }
+
+    fn cleanup_stale_vips(&mut self) {
+        let Some(nl) = self.vip.as_mut() else { return };
+        match nl.list_stamped(None) {
+            Ok(list) => {
+                for v in list {
+                    match nl.del(&v) {
+                        Ok(_) => warn!(
+                            target: "vrrp",
+                            "Removed stale VIP {}/{} (ifindex {}) left by a previous keel run",
+                            v.addr, v.prefix_len, v.ifindex
+                        ),
+                        Err(e) => error!("cannot remove stale VIP {}: {e}", v.addr),
+                    }
+                }
+            }
+            Err(e) => warn!("cannot list stamped VIPs: {e}"),
+        }
+    }
+
+    fn reload(&mut self) {
+        info!("Reloading");
+        let cfg = match load(&self.opts) {
+            Ok(c) => c,
+            Err(n) => {
+                self.reload_failures += 1;
+                error!(
+                    "Reload of {} failed ({n} error(s)): keeping the running configuration",
+                    self.opts.conf.display()
+                );
+                return;
+            }
+        };
+        let p = plan::build(&cfg, &plan::RealHost);
+        self.reloads += 1;
+        self.apply_plan(p, true);
+        info!("Reload finished");
+    }
+
+    async fn shutdown(&mut self) {
+        let ne = self.now_e();
+        let mut stops = Vec::new();
+        for i in 0..self.insts.len() {
+            self.insts[i].vi.handle(ne, Input::Shutdown);
+            stops.extend(self.drain_collect(i));
+        }
+        // Wait a little for notify_stop scripts.
+        let all = futures_join(stops);
+        let _ = tokio::time::timeout(STOP_GRACE, all).await;
+    }
+
+    // ---------------------------------------------------------------- events
+
+    fn event(&mut self, ev: Event) {
+        match ev {
+            Event::Packet { key, data, meta } => self.packet(key, &data, meta),
+            Event::Links(list) => {
+                for l in list {
+                    let up = l.up && l.running && !l.deleted;
+                    self.set_link(l.ifindex, up);
+                }
+            }
+            Event::LinksLost => {
+                let idxs: Vec<u32> = self.link_up.keys().copied().collect();
+                for idx in idxs {
+                    let up = keel_vip::link_by_index(idx)
+                        .map(|l| l.up && l.running)
+                        .unwrap_or(false);
+                    self.set_link(idx, up);
+                }
+            }
+            Event::ScriptDone {
+                idx,
+                generation,
+                outcome,
+            } => self.script_done(idx, generation, outcome),
+        }
+    }
+
+    fn set_link(&mut self, ifindex: u32, up: bool) {
+        let prev = self.link_up.insert(ifindex, up);
+        if prev == Some(up) || prev.is_none() && !self.tracks_if(ifindex) {
+            return;
+        }
+        let ne = self.now_e();
+        for i in 0..self.insts.len() {
+            let mut touched = false;
+            if self.insts[i].plan.ifindex == ifindex {
+                let ifname = self.insts[i].plan.ifname.clone();
+                info!(
+                    target: "vrrp",
+                    "Netlink reports {ifname} {}",
+                    if up { "up" } else { "down" }
+                );
+                self.insts[i]
+                    .vi
+                    .handle(ne, if up { Input::LinkUp } else { Input::LinkDown });
+                touched = true;
+            }
+            let tracks: Vec<(keel_election::TrackId, bool)> = self.insts[i]
+                .plan
+                .track_ifs
+                .iter()
+                .filter(|t| t.ifindex == ifindex)
+                .map(|t| (t.id, t.reverse))
+                .collect();
+            for (id, rev) in tracks {
+                self.insts[i]
+                    .vi
+                    .handle(ne, Input::TrackChanged { id, up: up != rev });
+                touched = true;
+            }
+            if touched {
+                self.drain(i);
+            }
+        }
+    }
+
+    fn tracks_if(&self, ifindex: u32) -> bool {
+        self.insts.iter().any(|i| {
+            i.plan.ifindex == ifindex || i.plan.track_ifs.iter().any(|t| t.ifindex == ifindex)
+        })
+    }
+
+    fn count_drop(&mut self, i: usize, kind: &str, from: Option<IpAddr>, detail: &str) {
+        *self.insts[i].dropped.entry(kind.to_owned()).or_insert(0) += 1;
+        let key = format!("{}:{kind}", self.insts[i].plan.name);
+        if let Some(sup) = self.rl.check(&key, Instant::now()) {
+            let from = from.map(|a| format!(" from {a}")).unwrap_or_default();
+            let sup = if sup > 0 {
+                format!(" ({sup} similar suppressed)")
+            } else {
+                String::new()
+            };
+            warn!(
+                target: "vrrp",
+                "({}) dropped advert{from}: {detail}{sup}",
+                self.insts[i].plan.name
+            );
+        }
+    }
+
+    fn packet(
+        &mut self,
+        key: SockKey,
+        data: &[u8],
+        meta: Result<(std::ops::Range<usize>, sys::RxMeta), std::io::ErrorKind>,
+    ) {
+        let cands: Vec<usize> = (0..self.insts.len())
+            .filter(|&i| self.insts[i].key == key)
+            .collect();
+        if cands.is_empty() {
+            return;
+        }
+        let Ok((range, m)) = meta else {
+            for &i in &cands {
+                self.count_drop(i, "length", None, "malformed IP header");
+            }
+            return;
+        };
+        let payload = data.get(range).unwrap_or(&[]);
+        // Instances the packet is meant for (by VRID), if it has one.
+        let vrid = payload.get(1).copied();
+        let targets: Vec<usize> = cands
+            .iter()
+            .copied()
+            .filter(|&i| Some(self.insts[i].plan.election.vrid) == vrid)
+            .collect();
+        let blame = if targets.is_empty() {
+            cands.clone()
+        } else {
+            targets.clone()
+        };
+        // Our own adverts (unicast peers may reflect them): ignore.
+        if cands
+            .iter()
+            .any(|&i| self.insts[i].plan.election.primary_addr == m.src)
+        {
+            return;
+        }
+        let locals: Vec<IpAddr> = cands
+            .iter()
+            .map(|&i| self.insts[i].plan.election.primary_addr)
+            .collect();
+        let delivery = if m.dst.is_multicast() {
+            Delivery::Multicast
+        } else {
+            Delivery::Unicast(&locals)
+        };
+        let ipm = IpMeta {
+            src: m.src,
+            dst: m.dst,
+            ttl: m.ttl,
+            protocol: m.proto,
+        };
+        if let Err(e) = keel_packet::rx::check(&ipm, delivery) {
+            let detail = if e == keel_packet::Error::BadTtl {
+                format!("invalid TTL/HL. Received {} and expect 255", m.ttl)
+            } else {
+                e.to_string()
+            };
+            self.reject(&blame, e, Some(m.src), &detail);
+            return;
+        }
+        let pkt = match VrrpPacket::new_checked(payload) {
+            Ok(p) => p,
+            Err(e) => {
+                self.reject(&blame, e, Some(m.src), &e.to_string());
+                return;
+            }
+        };
+        if targets.is_empty() {
+            for &i in &cands {
+                let d = format!(
+                    "received advert for VRID {} but ours is {} - discarding",
+                    pkt.vrid(),
+                    self.insts[i].plan.election.vrid
+                );
+                self.count_drop(i, "vrid", Some(m.src), &d);
+                let ne = self.now_e();
+                let _ = ne;
+            }
+            return;
+        }
+        let repr = match VrrpRepr::parse(&pkt, m.src, m.dst, ChecksumMode::Rfc) {
+            Ok(r) => r,
+            Err(e) => {
+                self.reject(&targets, e, Some(m.src), &e.to_string());
+                return;
+            }
+        };
+        let advert = Advert::from(&repr);
+        let ne = self.now_e();
+        for &i in &targets {
+            let before = self.insts[i].vi.counters().auth_failures
+                + self.insts[i].vi.counters().auth_type_mismatch
+                + self.insts[i].vi.counters().invalid_auth_type;
+            self.insts[i].vi.handle(
+                ne,
+                Input::Advert {
+                    src: m.src,
+                    advert: advert.clone(),
+                },
+            );
+            let after = self.insts[i].vi.counters().auth_failures
+                + self.insts[i].vi.counters().auth_type_mismatch
+                + self.insts[i].vi.counters().invalid_auth_type;
+            if after > before {
+                *self.insts[i].dropped.entry("auth".into()).or_insert(0) += after - before;
+            }
+            self.drain(i);
+        }
+    }
+
+    fn reject(&mut self, who: &[usize], e: keel_packet::Error, src: Option<IpAddr>, detail: &str) {
+        let ne = self.now_e();
+        for &i in who {
+            if let Some(rxe) = RxError::from_packet_error(e) {
+                self.insts[i].vi.handle(ne, Input::RxError(rxe));
+            }
+            self.count_drop(i, drop_kind(e), src, detail);
+            self.drain(i);
+        }
+    }
+
+    // --------------------------------------------------------------- actions
+
+    fn drain(&mut self, i: usize) {
+        for f in self.drain_collect(i) {
+            tokio::spawn(f);
+        }
+    }
+
+    /// Execute the instance's actions; notify runs are returned as futures
+    /// (spawned by `drain`, awaited with a grace period at shutdown).
+    fn drain_collect(&mut self, i: usize) -> Vec<NotifyRun> {
+        let mut runs = Vec::new();
+        while let Some(a) = self.insts[i].vi.poll_action() {
+            match a {
+                Action::SendAdvert { priority, dst } => self.send_advert(i, priority, dst),
+                Action::AddVips => {
+                    let vips: Vec<keel_vip::Vip> = self.insts[i]
+                        .plan
+                        .vips
+                        .iter()
+                        .map(|(v, _)| v.clone())
+                        .collect();
+                    self.vips_op(i, &vips, true);
+                    self.insts[i].vips_held = true;
+                }
+                Action::RemoveVips => {
+                    let vips: Vec<keel_vip::Vip> = self.insts[i]
+                        .plan
+                        .vips
+                        .iter()
+                        .map(|(v, _)| v.clone())
+                        .collect();
+                    self.vips_op(i, &vips, false);
+                    self.insts[i].vips_held = false;
+                }
+                Action::VipsChanged { added, removed } => {
+                    let ifindex = self.insts[i].plan.ifindex;
+                    let find = |a: &IpAddr| {
+                        self.insts[i]
+                            .plan
+                            .vips
+                            .iter()
+                            .find(|(v, _)| v.addr == *a)
+                            .map(|(v, _)| v.clone())
+                            .unwrap_or_else(|| keel_vip::Vip::new(*a, ifindex))
+                    };
+                    let add: Vec<keel_vip::Vip> = added.iter().map(find).collect();
+                    let del: Vec<keel_vip::Vip> = removed.iter().map(find).collect();
+                    self.vips_op(i, &del, false);
+                    self.vips_op(i, &add, true);
+                    // New VIPs are announced right away.
+                    for v in &add {
+                        self.announce_one(i, v.addr, v.ifindex);
+                    }
+                }
+                Action::SendGratuitous { repeat, delay } => {
+                    self.gratuitous_burst(i, repeat, delay);
+                }
+                Action::StateChanged { from, to, .. } => {
+                    let _ = from;
+                    self.insts[i].since = Instant::now();
+                    if to != State::Master {
+                        self.insts[i].garp.clear();
+                    }
+                }
+                Action::Notify(n) => runs.extend(self.notify(i, n.state, n.priority)),
+                Action::Log(ev) => {
+                    if ev.level() == LogLevel::Warning {
+                        let key = format!("{}:{:?}", ev.instance, std::mem::discriminant(&ev.kind));
+                        if let Some(sup) = self.rl.check(&key, Instant::now()) {
+                            if sup > 0 {
+                                warn!(target: "vrrp", "{ev} ({sup} similar suppressed)");
+                            } else {
+                                warn!(target: "vrrp", "{ev}");
+                            }
+                        }
+                    } else {
+                        info!(target: "vrrp", "{ev}");
+                    }
+                }
+            }
+        }
+        runs
+    }
+
+    fn vips_op(&mut self, i: usize, vips: &[keel_vip::Vip], add: bool) {
+        let Some(nl) = self.vip.as_mut() else { return };
+        for v in vips {
+            let r = if add { nl.add(v) } else { nl.del(v) };
+            if let Err(e) = r {
+                error!(
+                    target: "vrrp",
+                    "({}) cannot {} VIP {}: {e}",
+                    self.insts[i].plan.name,
+                    if add { "add" } else { "remove" },
+                    v.addr
+                );
+            }
+        }
+    }
+
+    fn send_advert(&mut self, i: usize, priority: u8, dst: Dest) {
+        let inst = &self.insts[i];
+        let e = &inst.plan.election;
+        let src = e.primary_addr;
+        let dst_ip = match dst {
+            Dest::Multicast => keel_packet::rx::group_for(src),
+            Dest::Unicast(a) => a,
+        };
+        let v4: Vec<Ipv4Addr>;
+        let v6: Vec<Ipv6Addr>;
+        let addrs = if inst.plan.v6 {
+            v6 = e
+                .vips
+                .iter()
+                .filter_map(|a| match a {
+                    IpAddr::V6(x) => Some(*x),
+                    IpAddr::V4(_) => None,
+                })
+                .collect();
+            AddrList::V6(&v6)
+        } else {
+            v4 = e
+                .vips
+                .iter()
+                .filter_map(|a| match a {
+                    IpAddr::V4(x) => Some(*x),
+                    IpAddr::V6(_) => None,
+                })
+                .collect();
+            AddrList::V4(&v4)
+        };
+        let auth = match e.auth {
+            keel_election::AuthConfig::Pass(k) if e.version == keel_packet::Version::V2 => {
+                Auth::SimpleText(k)
+            }
+            _ => Auth::None,
+        };
+        let repr = VrrpRepr {
+            version: e.version,
+            vrid: e.vrid,
+            priority,
+            adver_int: e.adver_int_cs,
+            auth,
+            addrs,
+        };
+        let mut buf = vec![0u8; repr.buffer_len()];
+        if let Err(err) = repr.emit(&mut buf, src, dst_ip, ChecksumMode::Rfc) {
+            error!(target: "vrrp", "({}) cannot build advert: {err}", inst.plan.name);
+            return;
+        }
+        let Some(s) = self.socks.get(&inst.key) else {
+            return;
+        };
+        if let Err(err) = s.sock.get_ref().send(&buf, src, dst_ip) {
+            let key = format!("{}:send", inst.plan.name);
+            let name = inst.plan.name.clone();
+            if self.rl.check(&key, Instant::now()).is_some() {
+                warn!(target: "vrrp", "({name}) cannot send advert to {dst_ip}: {err}");
+            }
+        }
+    }
+
+    fn gratuitous_burst(&mut self, i: usize, repeat: u32, delay: Duration) {
+        let inst = &self.insts[i];
+        let what = if inst.plan.v6 {
+            "Unsolicited Neighbour Adverts"
+        } else {
+            "gratuitous ARPs"
+        };
+        for (v, dev) in &inst.plan.vips {
+            info!(
+                target: "vrrp",
+                "({}) Sending/queueing {what} on {dev} for {}",
+                inst.plan.name, v.addr
+            );
+        }
+        if repeat == 0 {
+            return;
+        }
+        if delay.is_zero() {
+            for _ in 0..repeat {
+                self.announce_all(i);
+            }
+        } else {
+            self.announce_all(i);
+            if repeat > 1 {
+                self.insts[i].garp.push(GarpJob {
+                    at: Instant::now() + delay,
+                    left: repeat - 1,
+                    spacing: delay,
+                });
+            }
+        }
+    }
+
+    fn run_garp_jobs(&mut self, i: usize, now: Instant) {
+        let mut due = 0;
+        for j in &mut self.insts[i].garp {
+            if j.at <= now && j.left > 0 {
+                j.left -= 1;
+                j.at = now + j.spacing;
+                due += 1;
+            }
+        }
+        self.insts[i].garp.retain(|j| j.left > 0);
+        for _ in 0..due {
+            self.announce_all(i);
+        }
+    }
+
+    fn announce_all(&mut self, i: usize) {
+        let vips: Vec<(IpAddr, u32)> = self.insts[i]
+            .plan
+            .vips
+            .iter()
+            .map(|(v, _)| (v.addr, v.ifindex))
+            .collect();
+        for (a, idx) in vips {
+            self.announce_one(i, a, idx);
+        }
+    }
+
+    fn announce_one(&mut self, i: usize, addr: IpAddr, ifindex: u32) {
+        let inst = &self.insts[i];
+        let mac = if ifindex == inst.plan.ifindex {
+            inst.mac
+        } else {
+            keel_vip::link_by_index(ifindex)
+                .ok()
+                .and_then(|l| l.mac)
+                .unwrap_or(inst.mac)
+        };
+        let dev = inst
+            .plan
+            .vips
+            .iter()
+            .find(|(v, _)| v.addr == addr)
+            .map_or(inst.plan.ifname.as_str(), |(_, d)| d.as_str());
+        let r = match addr {
+            IpAddr::V4(a) => {
+                info!(target: "vrrp", "Sending gratuitous ARP on {dev} for {a}");
+                self.grat.garp(ifindex, mac, a)
+            }
+            IpAddr::V6(a) => {
+                info!(target: "vrrp", "Sending unsolicited Neighbour Advert on {dev} for {a}");
+                self.grat.unsolicited_na(ifindex, mac, a)
+            }
+        };
+        if let Err(e) = r {
+            let key = format!("{}:garp", inst.plan.name);
+            let name = inst.plan.name.clone();
+            if self.rl.check(&key, Instant::now()).is_some() {
+                warn!(target: "vrrp", "({name}) cannot send gratuitous message for {addr}: {e}");
+            }
+        }
+    }
+
+    fn notify(&mut self, i: usize, state: NotifyState, prio: u8) -> Vec<NotifyRun> {
+        let n = &self.insts[i].plan.notify;
+        let specific = match state {
+            NotifyState::Master => n.master.clone(),
+            NotifyState::Backup => n.backup.clone(),
+            NotifyState::Fault => n.fault.clone(),
+            NotifyState::Stop => n.stop.clone(),
+        };
+        let mut out = Vec::new();
+        if let Some(s) = specific {
+            out.push(notify_run(s, Vec::new()));
+        }
+        if let Some(g) = n.generic.clone() {
+            let extra = vec![
+                "INSTANCE".to_owned(),
+                self.insts[i].plan.name.clone(),
+                state.as_str().to_owned(),
+                prio.to_string(),
+            ];
+            out.push(notify_run(g, extra));
+        }
+        out
+    }
+
+    // --------------------------------------------------------------- scripts
+
+    fn start_script(&mut self, k: usize) {
+        let s = &mut self.scripts[k];
+        s.running = true;
+        s.next = Instant::now() + s.plan.interval;
+        let cmd = s.plan.cmd.clone();
+        let to = s.plan.timeout;
+        let user = s.plan.run_as;
+        let generation = s.generation;
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let outcome = script::run(&cmd, &[], user, to).await;
+            let _ = tx.send(Event::ScriptDone {
+                idx: k,
+                generation,
+                outcome,
+            });
+        });
+    }
+
+    fn script_done(&mut self, k: usize, generation: u64, outcome: script::Outcome) {
+        let Some(s) = self.scripts.get_mut(k) else {
+            return;
+        };
+        if s.generation != generation {
+            return;
+        }
+        s.running = false;
+        let name = s.plan.name.clone();
+        if outcome == script::Outcome::TimedOut {
+            warn!(target: "vrrp", "Script `{name}` timed out");
+        }
+        if let Some(up) = s.tracker.feed(outcome.ok()) {
+            if up {
+                info!(target: "vrrp", "VRRP_Script({name}) succeeded");
+            } else {
+                let why = match &outcome {
+                    script::Outcome::Exited(c) => format!("exited with status {c}"),
+                    script::Outcome::Signaled(sig) => format!("killed by signal {sig}"),
+                    script::Outcome::TimedOut => "timed out".into(),
+                    script::Outcome::SpawnFailed(e) => format!("could not start: {e}"),
+                };
+                info!(target: "vrrp", "VRRP_Script({name}) failed ({why})");
+            }
+            self.script_changed(&name, up, true);
+        }
+    }
+
+    fn script_changed(&mut self, name: &str, up: bool, drain: bool) {
+        let ne = self.now_e();
+        for i in 0..self.insts.len() {
+            let ts: Vec<(keel_election::TrackId, bool)> = self.insts[i]
+                .plan
+                .track_scripts
+                .iter()
+                .filter(|t| t.script == name)
+                .map(|t| (t.id, t.reverse))
+                .collect();
+            if ts.is_empty() {
+                continue;
+            }
+            for (id, rev) in ts {
+                self.insts[i]
+                    .vi
+                    .handle(ne, Input::TrackChanged { id, up: up != rev });
+            }
+            if drain || self.insts[i].vi.state() != State::Initialize {
+                self.drain(i);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- status
+
+    fn status(&self) -> Status {
+        let now = Instant::now();
+        let ne = self.to_e(now);
+        Status {
+            pid: std::process::id(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            config_file: self.opts.conf.display().to_string(),
+            uptime_s: now.duration_since(self.started).as_secs_f64(),
+            reloads: self.reloads,
+            reload_failures: self.reload_failures,
+            max_timer_late_ms: self.max_late.as_secs_f64() * 1000.0,
+            instances: self
+                .insts
+                .iter()
+                .map(|i| {
+                    let c = i.vi.counters();
+                    let mut counters = BTreeMap::new();
+                    for (k, v) in [
+                        ("adverts_rx", c.adverts_rx),
+                        ("adverts_tx", c.adverts_tx),
+                        ("priority_zero_rx", c.priority_zero_rx),
+                        ("priority_zero_tx", c.priority_zero_tx),
+                        ("master_transitions", c.master_transitions),
+                        ("auth_failures", c.auth_failures),
+                        ("auth_type_mismatch", c.auth_type_mismatch),
+                        ("invalid_auth_type", c.invalid_auth_type),
+                        ("interval_errors", c.interval_errors),
+                        ("address_list_errors", c.address_list_errors),
+                        ("checksum_errors", c.checksum_errors),
+                        ("ttl_errors", c.ttl_errors),
+                        ("version_errors", c.version_errors),
+                        ("packet_length_errors", c.packet_length_errors),
+                    ] {
+                        counters.insert(k.to_owned(), v);
+                    }
+                    InstanceStatus {
+                        name: i.plan.name.clone(),
+                        interface: i.plan.ifname.clone(),
+                        vrid: i.plan.election.vrid,
+                        version: i.plan.election.version.number(),
+                        state: i.vi.state().as_str().to_owned(),
+                        base_priority: i.plan.election.base_priority,
+                        effective_priority: i.vi.effective_priority(),
+                        master_addr: i.vi.master_addr().map(|a| a.to_string()),
+                        vips: i
+                            .plan
+                            .vips
+                            .iter()
+                            .map(|(v, _)| format!("{}/{}", v.addr, v.prefix_len))
+                            .collect(),
+                        vips_held: i.vips_held,
+                        advert_int_ms: u64::from(i.plan.election.adver_int_cs) * 10,
+                        counters,
+                        dropped: i.dropped.clone(),
+                        next_timer_ms: i
+                            .vi
+                            .poll_timeout()
+                            .map(|t| t.saturating_duration_since(ne).as_secs_f64() * 1000.0),
+                        in_state_s: now.duration_since(i.since).as_secs_f64(),
+                    }
+                })
+                .collect(),
+            scripts: self
+                .scripts
+                .iter()
+                .map(|s| ScriptStatus {
+                    name: s.plan.name.clone(),
+                    up: s.tracker.up(),
+                    runs: s.tracker.runs,
+                })
+                .collect(),
+        }
+    }
+
+    fn answer(&mut self, req: &Request) -> String {
+        match req {
+            Request::Status => serde_json::to_string(&self.status())
+                .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")),
+            Request::Handover(_) => "{\"error\":\"handover is not implemented yet\"}".to_owned(),
+        }
+    }
+
+    fn dump(&self) {
+        let text = status::render(&self.status());
+        for l in text.lines() {
+            info!("{l}");
+        }
+        let _ = std::fs::write("/tmp/keepalived.data", &text);
+    }
+}
+
+type NotifyRun = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+fn notify_run(s: NotifyScript, extra: Vec<String>) -> NotifyRun {
+    Box::pin(async move {
+        let out = script::run(&s.cmd, &extra, s.run_as, Duration::from_secs(10)).await;
+        if !out.ok() {
+            warn!(target: "vrrp", "notify script '{}' {:?}", s.line, out);
+        }
+    })
+}
+
+async fn futures_join(runs: Vec<NotifyRun>) {
+    let handles: Vec<_> = runs.into_iter().map(tokio::spawn).collect();
+    for h in handles {
+        let _ = h.await;
+    }
+}

@@ -1,0 +1,592 @@
+//! From keel-conf's model to what the runtime drives: one [`Plan`] per
+//! vrrp_instance (the keel-election config, the VIPs as keel-vip values, the
+//! tracked objects, notify scripts) and one [`ScriptPlan`] per vrrp_script.
+use crate::script::{Cmdline, RunAs};
+use crate::sys;
+use keel_conf as conf;
+use keel_election::{AuthConfig, InitialState, InstanceConfig, Track, TrackId, Version};
+use keel_vip::Vip;
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// Track ids of scripts start here (interfaces use their ifindex).
+pub const SCRIPT_TRACK_BASE: u32 = 1 << 24;
+
+/// A notify script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyScript {
+    /// Parsed command line.
+    pub cmd: Cmdline,
+    /// The line as written (for logs and the security check).
+    pub line: String,
+    /// User to run as.
+    pub run_as: Option<RunAs>,
+}
+
+/// Notify scripts of one instance.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Notifies {
+    /// `notify` (gets `INSTANCE name STATE prio`).
+    pub generic: Option<NotifyScript>,
+    /// `notify_master`.
+    pub master: Option<NotifyScript>,
+    /// `notify_backup`.
+    pub backup: Option<NotifyScript>,
+    /// `notify_fault`.
+    pub fault: Option<NotifyScript>,
+    /// `notify_stop`.
+    pub stop: Option<NotifyScript>,
+}
+
+/// A tracked interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackedIf {
+    /// Election track id.
+    pub id: TrackId,
+    /// Interface index.
+    pub ifindex: u32,
+    /// Name.
+    pub name: String,
+    /// `reverse`: up counts as down.
+    pub reverse: bool,
+}
+
+/// A tracked script (by vrrp_script name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackedScript {
+    /// Election track id.
+    pub id: TrackId,
+    /// vrrp_script name.
+    pub script: String,
+    /// `reverse`.
+    pub reverse: bool,
+}
+
+/// One vrrp_instance ready to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// Instance name.
+    pub name: String,
+    /// Interface name.
+    pub ifname: String,
+    /// Interface index.
+    pub ifindex: u32,
+    /// IPv6 instance.
+    pub v6: bool,
+    /// The state machine's configuration.
+    pub election: InstanceConfig,
+    /// VIPs with their interfaces.
+    pub vips: Vec<(Vip, String)>,
+    /// Tracked interfaces.
+    pub track_ifs: Vec<TrackedIf>,
+    /// Tracked scripts.
+    pub track_scripts: Vec<TrackedScript>,
+    /// Notify scripts.
+    pub notify: Notifies,
+}
+
+/// One vrrp_script ready to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptPlan {
+    /// Name.
+    pub name: String,
+    /// The line.
+    pub line: String,
+    /// Parsed.
+    pub cmd: Cmdline,
+    /// Period.
+    pub interval: Duration,
+    /// Timeout per run.
+    pub timeout: Duration,
+    /// rise.
+    pub rise: u32,
+    /// fall.
+    pub fall: u32,
+    /// init_fail.
+    pub init_fail: bool,
+    /// User.
+    pub run_as: Option<RunAs>,
+}
+
+/// Everything the runtime needs from a configuration.
+#[derive(Debug, Clone, Default)]
+pub struct DaemonPlan {
+    /// Instances that can run.
+    pub instances: Vec<Plan>,
+    /// Scripts.
+    pub scripts: Vec<ScriptPlan>,
+    /// `enable_script_security`.
+    pub script_security: bool,
+    /// Problems that keep an instance or script from running (logged).
+    pub problems: Vec<String>,
+    /// Non-fatal notes (logged).
+    pub notes: Vec<String>,
+}
+
+fn cs(d: Duration) -> u16 {
+    u16::try_from(d.as_millis().div_ceil(10)).unwrap_or(u16::MAX)
+}
+
+fn run_as(u: Option<&conf::ScriptUser>, global: Option<&conf::ScriptUser>) -> Option<RunAs> {
+    let u = u.or(global)?;
+    crate::script::lookup_user(&u.user, u.group.as_deref())
+}
+
+/// Interface facts the plan needs; a trait so tests can fake a host.
+pub trait Host {
+    /// Index of `name` (0 = absent).
+    fn index(&self, name: &str) -> u32;
+    /// Addresses on `name`, primary IPv4 first.
+    fn addrs(&self, name: &str) -> Vec<IpAddr>;
+}
+
+/// The real host (the current network namespace).
+#[derive(Debug, Clone, Copy)]
+pub struct RealHost;
+
+impl Host for RealHost {
+    fn index(&self, name: &str) -> u32 {
+        sys::if_index(name)
+    }
+    fn addrs(&self, name: &str) -> Vec<IpAddr> {
+        sys::if_addrs(name).into_iter().map(|(a, _)| a).collect()
+    }
+}
+
+fn notify_script(
+    s: Option<&conf::Script>,
+    global_user: Option<&conf::ScriptUser>,
+) -> Option<NotifyScript> {
+    let s = s?;
+    Some(NotifyScript {
+        cmd: Cmdline::parse(&s.command)?,
+        line: s.command.clone(),
+        run_as: run_as(s.user.as_ref(), global_user),
+    })
+}
+
+/// Build the plan of a configuration on `host`.
+pub fn build(cfg: &conf::Config, host: &dyn Host) -> DaemonPlan {
+    let mut out = DaemonPlan {
+        script_security: cfg.global.enable_script_security,
+        ..DaemonPlan::default()
+    };
+    let guser = cfg.global.script_user.as_ref();
+    for (i, s) in cfg.vrrp_scripts.iter().enumerate() {
+        let Some(cmd) = Cmdline::parse(&s.script) else {
+            out.problems
+                .push(format!("VRRP_Script({}) has no usable script line", s.name));
+            continue;
+        };
+        let _ = i;
+        out.scripts.push(ScriptPlan {
+            name: s.name.clone(),
+            line: s.script.clone(),
+            cmd,
+            interval: s.interval.max(Duration::from_millis(10)),
+            timeout: s
+                .timeout
+                .unwrap_or(s.interval)
+                .max(Duration::from_millis(10)),
+            rise: s.rise,
+            fall: s.fall,
+            init_fail: s.init_fail,
+            run_as: run_as(s.user.as_ref(), guser),
+        });
+    }
+    if !cfg.sync_groups.is_empty() {
+        out.notes.push(
+            "vrrp_sync_group is not supported by keeld yet: its instances run independently".into(),
+        );
+    }
+    for vi in &cfg.vrrp_instances {
+        match instance(vi, cfg, host, &out.scripts) {
+            Ok((p, notes)) => {
+                out.notes.extend(notes);
+                out.instances.push(p);
+            }
+            Err(e) => out.problems.push(format!("({}) {e}", vi.name)),
+        }
+    }
+    out
+}
+
+fn instance(
+    vi: &conf::VrrpInstance,
+    cfg: &conf::Config,
+    host: &dyn Host,
+    scripts: &[ScriptPlan],
+) -> Result<(Plan, Vec<String>), String> {
+    let g = &cfg.global;
+    let mut notes = Vec::new();
+    let ifname = vi
+        .interface
+        .clone()
+        .ok_or_else(|| "no interface specified".to_owned())?;
+    let ifindex = host.index(&ifname);
+    if ifindex == 0 {
+        return Err(format!("interface {ifname} does not exist"));
+    }
+    let vip_addrs: Vec<&conf::VirtualIp> = vi
+        .virtual_ipaddress
+        .iter()
+        .filter(|v| v.addr.is_some())
+        .collect();
+    let v6 = vip_addrs
+        .first()
+        .and_then(|v| v.addr)
+        .is_some_and(|a| a.is_ipv6());
+    let mut version = match vi.effective_version(g) {
+        conf::VrrpVersion::V2 => Version::V2,
+        conf::VrrpVersion::V3 => Version::V3,
+    };
+    if v6 && version == Version::V2 {
+        notes.push(format!(
+            "({}) IPv6 virtual addresses need VRRPv3: using version 3",
+            vi.name
+        ));
+        version = Version::V3;
+    }
+    let addrs = host.addrs(&ifname);
+    let primary = match vi.unicast_src_ip {
+        Some(a) => a,
+        None if v6 => addrs
+            .iter()
+            .copied()
+            .find(|a| matches!(a, IpAddr::V6(x) if x.is_unicast_link_local()))
+            .ok_or_else(|| format!("no IPv6 link-local address on {ifname}"))?,
+        None => addrs
+            .iter()
+            .copied()
+            .find(IpAddr::is_ipv4)
+            .ok_or_else(|| format!("no IPv4 address on {ifname}"))?,
+    };
+    let mut e = InstanceConfig::new(&vi.name, vi.virtual_router_id, vi.priority, primary);
+    e.version = version;
+    e.adver_int_cs = cs(vi.advert_int);
+    e.initial = match vi.state {
+        conf::InitialState::Master => InitialState::Master,
+        conf::InitialState::Backup => InitialState::Backup,
+    };
+    e.nopreempt = vi.nopreempt;
+    e.preempt_delay = vi.preempt_delay;
+    e.auth = match (&vi.authentication, version) {
+        (Some(a), Version::V2) if a.auth_type == conf::AuthType::Pass => {
+            AuthConfig::pass(&a.auth_pass)
+        }
+        (Some(_), Version::V2) => {
+            notes.push(format!(
+                "({}) auth_type AH is not supported: sending without authentication",
+                vi.name
+            ));
+            AuthConfig::None
+        }
+        (Some(_), Version::V3) => {
+            notes.push(format!(
+                "({}) vrrp_version 3 does not support authentication. Ignoring.",
+                vi.name
+            ));
+            AuthConfig::None
+        }
+        (None, _) => AuthConfig::None,
+    };
+    e.unicast_peers = vi.unicast_peers.clone();
+    let delay = vi.garp_master_delay.unwrap_or(g.vrrp_garp_master_delay);
+    e.garp_master_delay = (!delay.is_zero()).then_some(delay);
+    e.garp_repeat = vi.garp_master_repeat.unwrap_or(g.vrrp_garp_master_repeat);
+    e.garp_refresh = vi
+        .garp_master_refresh
+        .or(g.vrrp_garp_master_refresh)
+        .filter(|d| !d.is_zero());
+    e.garp_refresh_repeat = vi
+        .garp_master_refresh_repeat
+        .unwrap_or(g.vrrp_garp_master_refresh_repeat);
+    e.garp_interval = g.vrrp_garp_interval;
+    let mut vips = Vec::new();
+    for v in vip_addrs {
+        let Some(addr) = v.addr else { continue };
+        if addr.is_ipv6() != v6 {
+            notes.push(format!(
+                "({}) virtual address {addr} is of the other family: ignored",
+                vi.name
+            ));
+            continue;
+        }
+        let dev = v.dev.clone().unwrap_or_else(|| ifname.clone());
+        let idx = host.index(&dev);
+        if idx == 0 {
+            return Err(format!("interface {dev} of VIP {addr} does not exist"));
+        }
+        let mut vip = Vip::new(addr, idx).with_prefix(v.prefix_len);
+        if let Some(l) = &v.label {
+            vip = vip.with_label(l.clone());
+        }
+        if let Some(b) = v.brd {
+            vip = vip.with_broadcast(b);
+        }
+        vip.scope = match &v.scope {
+            conf::Scope::Global => keel_vip::Scope::Global,
+            conf::Scope::Site => keel_vip::Scope::Site,
+            conf::Scope::Link => keel_vip::Scope::Link,
+            conf::Scope::Host => keel_vip::Scope::Host,
+            conf::Scope::Nowhere => keel_vip::Scope::Nowhere,
+            conf::Scope::Other(n) => keel_vip::Scope::Other(*n),
+        };
+        e.vips.push(addr);
+        vips.push((vip, dev));
+    }
+    let mut track_ifs = Vec::new();
+    for t in &vi.track_interfaces {
+        let idx = host.index(&t.name);
+        if idx == 0 {
+            notes.push(format!(
+                "({}) tracked interface {} does not exist: treated as down",
+                vi.name, t.name
+            ));
+        }
+        let id = if idx != 0 {
+            TrackId((1 << 23) | idx)
+        } else {
+            TrackId((1 << 22) + track_ifs.len() as u32)
+        };
+        let mut tr = Track::new(id, t.weight.unwrap_or(0));
+        tr.initially_up = idx != 0;
+        e.tracks.push(tr);
+        track_ifs.push(TrackedIf {
+            id,
+            ifindex: idx,
+            name: t.name.clone(),
+            reverse: t.reverse,
+        });
+    }
+    let mut track_scripts = Vec::new();
+    for t in &vi.track_scripts {
+        let Some(pos) = scripts.iter().position(|s| s.name == t.name) else {
+            notes.push(format!(
+                "({}) track_script {} has no vrrp_script: ignored",
+                vi.name, t.name
+            ));
+            continue;
+        };
+        let sc = cfg.vrrp_scripts.iter().find(|s| s.name == t.name);
+        let weight = t.weight.or(sc.map(|s| s.weight)).unwrap_or(0);
+        let reverse = t.reverse || sc.is_some_and(|s| s.weight_reverse);
+        let id = TrackId(SCRIPT_TRACK_BASE + pos as u32);
+        let mut tr = Track::new(id, weight);
+        tr.initially_up = !scripts[pos].init_fail;
+        e.tracks.push(tr);
+        track_scripts.push(TrackedScript {
+            id,
+            script: t.name.clone(),
+            reverse,
+        });
+    }
+    if let Err(err) = e.validate() {
+        return Err(err.to_string());
+    }
+    let guser = g.script_user.as_ref();
+    let n = &vi.notify;
+    let notify = Notifies {
+        generic: notify_script(n.notify.as_ref(), guser),
+        master: notify_script(n.master.as_ref(), guser),
+        backup: notify_script(n.backup.as_ref(), guser),
+        fault: notify_script(n.fault.as_ref(), guser),
+        stop: notify_script(n.stop.as_ref(), guser),
+    };
+    Ok((
+        Plan {
+            name: vi.name.clone(),
+            ifname,
+            ifindex,
+            v6,
+            election: e,
+            vips,
+            track_ifs,
+            track_scripts,
+            notify,
+        },
+        notes,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct FakeHost;
+    impl Host for FakeHost {
+        fn index(&self, name: &str) -> u32 {
+            match name {
+                "eth0" => 2,
+                "eth1" => 3,
+                _ => 0,
+            }
+        }
+        fn addrs(&self, name: &str) -> Vec<IpAddr> {
+            match name {
+                "eth0" => vec![
+                    "192.0.2.10".parse().unwrap(),
+                    "fe80::1".parse().unwrap(),
+                    "192.0.2.99".parse().unwrap(),
+                ],
+                _ => vec![],
+            }
+        }
+    }
+
+    fn vip(a: &str) -> conf::VirtualIp {
+        let addr: IpAddr = a.parse().unwrap();
+        conf::VirtualIp {
+            addr: Some(addr),
+            prefix_len: if addr.is_ipv4() { 32 } else { 128 },
+            ..Default::default()
+        }
+    }
+
+    /// The guide's master config, as keel-conf's model.
+    fn guide() -> conf::Config {
+        conf::Config {
+            vrrp_instances: vec![conf::VrrpInstance {
+                name: "VI_1".into(),
+                state: conf::InitialState::Master,
+                interface: Some("eth0".into()),
+                virtual_router_id: 51,
+                priority: 100,
+                advert_int: Duration::from_secs(1),
+                authentication: Some(conf::Authentication {
+                    auth_type: conf::AuthType::Pass,
+                    auth_pass: "123.123".into(),
+                    ..Default::default()
+                }),
+                virtual_ipaddress: vec![vip("192.0.2.250")],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn guide_master_config() {
+        let p = build(&guide(), &FakeHost);
+        assert!(p.problems.is_empty(), "{:?}", p.problems);
+        let i = &p.instances[0];
+        assert_eq!((i.ifname.as_str(), i.ifindex, i.v6), ("eth0", 2, false));
+        let e = &i.election;
+        assert_eq!((e.vrid, e.base_priority, e.adver_int_cs), (51, 100, 100));
+        assert_eq!(e.version, Version::V2);
+        assert_eq!(e.initial, InitialState::Master);
+        assert_eq!(e.primary_addr, "192.0.2.10".parse::<IpAddr>().unwrap());
+        assert_eq!(e.auth, AuthConfig::pass("123.123"));
+        assert_eq!(e.vips, vec!["192.0.2.250".parse::<IpAddr>().unwrap()]);
+        assert_eq!(e.garp_master_delay, Some(Duration::from_secs(5)));
+        assert_eq!(e.garp_repeat, 5);
+        assert_eq!(i.vips[0].0.prefix_len, 32);
+        assert_eq!(i.vips[0].0.ifindex, 2);
+    }
+
+    #[test]
+    fn v3_unicast_src_tracks_and_missing_interface() {
+        let mut v = vip("192.0.2.251");
+        v.prefix_len = 24;
+        v.dev = Some("eth1".into());
+        let cfg = conf::Config {
+            vrrp_scripts: vec![conf::VrrpScript {
+                name: "chk".into(),
+                script: "/bin/true".into(),
+                interval: Duration::from_secs(2),
+                weight: -20,
+                fall: 2,
+                rise: 3,
+                init_fail: true,
+                ..Default::default()
+            }],
+            vrrp_instances: vec![
+                conf::VrrpInstance {
+                    name: "VI_1".into(),
+                    interface: Some("eth0".into()),
+                    virtual_router_id: 7,
+                    priority: 90,
+                    advert_int: Duration::from_millis(100),
+                    version: Some(conf::VrrpVersion::V3),
+                    unicast_src_ip: Some("192.0.2.99".parse().unwrap()),
+                    unicast_peers: vec!["192.0.2.11".parse().unwrap()],
+                    track_interfaces: vec![conf::TrackInterface {
+                        name: "eth1".into(),
+                        weight: Some(-10),
+                        ..Default::default()
+                    }],
+                    track_scripts: vec![conf::TrackScript {
+                        name: "chk".into(),
+                        ..Default::default()
+                    }],
+                    notify: conf::Notify {
+                        notify: Some(conf::Script {
+                            command: "/bin/echo hi".into(),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    },
+                    virtual_ipaddress: vec![v],
+                    ..Default::default()
+                },
+                conf::VrrpInstance {
+                    name: "VI_2".into(),
+                    interface: Some("nope0".into()),
+                    virtual_router_id: 8,
+                    virtual_ipaddress: vec![vip("192.0.2.252")],
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        let p = build(&cfg, &FakeHost);
+        assert_eq!(p.instances.len(), 1);
+        assert_eq!(p.problems.len(), 1, "{:?}", p.problems);
+        assert!(p.problems[0].contains("nope0"), "{:?}", p.problems);
+        let i = &p.instances[0];
+        let e = &i.election;
+        assert_eq!(e.version, Version::V3);
+        assert_eq!(e.adver_int_cs, 10);
+        assert_eq!(e.primary_addr, "192.0.2.99".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            e.unicast_peers,
+            vec!["192.0.2.11".parse::<IpAddr>().unwrap()]
+        );
+        assert_eq!(e.tracks.len(), 2);
+        assert_eq!(e.tracks[0].weight, -10);
+        assert_eq!(e.tracks[1].weight, -20);
+        assert!(!e.tracks[1].initially_up, "init_fail");
+        assert_eq!(i.vips[0].0.ifindex, 3);
+        assert_eq!(i.vips[0].0.prefix_len, 24);
+        assert_eq!(i.vips[0].1, "eth1");
+        assert_eq!(p.scripts[0].rise, 3);
+        assert_eq!(p.scripts[0].interval, Duration::from_secs(2));
+        assert_eq!(
+            i.notify.generic.as_ref().map(|n| n.cmd.argv.clone()),
+            Some(vec!["/bin/echo".to_owned(), "hi".to_owned()])
+        );
+    }
+
+    #[test]
+    fn ipv6_instance_uses_link_local_and_v3() {
+        let cfg = conf::Config {
+            vrrp_instances: vec![conf::VrrpInstance {
+                name: "VI_6".into(),
+                interface: Some("eth0".into()),
+                virtual_router_id: 9,
+                virtual_ipaddress: vec![vip("2001:db8::250")],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let p = build(&cfg, &FakeHost);
+        assert!(p.problems.is_empty(), "{:?}", p.problems);
+        let i = &p.instances[0];
+        assert!(i.v6);
+        assert_eq!(i.election.version, Version::V3);
+        assert_eq!(
+            i.election.primary_addr,
+            "fe80::1".parse::<IpAddr>().unwrap()
+        );
+    }
+}

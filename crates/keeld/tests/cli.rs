@@ -1,0 +1,120 @@
+//! The command line as scripts and unit files use it: `-t` exit codes and
+//! diagnostics (text and JSON), `-v`, `-h`, the status client without a
+//! daemon, and the handover stub.
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command;
+
+const KEELD: &str = env!("CARGO_BIN_EXE_keeld");
+
+fn tmp(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("keeld-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+const GOOD: &str = "global_defs {\n  router_id R1\n}\nvrrp_instance VI_1 {\n  state MASTER\n  interface lo\n  virtual_router_id 51\n  priority 100\n  advert_int 1\n  virtual_ipaddress {\n    192.0.2.250\n  }\n}\n";
+
+#[test]
+fn config_test_good_file_exits_zero() {
+    let p = tmp("good.conf", GOOD);
+    let out = Command::new(KEELD)
+        .args(["-t", "-f"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(KEELD)
+        .args(["-t", "--format", "json", "-f"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["exit_code"], 0);
+    assert_eq!(v["errors"], 0);
+}
+
+#[test]
+fn config_test_bad_file_reports_and_fails() {
+    let bad = GOOD.replace("  priority 100\n", "  prioritty 100\n");
+    let p = tmp("bad.conf", &bad);
+    let out = Command::new(KEELD)
+        .args(["-t", "-f"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown keyword 'prioritty'"), "{err}");
+    assert!(err.contains("bad.conf:8:3"), "{err}");
+    assert!(err.contains("did you mean 'priority'?"), "{err}");
+    let out = Command::new(KEELD)
+        .args(["--config-test", "--format=json", "--use-file"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    let d = &v["diagnostics"][0];
+    assert_eq!(d["code"], "unknown-keyword");
+    assert_eq!(d["line"], 8);
+    assert_eq!(d["col"], 3);
+    assert_eq!(v["exit_code"], out.status.code().unwrap());
+}
+
+#[test]
+fn missing_file_cannot_run() {
+    let out = Command::new(KEELD)
+        .args(["-t", "-f", "/nonexistent/keepalived.conf"])
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+}
+
+#[test]
+fn version_help_and_clients() {
+    let out = Command::new(KEELD).arg("-v").output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")));
+    let out = Command::new(KEELD).arg("-h").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--use-file",
+        "--config-test",
+        "--dont-fork",
+        "--log-console",
+        "--log-detail",
+        "--log-facility",
+        "--vrrp",
+        "--check",
+        "--pid",
+        "--vrrp_pid",
+        "--checkers_pid",
+        "--config-id",
+    ] {
+        assert!(help.contains(flag), "help lacks {flag}");
+    }
+    let out = Command::new(KEELD)
+        .args(["status", "--socket", "/nonexistent/keeld.sock"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot connect"));
+    let out = Command::new(KEELD)
+        .args(["handover", "VI_1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not implemented yet"));
+}

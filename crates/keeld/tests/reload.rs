@@ -1,0 +1,176 @@
+//! SIGHUP reloads: an unchanged file changes nothing (no state change, no
+//! gap in adverts), a bad file leaves the old configuration running, and a
+//! VIP added or removed changes exactly that VIP.
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+mod common;
+
+use common::{AdvertLog, Daemon, Lab, VIP, v3_conf};
+use keel_testkit::require_root;
+use std::time::{Duration, Instant};
+
+fn fast_pair(tag: &str) -> Lab {
+    let mut lab = Lab::new(tag, 2);
+    lab.write_conf(0, &v3_conf(100, ""));
+    lab.write_conf(1, &v3_conf(99, ""));
+    lab.start(0, Daemon::Keeld);
+    let t = lab.wait(Duration::from_secs(3), |l| l.holds_vip(0));
+    lab.check(t.is_some(), "node1 never became master");
+    lab.start(1, Daemon::Keeld);
+    std::thread::sleep(Duration::from_millis(700));
+    lab.check(lab.state(1) == "BACKUP", "node2 BACKUP");
+    lab
+}
+
+fn transitions(lab: &Lab, i: usize) -> u64 {
+    lab.status(i)["instances"][0]["counters"]["master_transitions"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn unchanged_and_bad_reloads_keep_running() {
+    if !require_root("keeld reload (namespaces)") {
+        return;
+    }
+    let lab = fast_pair("krl");
+    let adverts = AdvertLog::start(&lab.client);
+    std::thread::sleep(Duration::from_millis(500));
+    let before = transitions(&lab, 0);
+    let in_state = lab.status(0)["instances"][0]["in_state_s"]
+        .as_f64()
+        .unwrap();
+
+    // Unchanged file.
+    let t0 = Instant::now();
+    lab.signal(0, "HUP");
+    let ok = lab.wait(Duration::from_secs(2), |l| l.status(0)["reloads"] == 1);
+    lab.check(ok.is_some(), "reload not counted");
+    std::thread::sleep(Duration::from_millis(600));
+    let t1 = Instant::now();
+    let gap = adverts.max_gap("192.0.2.10", t0 - Duration::from_millis(300), t1);
+    eprintln!(
+        "unchanged reload: largest advert gap {} ms",
+        gap.as_millis()
+    );
+    lab.check(
+        gap < Duration::from_millis(150),
+        &format!(
+            "advert gap {} ms around an unchanged reload (advert_int 100 ms)",
+            gap.as_millis()
+        ),
+    );
+    lab.check(
+        lab.state(0) == "MASTER" && lab.state(1) == "BACKUP",
+        "states kept",
+    );
+    lab.check(transitions(&lab, 0) == before, "no new master transition");
+    let in_state2 = lab.status(0)["instances"][0]["in_state_s"]
+        .as_f64()
+        .unwrap();
+    lab.check(
+        in_state2 > in_state,
+        "state age keeps growing (no re-entry)",
+    );
+    lab.check(lab.holders() == vec![0], "VIP stays on node1 only");
+
+    // Bad file: old configuration keeps running.
+    lab.write_conf(0, "vrrp_instance VI_1 {\n  interface eth0\n  prioritty 5\n");
+    let t2 = Instant::now();
+    lab.signal(0, "HUP");
+    let refused = lab.wait(Duration::from_secs(2), |l| {
+        l.status(0)["reload_failures"] == 1
+    });
+    lab.check(refused.is_some(), "bad reload not counted as refused");
+    std::thread::sleep(Duration::from_millis(500));
+    let gap = adverts.max_gap("192.0.2.10", t2, Instant::now());
+    lab.check(
+        gap < Duration::from_millis(150),
+        &format!("advert gap {} ms after a bad reload", gap.as_millis()),
+    );
+    lab.check(
+        lab.state(0) == "MASTER",
+        "node1 still MASTER after bad reload",
+    );
+    lab.check(lab.holders() == vec![0], "VIP still on node1");
+    lab.check(
+        lab.log(0).contains("keeping the running configuration"),
+        "refusal logged",
+    );
+    lab.check(
+        lab.log(0).contains("unknown keyword 'prioritty'"),
+        "diagnostic logged",
+    );
+    lab.check(
+        !lab.log(1).contains("Entering MASTER STATE"),
+        "node2 never became master",
+    );
+}
+
+fn addrs(lab: &Lab, i: usize) -> Vec<String> {
+    let out = lab.nodes[i]
+        .ns
+        .run_ok(&["ip", "-j", "addr", "show", "dev", "eth0"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mut a: Vec<String> = v[0]["addr_info"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["family"] == "inet")
+        .map(|a| a["local"].as_str().unwrap().to_owned())
+        .collect();
+    a.sort();
+    a
+}
+
+#[test]
+fn vip_added_and_removed_by_reload() {
+    if !require_root("keeld reload VIP change (namespaces)") {
+        return;
+    }
+    let lab = fast_pair("krv");
+    let before = transitions(&lab, 0);
+    assert_eq!(addrs(&lab, 0), vec!["192.0.2.10", VIP]);
+    let two = v3_conf(100, "").replace(
+        &format!("    {VIP}\n"),
+        &format!("    {VIP}\n    192.0.2.251\n"),
+    );
+    lab.write_conf(0, &two);
+    lab.write_conf(
+        1,
+        &v3_conf(99, "").replace(
+            &format!("    {VIP}\n"),
+            &format!("    {VIP}\n    192.0.2.251\n"),
+        ),
+    );
+    lab.signal(1, "HUP");
+    lab.signal(0, "HUP");
+    let added = lab.wait(Duration::from_secs(2), |l| addrs(l, 0).len() == 3);
+    lab.check(added.is_some(), "192.0.2.251 was not added on node1");
+    assert_eq!(addrs(&lab, 0), vec!["192.0.2.10", VIP, "192.0.2.251"]);
+    assert_eq!(addrs(&lab, 1), vec!["192.0.2.11"], "backup adds nothing");
+    std::thread::sleep(Duration::from_millis(500));
+    lab.check(
+        lab.state(0) == "MASTER" && lab.state(1) == "BACKUP",
+        "states kept",
+    );
+
+    // Remove the original VIP: only it goes.
+    let only = v3_conf(100, "").replace(&format!("    {VIP}\n"), "    192.0.2.251\n");
+    lab.write_conf(0, &only);
+    lab.write_conf(
+        1,
+        &v3_conf(99, "").replace(&format!("    {VIP}\n"), "    192.0.2.251\n"),
+    );
+    lab.signal(1, "HUP");
+    lab.signal(0, "HUP");
+    let removed = lab.wait(Duration::from_secs(2), |l| addrs(l, 0).len() == 2);
+    lab.check(removed.is_some(), "192.0.2.250 was not removed");
+    assert_eq!(addrs(&lab, 0), vec!["192.0.2.10", "192.0.2.251"]);
+    std::thread::sleep(Duration::from_millis(500));
+    lab.check(
+        lab.state(0) == "MASTER" && lab.state(1) == "BACKUP",
+        "states kept",
+    );
+    lab.check(transitions(&lab, 0) == before, "no new master transition");
+    assert_eq!(addrs(&lab, 1), vec!["192.0.2.11"]);
+}
