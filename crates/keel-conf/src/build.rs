@@ -929,8 +929,8 @@ impl<'r, 'a> Builder<'r, 'a> {
                         did_you_mean(k, &["brd", "dev", "scope", "label", "no_track"])
                             .or_else(|| Some("options: brd ADDR, dev IFNAME, scope SCOPE, label LABEL, no_track".into())),
                     );
-                    i += 1;
-                    continue;
+                    // The rest of the line cannot be read reliably after an unknown option.
+                    break;
                 }
             }
             i += 2;

@@ -93,6 +93,22 @@ pub fn load_str(name: &str, text: &str, opts: &LoadOptions) -> Loaded {
     finish(pre, diags::Diags::default(), opts)
 }
 
+/// [`load_str`] with a smaller cap on lines produced by `~SEQ`/`~LST` and multi-line
+/// definitions (the default is two million); for fuzzing.
+#[doc(hidden)]
+pub fn load_str_limited(
+    name: &str,
+    text: &str,
+    opts: &LoadOptions,
+    max_generated_lines: usize,
+) -> Loaded {
+    let mut pre = pre::Pre::new(opts.config_id.clone().or_else(host_config_id));
+    pre.max_generated = max_generated_lines;
+    let dir = std::env::current_dir().unwrap_or_default();
+    pre.push_str(Path::new(name), text, dir);
+    finish(pre, diags::Diags::default(), opts)
+}
+
 /// Print a model as canonical keepalived.conf text.
 pub fn print(cfg: &Config) -> String {
     print::print(cfg)

@@ -132,6 +132,8 @@ pub(crate) struct Pre<'a> {
     multiline: Option<(String, String)>,
     generated: usize,
     gen_overflow: bool,
+    /// Most generated lines allowed (default [`MAX_GENERATED`]).
+    pub max_generated: usize,
     /// The current output line.
     pub out: String,
     /// Its origin.
@@ -167,6 +169,7 @@ impl<'a> Pre<'a> {
             multiline: None,
             generated: 0,
             gen_overflow: false,
+            max_generated: MAX_GENERATED,
             out: String::new(),
             origin: Origin::Exact { prefix_chars: 0 },
             file: 0,
@@ -494,13 +497,16 @@ impl<'a> Pre<'a> {
 
     fn count_generated(&mut self, diags: &mut Diags, at: Pos) -> bool {
         self.generated += 1;
-        if self.generated > MAX_GENERATED {
+        if self.generated > self.max_generated {
             if !self.gen_overflow {
                 self.gen_overflow = true;
                 diags.error(
                     Code::Syntax,
                     at,
-                    format!("generated lines exceed {MAX_GENERATED}; the rest are dropped"),
+                    format!(
+                        "generated lines exceed {}; the rest are dropped",
+                        self.max_generated
+                    ),
                 );
             }
             self.pending.retain(|p| !matches!(p, Pending::Seq { .. }));
@@ -691,7 +697,7 @@ impl<'a> Pre<'a> {
             return false;
         }
         // Substitution.
-        let (text, new_origin) = if !self.defs.is_empty() && rest.contains('$') {
+        let (text, new_origin) = if rest.contains('$') {
             let mut out = String::with_capacity(rest.len() + 16);
             let mut segs: Vec<(u32, u32, bool)> = Vec::new();
             let ok = self.substitute(
@@ -752,7 +758,7 @@ impl<'a> Pre<'a> {
         if matches!(new_origin, Origin::Mapped(_))
             && (text.starts_with('@') || text.starts_with('$') && text.contains('='))
         {
-            if generated || self.generated < MAX_GENERATED {
+            if generated || self.generated < self.max_generated {
                 self.pending.push(Pending::Line {
                     text,
                     file: self.file,
@@ -1020,7 +1026,7 @@ fn parse_seq(s: &str) -> Result<SeqSpec, String> {
     }
     let close = close.ok_or("missing ')'")?;
     let inner = &s[open + 1..close];
-    let text_off = close + 1;
+    let text_off = close + 1 + s[close + 1..].len() - s[close + 1..].trim_start().len();
     if s.starts_with("~LST") {
         return parse_lst(inner).map(|(vars, sets)| SeqSpec::Lst {
             vars,
