@@ -8,6 +8,7 @@
 //!
 //! FILE is relative to `tests/broken/` and defaults to the file itself. The test fails on
 //! any missing or additional diagnostic.
+#![allow(clippy::unwrap_used)]
 
 use keel_conf::*;
 use std::path::{Path, PathBuf};

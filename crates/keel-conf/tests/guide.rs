@@ -1,4 +1,5 @@
 //! The guide's configurations check clean and give the model the daemon needs.
+#![allow(clippy::unwrap_used)]
 
 use keel_conf::*;
 use std::net::IpAddr;

@@ -1,5 +1,6 @@
 //! keepalived's lexical rules: comments, quotes, braces, includes, definitions,
 //! conditional lines and the ~SEQ generator. Each test states the rule it proves.
+#![allow(clippy::unwrap_used)]
 
 use keel_conf::*;
 use std::net::IpAddr;
