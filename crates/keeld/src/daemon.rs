@@ -5,7 +5,7 @@ use crate::log::RateLimit;
 use crate::plan::{self, DaemonPlan, NotifyScript, Plan, ScriptPlan};
 use crate::script::{self, Tracker};
 use crate::status::{self, InstanceStatus, Query, Request, ScriptStatus, Status};
-use crate::sys::{self, Gratuitous, LinkListener, VrrpSocket};
+use crate::sys::{self, VrrpSocket};
 use keel_election::{Action, Advert, Dest, Input, Instance, LogLevel, NotifyState, RxError, State};
 use keel_packet::rx::{Delivery, IpMeta};
 use keel_packet::{AddrList, Auth, ChecksumMode, VrrpPacket, VrrpRepr};
@@ -44,8 +44,8 @@ enum Event {
         data: Vec<u8>,
         meta: Result<(std::ops::Range<usize>, sys::RxMeta), std::io::ErrorKind>,
     },
-    Links(Vec<sys::LinkEvent>),
-    LinksLost,
+    /// (ifindex, up and running) per changed link.
+    Links(Vec<(u32, bool)>),
     ScriptDone {
         idx: usize,
         generation: u64,
@@ -93,7 +93,7 @@ struct Daemon {
     script_gen: u64,
     socks: HashMap<SockKey, SockRt>,
     vip: Option<Netlink>,
-    grat: Gratuitous,
+    grat: Option<keel_vip::Announcer>,
     tx: mpsc::UnboundedSender<Event>,
     rl: RateLimit,
     link_up: HashMap<u32, bool>,
@@ -182,7 +182,13 @@ async fn main_loop(opts: Options) -> u8 {
         script_gen: 0,
         socks: HashMap::new(),
         vip,
-        grat: Gratuitous::open(),
+        grat: match keel_vip::Announcer::new() {
+            Ok(a) => Some(a),
+            Err(e) => {
+                error!("cannot open the gratuitous ARP/NA socket: {e}");
+                None
+            }
+        },
         tx: tx.clone(),
         rl: RateLimit::default(),
         link_up: HashMap::new(),
@@ -237,8 +243,15 @@ async fn main_loop(opts: Options) -> u8 {
 }
 
 fn spawn_link_listener(tx: mpsc::UnboundedSender<Event>) {
-    let l = match LinkListener::open().and_then(sys::async_fd) {
-        Ok(l) => l,
+    let w = match keel_vip::LinkWatcher::new() {
+        Ok(w) => w,
+        Err(e) => {
+            error!("cannot watch links: {e}");
+            return;
+        }
+    };
+    let mut w = match sys::async_fd(w) {
+        Ok(w) => w,
         Err(e) => {
             error!("cannot watch links: {e}");
             return;
@@ -246,19 +259,25 @@ fn spawn_link_listener(tx: mpsc::UnboundedSender<Event>) {
     };
     tokio::spawn(async move {
         loop {
-            let Ok(mut g) = l.readable().await else {
+            let Ok(mut g) = w.readable_mut().await else {
                 return;
             };
-            match g.try_io(|inner| inner.get_ref().recv()) {
-                Ok(Ok(ev)) => {
-                    if tx.send(Event::Links(ev)).is_err() {
-                        return;
+            let events = g.get_inner_mut().recv();
+            g.clear_ready();
+            let Ok(events) = events else { continue };
+            let mut changed = Vec::new();
+            for ev in events {
+                match ev {
+                    keel_vip::LinkEvent::Link(l) => changed.push((l.index, l.up && l.running)),
+                    keel_vip::LinkEvent::LinkRemoved { index, .. } => changed.push((index, false)),
+                    keel_vip::LinkEvent::Resynced { links, .. } => {
+                        changed.extend(links.iter().map(|l| (l.index, l.up && l.running)));
                     }
+                    _ => {}
                 }
-                Ok(Err(e)) if e.raw_os_error() == Some(libc::ENOBUFS) => {
-                    let _ = tx.send(Event::LinksLost);
-                }
-                Ok(Err(_)) | Err(_) => {}
+            }
+            if !changed.is_empty() && tx.send(Event::Links(changed)).is_err() {
+                return;
             }
         }
     });
@@ -693,18 +712,8 @@ impl Daemon {
         match ev {
             Event::Packet { key, data, meta } => self.packet(key, &data, meta),
             Event::Links(list) => {
-                for l in list {
-                    let up = l.up && l.running && !l.deleted;
-                    self.set_link(l.ifindex, up);
-                }
-            }
-            Event::LinksLost => {
-                let idxs: Vec<u32> = self.link_up.keys().copied().collect();
-                for idx in idxs {
-                    let up = keel_vip::link_by_index(idx)
-                        .map(|l| l.up && l.running)
-                        .unwrap_or(false);
-                    self.set_link(idx, up);
+                for (ifindex, up) in list {
+                    self.set_link(ifindex, up);
                 }
             }
             Event::ScriptDone {
@@ -1140,14 +1149,17 @@ impl Daemon {
             .iter()
             .find(|(v, _)| v.addr == addr)
             .map_or(inst.plan.ifname.as_str(), |(_, d)| d.as_str());
+        let Some(grat) = self.grat.as_ref() else {
+            return;
+        };
         let r = match addr {
             IpAddr::V4(a) => {
                 info!(target: "vrrp", "Sending gratuitous ARP on {dev} for {a}");
-                self.grat.garp(ifindex, mac, a)
+                grat.garp(ifindex, mac, a)
             }
             IpAddr::V6(a) => {
                 info!(target: "vrrp", "Sending unsolicited Neighbour Advert on {dev} for {a}");
-                self.grat.unsolicited_na(ifindex, mac, a)
+                grat.unsolicited_na(ifindex, mac, a, false)
             }
         };
         if let Err(e) = r {
