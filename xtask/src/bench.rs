@@ -50,6 +50,9 @@ pub fn main(a: BenchArgs) -> Result<()> {
                 c.arg("--").args(&a.args);
             }
             run(&mut c)?;
+        } else if n == "failover" {
+            // keeld vs keepalived, the guide's pair in namespaces
+            crate::failover::main(&a.args)?;
         } else {
             bail!(
                 "unknown benchmark {n:?}; criterion benches: {}",

@@ -10,6 +10,7 @@
 mod bench;
 mod demo;
 mod deps;
+mod failover;
 mod fuzz;
 mod test;
 mod util;

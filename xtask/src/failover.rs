@@ -1,0 +1,419 @@
+//! `cargo xtask bench failover [-- --reps N --debug]`: the guide's hot-standby
+//! pair in namespaces, first with keeld, then with keepalived, in the same run.
+//!
+//! For each daemon and each repetition: the client-seen outage (10 ms UDP
+//! probes to the VIP) and lost probes for a graceful stop of the master, a
+//! crash (SIGSTOP + SIGKILL: no priority-0 advert) and a link down; the time
+//! until the backup holds the VIP; probes lost when the master returns and
+//! preempts; and the steady-state RSS per node. Prints median / max per
+//! event and writes the table to `target/bench-failover.md`.
+use crate::util::{cargo, is_root, root, run, step};
+use anyhow::{Context, Result, bail};
+use keel_testkit::Netns;
+use keel_testkit::probe::{Prober, Responder};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const VIP: &str = "192.0.2.250";
+const PORT: u16 = 9000;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Daemon {
+    Keeld,
+    Keepalived,
+}
+
+impl Daemon {
+    fn name(self) -> &'static str {
+        match self {
+            Daemon::Keeld => "keeld",
+            Daemon::Keepalived => "keepalived",
+        }
+    }
+}
+
+struct Lab {
+    daemon: Daemon,
+    bin: PathBuf,
+    dir: PathBuf,
+    nodes: [Netns; 2],
+    client: Netns,
+    _switch: Netns,
+    procs: [Option<Child>; 2],
+    _responders: Vec<Responder>,
+}
+
+fn adapt(text: &str) -> String {
+    text.replace("ens33", "eth0")
+        .replace("192.168.161.250", VIP)
+        .replace("192.168.161.", "192.0.2.")
+}
+
+impl Lab {
+    fn new(daemon: Daemon, bin: PathBuf) -> Result<Lab> {
+        let dir = root().join(format!("target/bench-failover/{}", daemon.name()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        for (i, f) in ["hot-standby-master.conf", "hot-standby-backup.conf"]
+            .iter()
+            .enumerate()
+        {
+            let src = root().join("docs/examples/guide").join(f);
+            let text = std::fs::read_to_string(&src)
+                .with_context(|| format!("reading {}", src.display()))?;
+            std::fs::write(dir.join(format!("node{}.conf", i + 1)), adapt(&text))?;
+        }
+        let switch = Netns::new("bf-sw");
+        let nodes = [Netns::new("bf-n1"), Netns::new("bf-n2")];
+        let client = Netns::new("bf-c");
+        switch.bridge(
+            "br0",
+            &[(&nodes[0], "eth0"), (&nodes[1], "eth0"), (&client, "eth0")],
+        );
+        for (ns, ip) in [
+            (&nodes[0], "192.0.2.10/24"),
+            (&nodes[1], "192.0.2.11/24"),
+            (&client, "192.0.2.100/24"),
+        ] {
+            ns.run_ok(&["ip", "addr", "add", ip, "dev", "eth0"]);
+        }
+        let responders = vec![
+            Responder::start(&nodes[0], PORT, "node1"),
+            Responder::start(&nodes[1], PORT, "node2"),
+        ];
+        Ok(Lab {
+            daemon,
+            bin,
+            dir,
+            nodes,
+            client,
+            _switch: switch,
+            procs: [None, None],
+            _responders: responders,
+        })
+    }
+
+    fn start(&mut self, i: usize) -> Result<()> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join(format!("node{}.log", i + 1)))?;
+        let pid = |k: &str| self.dir.join(format!("node{}-{k}.pid", i + 1));
+        let mut cmd = self.nodes[i].command(&[]);
+        cmd.arg(&self.bin);
+        cmd.args(["-n", "-l", "-f"])
+            .arg(self.dir.join(format!("node{}.conf", i + 1)));
+        cmd.arg("-p").arg(pid("main"));
+        cmd.arg("-r").arg(pid("vrrp"));
+        if self.daemon == Daemon::Keepalived {
+            cmd.arg("-c").arg(pid("check")).arg("-P");
+        }
+        cmd.stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        self.procs[i] = Some(cmd.spawn().context("starting the daemon")?);
+        Ok(())
+    }
+
+    fn pids(&self, i: usize) -> Vec<String> {
+        let o = keel_testkit::sh(&["ip", "netns", "pids", self.nodes[i].name()]);
+        let want = self.daemon.name();
+        String::from_utf8_lossy(&o.stdout)
+            .split_whitespace()
+            .filter(|p| {
+                std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == want)
+            })
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn signal(&self, i: usize, sig: &str) {
+        for p in self.pids(i) {
+            let _ = Command::new("kill").args([&format!("-{sig}"), &p]).status();
+        }
+    }
+
+    fn reap(&mut self, i: usize) {
+        if let Some(mut c) = self.procs[i].take() {
+            let t = Instant::now();
+            while t.elapsed() < Duration::from_secs(3) {
+                if let Ok(Some(_)) = c.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        // keepalived's children
+        self.signal(i, "KILL");
+    }
+
+    /// RSS of node i's daemon processes, KiB.
+    fn rss_kib(&self, i: usize) -> u64 {
+        self.pids(i)
+            .iter()
+            .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/status")).ok())
+            .filter_map(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            })
+            .sum()
+    }
+
+    fn holds_vip(&self, i: usize) -> bool {
+        let out = self.nodes[i].run(&["ip", "-o", "-4", "addr", "show", "dev", "eth0"]);
+        String::from_utf8_lossy(&out.stdout).contains(&format!(" {VIP}/"))
+    }
+
+    fn wait(&self, within: Duration, f: impl Fn(&Lab) -> bool) -> Option<Duration> {
+        let t = Instant::now();
+        while t.elapsed() < within {
+            if f(self) {
+                return Some(t.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        None
+    }
+
+    /// Start both and wait for node1 to hold the VIP alone.
+    fn settle_master(&mut self) -> Result<()> {
+        let ok = self.wait(Duration::from_secs(10), |l| {
+            l.holds_vip(0) && !l.holds_vip(1)
+        });
+        if ok.is_none() {
+            bail!(
+                "{}: node1 did not become the only master",
+                self.daemon.name()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(1500));
+        Ok(())
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for i in 0..2 {
+            self.signal(i, "CONT");
+            self.signal(i, "KILL");
+            if let Some(mut c) = self.procs[i].take() {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+    }
+}
+
+#[derive(Default, Debug)]
+struct Samples {
+    graceful_ms: Vec<f64>,
+    graceful_lost: Vec<f64>,
+    crash_takeover_ms: Vec<f64>,
+    crash_outage_ms: Vec<f64>,
+    link_takeover_ms: Vec<f64>,
+    link_outage_ms: Vec<f64>,
+    link_lost: Vec<f64>,
+    preempt_lost: Vec<f64>,
+    rss_kib: Vec<f64>,
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn one_daemon(daemon: Daemon, bin: PathBuf, reps: usize) -> Result<Samples> {
+    step(&format!(
+        "failover with {} ({reps} repetitions)",
+        daemon.name()
+    ));
+    let mut lab = Lab::new(daemon, bin)?;
+    let mut s = Samples::default();
+    let prober = Prober::start(
+        &lab.client,
+        format!("{VIP}:{PORT}").parse()?,
+        Duration::from_millis(10),
+    );
+    lab.start(0)?;
+    std::thread::sleep(Duration::from_millis(200));
+    lab.start(1)?;
+    lab.settle_master()?;
+    for i in 0..2 {
+        s.rss_kib.push(lab.rss_kib(i) as f64);
+    }
+    for rep in 0..reps {
+        // graceful stop
+        let t = Instant::now();
+        lab.signal(0, "TERM");
+        let took = lab.wait(Duration::from_secs(5), |l| l.holds_vip(1));
+        lab.reap(0);
+        std::thread::sleep(Duration::from_millis(300));
+        let log = prober.snapshot();
+        s.graceful_ms.push(ms(log.outage_in(t, None)));
+        s.graceful_lost.push(log.lost_in(t, None) as f64);
+        if took.is_none() {
+            bail!("{}: no takeover after SIGTERM", daemon.name());
+        }
+        // return + preemption
+        let t = Instant::now();
+        lab.start(0)?;
+        lab.settle_master()?;
+        s.preempt_lost
+            .push(prober.snapshot().lost_in(t, None) as f64);
+
+        // crash
+        let t = Instant::now();
+        lab.signal(0, "STOP");
+        lab.signal(0, "KILL");
+        let took = lab
+            .wait(Duration::from_secs(8), |l| l.holds_vip(1))
+            .context("no takeover after crash")?;
+        lab.reap(0);
+        std::thread::sleep(Duration::from_millis(300));
+        s.crash_takeover_ms.push(ms(took));
+        s.crash_outage_ms
+            .push(ms(prober.snapshot().outage_in(t, None)));
+        // a crashed node's kernel keeps the VIP; a reboot would clear it
+        let _ = lab.nodes[0].run(&["ip", "addr", "del", &format!("{VIP}/32"), "dev", "eth0"]);
+        lab.start(0)?;
+        lab.settle_master()?;
+
+        // link down
+        let t = Instant::now();
+        lab.nodes[0].run_ok(&["ip", "link", "set", "eth0", "down"]);
+        let took = lab
+            .wait(Duration::from_secs(8), |l| l.holds_vip(1))
+            .context("no takeover after link down")?;
+        // wait until the client is answered again
+        let _ = lab.wait(Duration::from_secs(3), |_| {
+            prober
+                .snapshot()
+                .probes
+                .iter()
+                .rev()
+                .take(3)
+                .all(|p| p.reply.is_some())
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        let log = prober.snapshot();
+        s.link_takeover_ms.push(ms(took));
+        s.link_outage_ms.push(ms(log.outage_in(t, None)));
+        s.link_lost.push(log.lost_in(t, None) as f64);
+        lab.nodes[0].run_ok(&["ip", "link", "set", "eth0", "up"]);
+        lab.settle_master()?;
+        eprintln!(
+            "    rep {}: graceful {:.0} ms, crash takeover {:.0} ms, link-down outage {:.0} ms",
+            rep + 1,
+            s.graceful_ms.last().copied().unwrap_or_default(),
+            s.crash_takeover_ms.last().copied().unwrap_or_default(),
+            s.link_outage_ms.last().copied().unwrap_or_default()
+        );
+    }
+    drop(prober.stop());
+    Ok(s)
+}
+
+fn med_max(v: &[f64]) -> String {
+    if v.is_empty() {
+        return "-".into();
+    }
+    let mut w = v.to_vec();
+    w.sort_by(f64::total_cmp);
+    let med = w[w.len() / 2];
+    let max = w[w.len() - 1];
+    format!("{med:.0} / {max:.0}")
+}
+
+pub fn main(args: &[String]) -> Result<()> {
+    if !is_root() {
+        bail!("cargo xtask bench failover needs root (network namespaces)");
+    }
+    crate::deps::ensure(&[("keepalived", "/usr/sbin/keepalived")])?;
+    let mut reps = 5usize;
+    let mut debug = false;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--reps" => reps = it.next().and_then(|n| n.parse().ok()).unwrap_or(5),
+            "--debug" => debug = true,
+            other => bail!("unknown argument {other:?} (use --reps N, --debug)"),
+        }
+    }
+    step("building keeld");
+    let mut c = cargo();
+    c.args(["build", "-p", "keeld"]);
+    if !debug {
+        c.arg("--release");
+    }
+    run(&mut c)?;
+    let keeld = root().join(if debug {
+        "target/debug/keeld"
+    } else {
+        "target/release/keeld"
+    });
+    let k = one_daemon(Daemon::Keeld, keeld, reps)?;
+    let a = one_daemon(
+        Daemon::Keepalived,
+        PathBuf::from("/usr/sbin/keepalived"),
+        reps,
+    )?;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Guide pair (VRRPv2, advert_int 1, priorities 100/99; Skew_Time 613 ms, Master_Down_Interval 3613 ms), {reps} repetitions, median / max, 10 ms probes. 2 shared cores: noisy.\n"
+    );
+    let _ = writeln!(out, "| event | keeld | keepalived |");
+    let _ = writeln!(out, "|---|---|---|");
+    let rows: [(&str, &Vec<f64>, &Vec<f64>); 9] = [
+        (
+            "graceful stop: client outage (ms)",
+            &k.graceful_ms,
+            &a.graceful_ms,
+        ),
+        (
+            "graceful stop: lost probes",
+            &k.graceful_lost,
+            &a.graceful_lost,
+        ),
+        (
+            "master returns: lost probes",
+            &k.preempt_lost,
+            &a.preempt_lost,
+        ),
+        (
+            "crash: backup holds VIP after (ms)",
+            &k.crash_takeover_ms,
+            &a.crash_takeover_ms,
+        ),
+        (
+            "crash: client outage (ms)",
+            &k.crash_outage_ms,
+            &a.crash_outage_ms,
+        ),
+        (
+            "link down: backup holds VIP after (ms)",
+            &k.link_takeover_ms,
+            &a.link_takeover_ms,
+        ),
+        (
+            "link down: client outage (ms)",
+            &k.link_outage_ms,
+            &a.link_outage_ms,
+        ),
+        ("link down: lost probes", &k.link_lost, &a.link_lost),
+        ("steady RSS per node (KiB)", &k.rss_kib, &a.rss_kib),
+    ];
+    for (name, kv, av) in rows {
+        let _ = writeln!(out, "| {name} | {} | {} |", med_max(kv), med_max(av));
+    }
+    let _ = writeln!(out, "\nraw keeld: {k:?}\nraw keepalived: {a:?}");
+    println!("{out}");
+    let path = root().join("target/bench-failover.md");
+    std::fs::write(&path, &out)?;
+    eprintln!("written to {}", path.display());
+    Ok(())
+}
