@@ -951,3 +951,36 @@ pub fn test() -> Result<()> {
     }
     Ok(())
 }
+
+/// `cargo xtask bench ipvs [-- SERVICES DESTS]`: keel-ipvs vs ipvsadm in bulk,
+/// measured in one VM boot (release build of the `ipvs_bench` example).
+pub fn bench(args: &[String]) -> Result<()> {
+    ensure_built()?;
+    step("building the ipvs_bench example (release)");
+    crate::util::run(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "keel-ipvs",
+        "--example",
+        "ipvs_bench",
+    ]))?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let bin = abs(&target.join("release/examples"))?.join("ipvs_bench");
+    let mut cmd = vec![bin.to_string_lossy().into_owned()];
+    cmd.extend(args.iter().cloned());
+    step(
+        "running ipvs_bench in the IPVS VM (TCG emulation: absolute times are slow, ratios matter)",
+    );
+    let mut a = RunArgs::new(cmd);
+    a.workdir = Some(root());
+    a.timeout = 1200;
+    a.mem = "1G".into();
+    let rc = run_vm(&a)?;
+    if rc != 0 {
+        bail!("ipvs_bench failed in the VM (exit status {rc})");
+    }
+    Ok(())
+}

@@ -320,7 +320,9 @@ impl Forward {
 pub struct Dest {
     /// Address (raw bytes in network order on the wire; family attribute u16).
     pub addr: IpAddr,
-    /// Port (big-endian on the wire).
+    /// Port (big-endian on the wire). Only NAT can change the port: with
+    /// route/tunnel forwarding packets keep the service's port, and ipvsadm
+    /// always stores the service's port for them; keel sends what it is given.
     pub port: u16,
     /// Forwarding method.
     pub forward: Forward,
