@@ -79,6 +79,12 @@ pub enum Input {
     SyncBackup,
     /// Sync group: another member is (`true`) or is no longer (`false`) in Fault.
     SyncFault(bool),
+    /// Sync group: this instance is (`true`) or is no longer a member of a
+    /// group. A member whose Master_Down_Timer expires does not go Master on
+    /// its own: it only "wants" Master ([`Instance::wants_master`]) and the
+    /// group moves when every member wants it (keepalived: "prefer backup
+    /// state to avoid thrashing"). [`crate::SyncGroup`] sends this itself.
+    SyncGrouped(bool),
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -100,6 +106,8 @@ pub struct Instance {
     link_up: bool,
     track_up: Vec<bool>,
     group_fault: bool,
+    grouped: bool,
+    wants_master: bool,
     effective: u8,
     master_adver_int_cs: u16,
     master_addr: Option<IpAddr>,
@@ -127,6 +135,8 @@ impl Instance {
             link_up: true,
             track_up,
             group_fault: false,
+            grouped: false,
+            wants_master: false,
             effective: 0,
             master_addr: None,
             master_priority: 0,
@@ -179,6 +189,12 @@ impl Instance {
     /// The master's advertisement interval we currently use (v3 learns it from the master).
     pub fn master_adver_int_cs(&self) -> u16 {
         self.master_adver_int_cs
+    }
+
+    /// A sync-group member in Backup whose down timer expired and that waits
+    /// for the rest of its group to want Master too.
+    pub fn wants_master(&self) -> bool {
+        self.wants_master && self.state == State::Backup
     }
 
     /// Whether the sync group currently holds this member in Fault.
@@ -260,6 +276,12 @@ impl Instance {
             Input::SyncBackup => {
                 if self.state == State::Master {
                     self.enter_backup(now, Reason::SyncGroup);
+                }
+            }
+            Input::SyncGrouped(g) => {
+                self.grouped = g;
+                if !g {
+                    self.wants_master = false;
                 }
             }
             Input::SyncFault(f) => {
@@ -420,6 +442,7 @@ impl Instance {
             _ => NewMasterReason::MasterNoResponse,
         };
         self.preempting = false;
+        self.wants_master = false;
         self.notify(NotifyState::Master);
     }
 
@@ -446,6 +469,7 @@ impl Instance {
             self.preempt_time = Some(now + self.cfg.preempt_delay);
         }
         self.preempting = false;
+        self.wants_master = false;
         self.timers.master_down = Some(now + self.master_down_interval());
         self.notify(NotifyState::Backup);
     }
@@ -487,6 +511,20 @@ impl Instance {
     }
 
     fn timeout(&mut self, now: Instant) {
+        if let Some(t) = self.timers.master_down
+            && t <= now
+            && self.state == State::Backup
+            && self.grouped
+        {
+            // keepalived vrrp_sync_can_goto_master(): wait for the group,
+            // re-checking after 3 intervals + the minimum skew.
+            self.wants_master = true;
+            self.timers.master_down = Some(
+                now + timing::adver_interval(self.master_adver_int_cs) * 3
+                    + timing::skew_time(self.cfg.version, 255, self.master_adver_int_cs),
+            );
+            return;
+        }
         if let Some(t) = self.timers.master_down
             && t <= now
             && self.state == State::Backup
@@ -661,6 +699,7 @@ impl Instance {
             self.master_addr = Some(src);
             self.master_priority = adv.priority;
             self.preempting = false;
+            self.wants_master = false;
             if !self.cfg.preempt_delay.is_zero() {
                 if adv.priority >= self.effective {
                     self.preempt_time = None;

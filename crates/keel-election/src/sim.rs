@@ -20,6 +20,7 @@
 //! assert_eq!((sim.state(a), sim.state(b)), (State::Master, State::Backup));
 //! ```
 
+use crate::sync::{Members, propagate};
 use crate::{
     Action, Advert, AdvertAuth, AuthConfig, Dest, Input, Instance, InstanceConfig, Instant, State,
 };
@@ -70,6 +71,7 @@ struct Node {
     link_up: bool,
     partition: u32,
     vips_held: bool,
+    group: Option<usize>,
 }
 
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -110,6 +112,7 @@ pub struct Sim {
     armed: Vec<Option<Instant>>,
     seq: u64,
     rng: Rng,
+    groups: Vec<Vec<usize>>,
     record: bool,
     records: Vec<Record>,
     transitions: Vec<Transition>,
@@ -136,6 +139,7 @@ impl Sim {
             armed: Vec::new(),
             seq: 0,
             rng: Rng(seed),
+            groups: Vec::new(),
             record: true,
             records: Vec::new(),
             transitions: Vec::new(),
@@ -163,6 +167,7 @@ impl Sim {
             link_up: true,
             partition: 0,
             vips_held: false,
+            group: None,
         });
         i
     }
@@ -225,8 +230,42 @@ impl Sim {
         self.now
     }
 
-    /// Give `input` to `node` now (ignored for crashed nodes).
+    /// Make `members` a sync group (keepalived `vrrp_sync_group`): from now
+    /// on their state changes propagate as [`crate::SyncGroup`] does. A node
+    /// belongs to at most one group; later groups take nodes from earlier ones.
+    pub fn add_sync_group(&mut self, members: &[usize]) -> usize {
+        let g = self.groups.len();
+        let members: Vec<usize> = members
+            .iter()
+            .copied()
+            .filter(|&m| m < self.nodes.len())
+            .collect();
+        for &m in &members {
+            if let Some(old) = self.nodes[m].group {
+                self.groups[old].retain(|&x| x != m);
+            }
+            self.nodes[m].group = Some(g);
+            self.input_raw(m, Input::SyncGrouped(true));
+        }
+        self.groups.push(members);
+        g
+    }
+
+    /// Give `input` to `node` now (ignored for crashed nodes); sync-group
+    /// members take the rest of their group along.
     pub fn input(&mut self, node: usize, input: Input) {
+        let Some(g) = self.nodes.get(node).and_then(|n| n.group) else {
+            self.input_raw(node, input);
+            return;
+        };
+        let members = self.groups[g].clone();
+        let before: Vec<State> = members.iter().map(|&m| self.state(m)).collect();
+        self.input_raw(node, input);
+        let now = self.now;
+        propagate(&mut SimGroup { sim: self, members }, now, before);
+    }
+
+    fn input_raw(&mut self, node: usize, input: Input) {
         if !self.nodes.get(node).is_some_and(|n| n.alive) {
             return;
         }
@@ -520,6 +559,27 @@ impl Sim {
             self.timers.pop();
             self.armed[i] = None;
             self.input(i, Input::Timeout);
+        }
+    }
+}
+
+/// A sync group's members inside the simulator.
+struct SimGroup<'a> {
+    sim: &'a mut Sim,
+    members: Vec<usize>,
+}
+
+impl Members for SimGroup<'_> {
+    fn count(&self) -> usize {
+        self.members.len()
+    }
+    fn member(&self, i: usize) -> Option<&Instance> {
+        let n = self.members.get(i).and_then(|&m| self.sim.nodes.get(m))?;
+        n.alive.then_some(&n.inst)
+    }
+    fn feed(&mut self, _now: Instant, i: usize, input: Input) {
+        if let Some(&m) = self.members.get(i) {
+            self.sim.input_raw(m, input);
         }
     }
 }

@@ -638,7 +638,8 @@ fn sync_group_members_move_together() {
     let mut g = SyncGroup::new(vec![member("VI_1", 99, 51), member("VI_2", 99, 52)]);
     g.handle_all(t(0), &Input::Startup);
     assert!(g.members().iter().all(|m| m.state() == State::Backup));
-    // VI_2 hears its master; VI_1 does not and times out: VI_2 is taken along.
+    // VI_2 hears its master; VI_1 does not and times out: it only wants
+    // Master while VI_2 still hears its master (no thrashing).
     let mut a = advert(100);
     a.vrid = 52;
     a.auth = AdvertAuth::None;
@@ -651,7 +652,15 @@ fn sync_group_members_move_together() {
         },
     );
     let due = g.member(0).unwrap().poll_timeout().unwrap();
+    assert_eq!(due, t(0) + Duration::from_micros(3_613_281));
     g.handle(due, 0, Input::Timeout);
+    assert!(g.members().iter().all(|m| m.state() == State::Backup));
+    assert!(g.member(0).unwrap().wants_master());
+    // When VI_2's master falls silent too, the group goes Master together.
+    let due2 = g.member(1).unwrap().poll_timeout().unwrap();
+    assert_eq!(due2, t(3000) + Duration::from_micros(3_613_281));
+    assert_eq!(g.poll_timeout(), Some(due2));
+    g.handle(due2, 1, Input::Timeout);
     assert!(g.members().iter().all(|m| m.state() == State::Master));
     let acts: Vec<(usize, Action)> = std::iter::from_fn(|| g.poll_action()).collect();
     assert!(acts.contains(&(

@@ -95,6 +95,7 @@ fn input() -> impl Strategy<Value = Input> {
         1 => Just(Input::SyncMaster),
         1 => Just(Input::SyncBackup),
         1 => any::<bool>().prop_map(Input::SyncFault),
+        1 => any::<bool>().prop_map(Input::SyncGrouped),
     ]
 }
 

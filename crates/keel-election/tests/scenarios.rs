@@ -488,3 +488,97 @@ fn guide_loss_only_delays_never_splits_for_long() {
     sim.run_for(Duration::from_secs(5));
     assert_eq!(sim.masters(), [a]);
 }
+
+/// Two routers, each with VI_1 (VRID 51) and VI_2 (VRID 52) in one sync group.
+fn sync_pair() -> (Sim, [usize; 2], [usize; 2]) {
+    let mut sim = Sim::new(21);
+    let mut a = [0; 2];
+    let mut b = [0; 2];
+    for (k, vrid) in [51u8, 52].into_iter().enumerate() {
+        let mut ca = guide(A, 100, InitialState::Master);
+        ca.name = format!("VI_{}", k + 1);
+        ca.vrid = vrid;
+        let mut cb = guide(B, 99, InitialState::Backup);
+        cb.name = format!("VI_{}", k + 1);
+        cb.vrid = vrid;
+        // Distinct VIPs per instance.
+        let vip = ip(&format!("192.0.2.{}", 250 + k));
+        ca.vips = vec![vip];
+        cb.vips = vec![vip];
+        a[k] = sim.add_node(ca);
+        b[k] = sim.add_node(cb);
+    }
+    sim.add_sync_group(&a);
+    sim.add_sync_group(&b);
+    sim.start_all();
+    sim.run_for(Duration::from_secs(10));
+    (sim, a, b)
+}
+
+#[test]
+fn keepalived_sync_group_moves_together_on_the_lan() {
+    let (mut sim, a, b) = sync_pair();
+    assert_eq!(sim.masters(), [a[0], a[1]]);
+    // Only VI_2's interface goes down on router A: the whole group goes to
+    // FAULT (VI_1 resigns with priority 0) and router B takes both.
+    let t = sim.now();
+    sim.input(a[1], keel_election::Input::LinkDown);
+    assert_eq!(
+        (sim.state(a[0]), sim.state(a[1])),
+        (State::Fault, State::Fault)
+    );
+    sim.run_for(Duration::from_secs(10));
+    assert_eq!(sim.masters(), [b[0], b[1]]);
+    // VI_1's priority-0 advert left but VI_2's could not (its link is down):
+    // B's VI_1 wants Master after Skew_Time, yet the group waits until B's
+    // VI_2 times out too, then both move at the same instant.
+    let t1 = entered(&sim, b[0], State::Master, t).unwrap();
+    assert_eq!(entered(&sim, b[1], State::Master, t), Some(t1));
+    assert!(t1 > t + us(613_281) && t1 <= t + us(3_613_281), "{t1:?}");
+    assert!(
+        sim.log_lines(a[0])
+            .contains(&"(VI_1) sent 0 priority".into())
+    );
+    // Link back: A's group returns to BACKUP, then preempts both.
+    sim.input(a[1], keel_election::Input::LinkUp);
+    assert_eq!(
+        (sim.state(a[0]), sim.state(a[1])),
+        (State::Backup, State::Backup)
+    );
+    sim.run_for(Duration::from_secs(10));
+    assert_eq!(sim.masters(), [a[0], a[1]]);
+    assert_eq!(sim.vip_holders(), [a[0], a[1]]);
+    // Nothing flaps afterwards.
+    let seen = sim.transitions().len();
+    sim.run_for(Duration::from_secs(60));
+    assert_eq!(sim.transitions().len(), seen);
+}
+
+#[test]
+fn keepalived_sync_group_prefers_backup_to_thrashing() {
+    let (mut sim, a, b) = sync_pair();
+    // B's VI_2 alone gets a higher priority (Reload to 120) while B's VI_1
+    // still hears A's VI_1 at 100. B's VI_2 wants Master, but its group does
+    // not, so nobody moves (keepalived: "prefer backup state to avoid thrashing").
+    let mut c = sim.instance(b[1]).unwrap().config().clone();
+    c.base_priority = 120;
+    sim.input(b[1], keel_election::Input::Reload(Box::new(c)));
+    let seen = sim.transitions().len();
+    sim.run_for(Duration::from_secs(60));
+    assert_eq!(
+        sim.transitions().len(),
+        seen,
+        "{:?}",
+        &sim.transitions()[seen..]
+    );
+    assert_eq!(sim.masters(), [a[0], a[1]]);
+    assert!(sim.instance(b[1]).unwrap().wants_master());
+    assert!(!sim.instance(b[0]).unwrap().wants_master());
+    // Once B's VI_1 also outranks A's VI_1, the whole group B preempts.
+    let mut c = sim.instance(b[0]).unwrap().config().clone();
+    c.base_priority = 120;
+    sim.input(b[0], keel_election::Input::Reload(Box::new(c)));
+    sim.run_for(Duration::from_secs(10));
+    assert_eq!(sim.masters(), [b[0], b[1]]);
+    assert_eq!(sim.vip_holders(), [b[0], b[1]]);
+}
