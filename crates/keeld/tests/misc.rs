@@ -92,3 +92,60 @@ fn track_interface_notify_and_dump() {
     let back = lab.wait(Duration::from_secs(3), |l| l.holds_vip(0));
     lab.check(back.is_some(), "instance did not leave FAULT");
 }
+
+#[test]
+fn second_garp_burst_fires_and_is_cancelled_on_leaving_master() {
+    if !require_root("keeld garp_master_delay (namespaces)") {
+        return;
+    }
+    let mut lab = Lab::new("kga", 2);
+    lab.write_conf(0, &v3_conf(100, ""));
+    lab.write_conf(1, &v3_conf(99, ""));
+    // node2 alone: master, first burst.
+    lab.start(1, Daemon::Keeld);
+    let t = lab.wait(Duration::from_secs(3), |l| l.holds_vip(1));
+    lab.check(t.is_some(), "node2 never became master");
+    // node1 preempts well before node2's garp_master_delay (5 s).
+    lab.start(0, Daemon::Keeld);
+    let back = lab.wait(Duration::from_secs(3), |l| {
+        l.holds_vip(0) && !l.holds_vip(1)
+    });
+    lab.check(back.is_some(), "node1 did not preempt");
+    std::thread::sleep(Duration::from_millis(5600));
+    let garps = |i: usize| lab.count_in_log(i, "Sending gratuitous ARP on eth0 for 192.0.2.250");
+    lab.check(
+        garps(1) == 5,
+        &format!(
+            "node2 left MASTER: its second burst must be cancelled (saw {} GARPs, want 5)",
+            garps(1)
+        ),
+    );
+    lab.check(
+        garps(0) == 10,
+        &format!("node1 must send two bursts of 5 (saw {})", garps(0)),
+    );
+}
+
+#[test]
+fn late_timers_are_measured_and_logged() {
+    if !require_root("keeld timer lateness (namespaces)") {
+        return;
+    }
+    let mut lab = Lab::new("klt", 1);
+    lab.write_conf(0, &v3_conf(100, ""));
+    lab.start(0, Daemon::Keeld);
+    let t = lab.wait(Duration::from_secs(3), |l| l.holds_vip(0));
+    lab.check(t.is_some(), "node1 never became master");
+    let before = lab.status(0)["max_timer_late_ms"].as_f64().unwrap();
+    lab.check(before < 100.0, &format!("idle lateness {before} ms"));
+    lab.signal(0, "STOP");
+    std::thread::sleep(Duration::from_millis(300));
+    lab.signal(0, "CONT");
+    std::thread::sleep(Duration::from_millis(200));
+    let after = lab.status(0)["max_timer_late_ms"].as_f64().unwrap();
+    lab.check(
+        after >= 150.0,
+        &format!("lateness after a 300 ms freeze: {after} ms"),
+    );
+    lab.check(lab.log(0).contains("ms late"), "lateness logged");
+}
