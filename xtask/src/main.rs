@@ -10,6 +10,7 @@
 mod bench;
 mod demo;
 mod deps;
+mod docs;
 mod failover;
 mod fuzz;
 mod test;
@@ -34,6 +35,8 @@ enum Cmd {
     Fuzz(fuzz::FuzzArgs),
     /// The guide's hot-standby demo in network namespaces (root).
     Demo(demo::DemoArgs),
+    /// Generate docs/keywords.md from keel-conf's keyword table (--check: verify).
+    Docs(docs::DocsArgs),
     /// Run benchmarks (`cargo xtask bench NAME`).
     Bench(bench::BenchArgs),
     /// Install the Debian packages the tests need (what `test` does first).
@@ -48,6 +51,7 @@ fn main() -> Result<()> {
         Cmd::Test(a) => test::main(a),
         Cmd::Fuzz(a) => fuzz::main(a),
         Cmd::Demo(a) => demo::main(a),
+        Cmd::Docs(a) => docs::main(a),
         Cmd::Bench(a) => bench::main(a),
         Cmd::Deps => deps::ensure(deps::TEST_PACKAGES),
         Cmd::Vm(a) => vm::main(a),

@@ -23,6 +23,7 @@ pub fn run_tiers(a: &TestArgs) -> Result<()> {
             "warnings",
         ]))?;
     }
+    crate::docs::main(crate::docs::DocsArgs { check: true })?;
     step("unit, property, doc and namespace tests (cargo test --workspace)");
     if !is_root() {
         eprintln!("    !!! not root: privileged tests will SKIP (they fail under CI=true) !!!");
