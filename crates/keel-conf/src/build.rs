@@ -1421,7 +1421,14 @@ impl<'r, 'a> Builder<'r, 'a> {
             let r = &mut *self.r;
             let st = &r.stmt;
             let d = &mut r.diags;
-            (ip(st, d, 0), port(st, d, 1))
+            (
+                ip(st, d, 0),
+                if st.nargs() > 1 {
+                    port(st, d, 1)
+                } else {
+                    Some(0)
+                },
+            )
         };
         let mut rs = RealServer {
             span: self.span(head),

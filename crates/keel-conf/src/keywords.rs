@@ -859,10 +859,10 @@ pub static SUPPORTED: &[Keyword] = &[
     b(
         "real_server",
         B::VirtualServer,
-        2,
+        1,
         2,
         Opens::Block(B::RealServer),
-        "a real server: IP PORT",
+        "a real server: IP [PORT] (no port: fwmark services)",
     ),
     // real_server
     s("weight", B::RealServer, 1, 1, "IPVS weight (default 1)"),
@@ -1128,6 +1128,10 @@ pub fn suggest(block: Block, name: &str) -> Option<&'static str> {
 
 /// Optimal-string-alignment edit distance (transpositions count as one edit).
 pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
+    // Long words are never "close" to a keyword; bound the quadratic work.
+    if a.len() > 64 || b.len() > 64 || a.len().abs_diff(b.len()) > 8 {
+        return a.len().abs_diff(b.len()).max(9);
+    }
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     let (n, m) = (a.len(), b.len());

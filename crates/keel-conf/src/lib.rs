@@ -93,17 +93,22 @@ pub fn load_str(name: &str, text: &str, opts: &LoadOptions) -> Loaded {
     finish(pre, diags::Diags::default(), opts)
 }
 
-/// [`load_str`] with a smaller cap on lines produced by `~SEQ`/`~LST` and multi-line
-/// definitions (the default is two million); for fuzzing.
+/// Limits for [`load_str_with`] (for fuzzing).
 #[doc(hidden)]
-pub fn load_str_limited(
-    name: &str,
-    text: &str,
-    opts: &LoadOptions,
-    max_generated_lines: usize,
-) -> Loaded {
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Most lines `~SEQ`/`~LST` and multi-line definitions may produce (default 2,000,000).
+    pub max_generated_lines: usize,
+    /// Whether `include` lines are followed.
+    pub includes: bool,
+}
+
+/// [`load_str`] with explicit limits.
+#[doc(hidden)]
+pub fn load_str_with(name: &str, text: &str, opts: &LoadOptions, limits: &Limits) -> Loaded {
     let mut pre = pre::Pre::new(opts.config_id.clone().or_else(host_config_id));
-    pre.max_generated = max_generated_lines;
+    pre.max_generated = limits.max_generated_lines;
+    pre.allow_includes = limits.includes;
     let dir = std::env::current_dir().unwrap_or_default();
     pre.push_str(Path::new(name), text, dir);
     finish(pre, diags::Diags::default(), opts)

@@ -19,6 +19,8 @@ const MAX_INCLUDE_DEPTH: usize = 32;
 const MAX_SUBST_DEPTH: usize = 16;
 /// Longest line after substitution.
 const MAX_LINE: usize = 1 << 20;
+/// Most text all substitutions together may produce.
+const MAX_SUBST_TOTAL: usize = 64 << 20;
 
 /// How output columns map back to the source line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,6 +136,10 @@ pub(crate) struct Pre<'a> {
     gen_overflow: bool,
     /// Most generated lines allowed (default [`MAX_GENERATED`]).
     pub max_generated: usize,
+    /// Whether `include` is followed (fuzzing turns it off).
+    pub allow_includes: bool,
+    /// Bytes produced by substitution so far.
+    subst_total: usize,
     /// The current output line.
     pub out: String,
     /// Its origin.
@@ -170,6 +176,8 @@ impl<'a> Pre<'a> {
             generated: 0,
             gen_overflow: false,
             max_generated: MAX_GENERATED,
+            allow_includes: true,
+            subst_total: 0,
             out: String::new(),
             origin: Origin::Exact { prefix_chars: 0 },
             file: 0,
@@ -711,6 +719,22 @@ impl<'a> Pre<'a> {
             if !ok {
                 return false;
             }
+            self.subst_total += out.len();
+            if self.subst_total > MAX_SUBST_TOTAL {
+                if self.subst_total - out.len() <= MAX_SUBST_TOTAL {
+                    diags.error(
+                        Code::Syntax,
+                        Pos {
+                            file: self.file,
+                            line: self.line,
+                            col: rest_col,
+                            len: 1,
+                        },
+                        "substitutions produce more than 64 MiB of text; the rest are dropped",
+                    );
+                }
+                return false;
+            }
             if out.contains('\n') {
                 // A multi-line definition: its lines are processed one by one, all
                 // pointing at the place of use.
@@ -900,6 +924,10 @@ impl<'a> Pre<'a> {
             );
             return;
         }
+        if !self.allow_includes {
+            diags.warn(Code::Unsupported, site, format!("{kind} is disabled here"));
+            return;
+        }
         let p = Path::new(&pat);
         let full = if p.is_absolute() {
             p.to_path_buf()
@@ -916,6 +944,15 @@ impl<'a> Pre<'a> {
                 diags.error(Code::Missing, site, msg);
             }
             return;
+        }
+        let (matches, special): (Vec<PathBuf>, Vec<PathBuf>) =
+            matches.into_iter().partition(|m| m.is_file());
+        for m in special {
+            diags.error(
+                Code::Syntax,
+                site,
+                format!("{kind}: {} is not a regular file", m.display()),
+            );
         }
         for m in matches.into_iter().rev() {
             self.stack.push(Frame::Later { path: m, site });

@@ -283,7 +283,15 @@ fn bad_seq_is_a_syntax_error() {
 #[test]
 fn huge_seq_is_capped() {
     let text = "~SEQ(N, 1, 1, 9000000000) ! nothing\n~SEQ(M, 1, 1, 9000000) priority 1\n";
-    let l = load_str_limited("t", text, &opts(), 10_000);
+    let l = load_str_with(
+        "t",
+        text,
+        &opts(),
+        &Limits {
+            max_generated_lines: 10_000,
+            includes: true,
+        },
+    );
     let d: Vec<_> = l
         .diagnostics
         .iter()
