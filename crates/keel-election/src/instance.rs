@@ -772,12 +772,13 @@ impl Instance {
             if running {
                 self.shutdown();
             }
+            // Runtime facts outside the configuration survive the restart.
             let counters = self.counters;
-            let link_up = self.link_up;
+            let (link_up, grouped, group_fault) = (self.link_up, self.grouped, self.group_fault);
             let actions = std::mem::take(&mut self.actions);
             *self = Instance::new(new);
             self.counters = counters;
-            self.link_up = link_up;
+            (self.link_up, self.grouped, self.group_fault) = (link_up, grouped, group_fault);
             self.actions = actions;
             if running {
                 self.startup(now);

@@ -85,6 +85,11 @@
 //!   sent by the owner (RFC 3768 §7.1, as keepalived).
 //! * VRRPv3 interval mismatches are counted on every advert but logged only
 //!   when the interval a Backup follows changes.
+//! * Sync groups follow keepalived's `vrrp_sync_can_goto_master` ("prefer
+//!   backup state to avoid thrashing"). As in keepalived, members whose
+//!   priorities disagree across routers (router A should win VRID 51, B VRID 52)
+//!   are a misconfiguration: if two such groups time out in exact lockstep
+//!   they keep colliding (real timer jitter usually separates them).
 //! * No `check_unicast_src`: a driver that wants it filters adverts by source
 //!   before handing them over.
 #![warn(clippy::print_stdout, clippy::print_stderr)]

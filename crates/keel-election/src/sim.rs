@@ -345,6 +345,9 @@ impl Sim {
             if !n.link_up {
                 n.inst.handle(self.now, Input::LinkDown);
             }
+            if n.group.is_some() {
+                n.inst.handle(self.now, Input::SyncGrouped(true));
+            }
             self.armed[node] = None;
             self.start(node);
         }
