@@ -397,8 +397,7 @@ impl Daemon {
         let ne = self.to_e(now);
         for i in 0..self.insts.len() {
             if self.insts[i].vi.poll_timeout().is_some_and(|t| t <= ne) {
-                self.insts[i].vi.handle(ne, Input::Timeout);
-                self.drain(i);
+                self.feed(i, ne, Input::Timeout);
             }
             self.run_garp_jobs(i, now);
         }
@@ -479,6 +478,9 @@ impl Daemon {
             .iter()
             .map(|t| (t.id, t.ifindex, t.reverse))
             .collect();
+        if self.insts[i].plan.sync_group.is_some() {
+            self.insts[i].vi.handle(ne, Input::SyncGrouped(true));
+        }
         if !up {
             self.insts[i].vi.handle(ne, Input::LinkDown);
         }
@@ -490,8 +492,7 @@ impl Daemon {
                     .handle(ne, Input::TrackChanged { id, up: u != rev });
             }
         }
-        self.insts[i].vi.handle(ne, Input::Startup);
-        self.drain(i);
+        self.feed(i, ne, Input::Startup);
     }
 
     fn check_scripts_security(&self, p: &mut DaemonPlan) {
@@ -596,9 +597,11 @@ impl Daemon {
             let mut keep: Vec<Inst> = Vec::new();
             let mut olds: Vec<Inst> = std::mem::take(&mut self.insts);
             let mut fresh: Vec<Plan> = Vec::new();
+            let mut reloaded: Vec<String> = Vec::new();
             for pl in p.instances {
                 let pos = olds.iter().position(|o| {
                     o.plan.name == pl.name
+                        && o.plan.sync_group == pl.sync_group
                         && o.plan.ifindex == pl.ifindex
                         && o.plan.v6 == pl.v6
                         && o.plan.election.vrid == pl.election.vrid
@@ -610,8 +613,8 @@ impl Daemon {
                             info!(target: "vrrp", "({}) configuration changed: updating", pl.name);
                             // VIP objects (labels, prefixes) come from the new plan.
                             let old_vips = std::mem::replace(&mut o.plan, pl);
-                            o.vi.handle(ne, Input::Reload(Box::new(o.plan.election.clone())));
                             let _ = old_vips;
+                            reloaded.push(o.plan.name.clone());
                         } else {
                             o.plan = pl;
                         }
@@ -629,7 +632,10 @@ impl Daemon {
             }
             self.insts = keep;
             for i in 0..self.insts.len() {
-                self.drain(i);
+                if reloaded.contains(&self.insts[i].plan.name) {
+                    let cfg = Box::new(self.insts[i].plan.election.clone());
+                    self.feed(i, ne, Input::Reload(cfg));
+                }
             }
             for pl in fresh {
                 if let Some(inst) = self.new_inst(pl) {
@@ -739,9 +745,7 @@ impl Daemon {
                     "Netlink reports {ifname} {}",
                     if up { "up" } else { "down" }
                 );
-                self.insts[i]
-                    .vi
-                    .handle(ne, if up { Input::LinkUp } else { Input::LinkDown });
+                self.feed(i, ne, if up { Input::LinkUp } else { Input::LinkDown });
                 touched = true;
             }
             let tracks: Vec<(keel_election::TrackId, bool)> = self.insts[i]
@@ -752,14 +756,10 @@ impl Daemon {
                 .map(|t| (t.id, t.reverse))
                 .collect();
             for (id, rev) in tracks {
-                self.insts[i]
-                    .vi
-                    .handle(ne, Input::TrackChanged { id, up: up != rev });
+                self.feed(i, ne, Input::TrackChanged { id, up: up != rev });
                 touched = true;
             }
-            if touched {
-                self.drain(i);
-            }
+            let _ = touched;
         }
     }
 
@@ -882,7 +882,8 @@ impl Daemon {
             let before = self.insts[i].vi.counters().auth_failures
                 + self.insts[i].vi.counters().auth_type_mismatch
                 + self.insts[i].vi.counters().invalid_auth_type;
-            self.insts[i].vi.handle(
+            self.feed(
+                i,
                 ne,
                 Input::Advert {
                     src: m.src,
@@ -895,7 +896,6 @@ impl Daemon {
             if after > before {
                 *self.insts[i].dropped.entry("auth".into()).or_insert(0) += after - before;
             }
-            self.drain(i);
         }
     }
 
@@ -907,6 +907,111 @@ impl Daemon {
             }
             self.count_drop(i, drop_kind(e), src, detail);
             self.drain(i);
+        }
+    }
+
+    // ------------------------------------------------------------ sync groups
+
+    /// Instances of `i`'s sync group (just `i` when it has none).
+    fn group_of(&self, i: usize) -> Vec<usize> {
+        match &self.insts[i].plan.sync_group {
+            None => vec![i],
+            Some((g, _)) => (0..self.insts.len())
+                .filter(|&k| {
+                    self.insts[k]
+                        .plan
+                        .sync_group
+                        .as_ref()
+                        .is_some_and(|(h, _)| h == g)
+                })
+                .collect(),
+        }
+    }
+
+    /// Give `input` to instance `i`, move its sync group along (keel-election's
+    /// SyncMaster / SyncBackup / SyncFault inputs, with keepalived's rules),
+    /// and execute every resulting action.
+    fn feed(&mut self, i: usize, now: keel_election::Instant, input: Input) {
+        let members = self.group_of(i);
+        if members.len() <= 1 {
+            self.insts[i].vi.handle(now, input);
+            self.drain(i);
+            return;
+        }
+        let before: Vec<State> = members.iter().map(|&k| self.insts[k].vi.state()).collect();
+        self.insts[i].vi.handle(now, input);
+        self.propagate(&members, now, before);
+        for k in members {
+            self.drain(k);
+        }
+    }
+
+    fn propagate(
+        &mut self,
+        members: &[usize],
+        now: keel_election::Instant,
+        mut before: Vec<State>,
+    ) {
+        let n = members.len();
+        let st = |d: &Daemon, j: usize| d.insts[members[j]].vi.state();
+        for _ in 0..=n * 4 {
+            // A member with a fault of its own drags the others into FAULT.
+            for j in 0..n {
+                let others_fault = (0..n).any(|k| {
+                    let x = &self.insts[members[k]].vi;
+                    k != j && x.state() != State::Initialize && x.own_fault()
+                });
+                let x = &self.insts[members[j]].vi;
+                if x.state() != State::Initialize && x.sync_fault_flag() != others_fault {
+                    self.insts[members[j]]
+                        .vi
+                        .handle(now, Input::SyncFault(others_fault));
+                }
+            }
+            // Master only when every running member wants it, or the group already is.
+            let running: Vec<usize> = (0..n)
+                .filter(|&j| st(self, j) != State::Initialize)
+                .collect();
+            let group_master = running.iter().any(|&j| st(self, j) == State::Master);
+            let all_want = !running.is_empty()
+                && running
+                    .iter()
+                    .all(|&j| self.insts[members[j]].vi.wants_master());
+            for &j in &running {
+                if (all_want || group_master) && self.insts[members[j]].vi.wants_master() {
+                    self.insts[members[j]].vi.handle(now, Input::SyncMaster);
+                }
+            }
+            let after: Vec<State> = (0..n).map(|j| st(self, j)).collect();
+            let mut changed = false;
+            for k in 0..n {
+                let (b, a) = (before[k], after[k]);
+                if b == a {
+                    continue;
+                }
+                if a == State::Backup
+                    && b != State::Master
+                    && (0..n).any(|j| j != k && st(self, j) == State::Master)
+                {
+                    self.insts[members[k]].vi.handle(now, Input::SyncMaster);
+                    changed = true;
+                    continue;
+                }
+                let target = match (b, a) {
+                    (_, State::Master) => Input::SyncMaster,
+                    (State::Master, State::Backup) => Input::SyncBackup,
+                    _ => continue,
+                };
+                for j in (0..n).filter(|&j| j != k) {
+                    let s0 = st(self, j);
+                    self.insts[members[j]].vi.handle(now, target.clone());
+                    changed |= st(self, j) != s0;
+                }
+            }
+            before = after;
+            if !changed {
+                break;
+            }
         }
     }
 
@@ -1257,13 +1362,9 @@ impl Daemon {
             if ts.is_empty() {
                 continue;
             }
+            let _ = drain;
             for (id, rev) in ts {
-                self.insts[i]
-                    .vi
-                    .handle(ne, Input::TrackChanged { id, up: up != rev });
-            }
-            if drain || self.insts[i].vi.state() != State::Initialize {
-                self.drain(i);
+                self.feed(i, ne, Input::TrackChanged { id, up: up != rev });
             }
         }
     }

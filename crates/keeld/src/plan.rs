@@ -83,6 +83,8 @@ pub struct Plan {
     pub track_scripts: Vec<TrackedScript>,
     /// Notify scripts.
     pub notify: Notifies,
+    /// `vrrp_sync_group` this instance belongs to: (name, members).
+    pub sync_group: Option<(String, Vec<String>)>,
 }
 
 /// One vrrp_script ready to run.
@@ -194,11 +196,6 @@ pub fn build(cfg: &conf::Config, host: &dyn Host) -> DaemonPlan {
             run_as: run_as(s.user.as_ref(), guser),
         });
     }
-    if !cfg.sync_groups.is_empty() {
-        out.notes.push(
-            "vrrp_sync_group is not supported by keeld yet: its instances run independently".into(),
-        );
-    }
     for vi in &cfg.vrrp_instances {
         match instance(vi, cfg, host, &out.scripts) {
             Ok((p, notes)) => {
@@ -206,6 +203,37 @@ pub fn build(cfg: &conf::Config, host: &dyn Host) -> DaemonPlan {
                 out.instances.push(p);
             }
             Err(e) => out.problems.push(format!("({}) {e}", vi.name)),
+        }
+    }
+    for g in &cfg.sync_groups {
+        if !g.track_interfaces.is_empty() || !g.track_scripts.is_empty() {
+            out.notes.push(format!(
+                "vrrp_sync_group {}: group-level track_interface/track_script are not supported by keeld yet (put them on the members)",
+                g.name
+            ));
+        }
+        let n = &g.notify;
+        if n.notify.is_some()
+            || n.master.is_some()
+            || n.backup.is_some()
+            || n.fault.is_some()
+            || n.stop.is_some()
+        {
+            out.notes.push(format!(
+                "vrrp_sync_group {}: group notify scripts are not supported by keeld yet",
+                g.name
+            ));
+        }
+        let members: Vec<String> = g
+            .group
+            .iter()
+            .filter(|m| out.instances.iter().any(|p| &p.name == *m))
+            .cloned()
+            .collect();
+        for p in &mut out.instances {
+            if members.contains(&p.name) {
+                p.sync_group = Some((g.name.clone(), members.clone()));
+            }
         }
     }
     out
@@ -404,6 +432,7 @@ fn instance(
             track_ifs,
             track_scripts,
             notify,
+            sync_group: None,
         },
         notes,
     ))
@@ -565,6 +594,25 @@ mod tests {
             i.notify.generic.as_ref().map(|n| n.cmd.argv.clone()),
             Some(vec!["/bin/echo".to_owned(), "hi".to_owned()])
         );
+    }
+
+    #[test]
+    fn sync_group_membership() {
+        let mut cfg = guide();
+        let mut vi2 = cfg.vrrp_instances[0].clone();
+        vi2.name = "VI_2".into();
+        vi2.virtual_router_id = 52;
+        cfg.vrrp_instances.push(vi2);
+        cfg.sync_groups.push(conf::SyncGroup {
+            name: "G1".into(),
+            group: vec!["VI_1".into(), "VI_2".into(), "VI_missing".into()],
+            ..Default::default()
+        });
+        let p = build(&cfg, &FakeHost);
+        let want = Some(("G1".to_owned(), vec!["VI_1".to_owned(), "VI_2".to_owned()]));
+        assert_eq!(p.instances[0].sync_group, want);
+        assert_eq!(p.instances[1].sync_group, want);
+        assert!(build(&guide(), &FakeHost).instances[0].sync_group.is_none());
     }
 
     #[test]
