@@ -495,44 +495,33 @@ impl Daemon {
         self.feed(i, ne, Input::Startup);
     }
 
+    /// Under `enable_script_security`, refuse (disable) every script a
+    /// non-root user could change, saying why.
     fn check_scripts_security(&self, p: &mut DaemonPlan) {
-        let mut lines: Vec<(String, bool)> = Vec::new();
-        for s in &mut p.scripts {
-            if let Err(why) = script::check_secure(s.cmd.program())
-                && p.script_security
-            {
-                {
-                    warn!(
-                        "Unsafe permissions found for script '{}' - disabling. ({why})",
-                        s.line
-                    );
-                    s.interval = Duration::MAX / 4;
-                    lines.push((s.name.clone(), false));
+        let refuse = |line: &str, why: &script::Insecure| {
+            warn!("Unsafe permissions found for script '{line}' - disabling. ({why})");
+        };
+        if p.script_security {
+            for s in &mut p.scripts {
+                if let Err(why) = script::check_secure(s.cmd.program()) {
+                    refuse(&s.line, &why);
+                    s.disabled = true;
                 }
             }
-        }
-        let _ = lines;
-        for inst in &mut p.instances {
-            let n = &mut inst.notify;
-            for slot in [
-                &mut n.generic,
-                &mut n.master,
-                &mut n.backup,
-                &mut n.fault,
-                &mut n.stop,
-            ] {
-                if let Some(ns) = slot
-                    && let Err(why) = script::check_secure(ns.cmd.program())
-                    && p.script_security
-                {
+            for inst in &mut p.instances {
+                let n = &mut inst.notify;
+                for slot in [
+                    &mut n.generic,
+                    &mut n.master,
+                    &mut n.backup,
+                    &mut n.fault,
+                    &mut n.stop,
+                ] {
+                    if let Some(ns) = slot
+                        && let Err(why) = script::check_secure(ns.cmd.program())
                     {
-                        {
-                            warn!(
-                                "Unsafe permissions found for script '{}' - disabling. ({why})",
-                                ns.line
-                            );
-                            *slot = None;
-                        }
+                        refuse(&ns.line, &why);
+                        *slot = None;
                     }
                 }
             }
@@ -566,7 +555,7 @@ impl Daemon {
         let mut old: Vec<ScriptRt> = std::mem::take(&mut self.scripts);
         let now = Instant::now();
         for sp in p.scripts {
-            let disabled = sp.interval >= Duration::MAX / 8;
+            let disabled = sp.disabled;
             if let Some(pos) = old.iter().position(|o| o.plan == sp) {
                 let mut o = old.swap_remove(pos);
                 o.disabled = disabled;

@@ -108,6 +108,8 @@ pub struct ScriptPlan {
     pub init_fail: bool,
     /// User.
     pub run_as: Option<RunAs>,
+    /// Refused by enable_script_security: never run.
+    pub disabled: bool,
 }
 
 /// Everything the runtime needs from a configuration.
@@ -194,6 +196,7 @@ pub fn build(cfg: &conf::Config, host: &dyn Host) -> DaemonPlan {
             fall: s.fall,
             init_fail: s.init_fail,
             run_as: run_as(s.user.as_ref(), guser),
+            disabled: false,
         });
     }
     for vi in &cfg.vrrp_instances {

@@ -455,6 +455,15 @@ mod tests {
             let chk = Cmdline::parse("test INSTANCE = INSTANCE").unwrap();
             // `test INSTANCE = INSTANCE INSTANCE VI_1 ...` is a syntax error -> 2
             assert_eq!(run(&chk, &extra, None, t).await, Outcome::Exited(2));
+            // script_user: the child really runs as that user.
+            if nix_is_root()
+                && let Some(nobody) = lookup_user("nobody", None)
+            {
+                let who = Cmdline::parse(&format!("test \"$(id -u)\" = {}", nobody.uid)).unwrap();
+                assert_eq!(run(&who, &[], Some(nobody), t).await, Outcome::Exited(0));
+                let me = Cmdline::parse("test \"$(id -u)\" = 0").unwrap();
+                assert_eq!(run(&me, &[], Some(nobody), t).await, Outcome::Exited(1));
+            }
             let missing = Cmdline::parse("/nonexistent/x").unwrap();
             assert!(matches!(
                 run(&missing, &[], None, t).await,

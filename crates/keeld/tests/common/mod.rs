@@ -145,7 +145,8 @@ impl Lab {
             .unwrap();
         let bin = match daemon {
             Daemon::Keeld => KEELD.to_owned(),
-            Daemon::Keepalived => "keepalived".to_owned(),
+            Daemon::Keepalived => keel_testkit::which("keepalived")
+                .map_or_else(|| "keepalived".to_owned(), |p| p.display().to_string()),
         };
         let mut cmd = self.nodes[i].ns.command(&[&bin]);
         cmd.args(["-n", "-l", "-D", "-f"]).arg(self.conf_path(i));
@@ -369,13 +370,11 @@ impl AdvertLog {
                 if let Ok(n) = s.recv(&mut buf)
                     && n >= 20 + 8
                 {
-                    {
-                        let ihl = usize::from(buf[0] & 15) * 4;
-                        let src = std::net::Ipv4Addr::new(buf[12], buf[13], buf[14], buf[15]);
-                        se.lock()
-                            .unwrap()
-                            .push((Instant::now(), src, buf[ihl + 1], buf[ihl + 2]));
-                    }
+                    let ihl = usize::from(buf[0] & 15) * 4;
+                    let src = std::net::Ipv4Addr::new(buf[12], buf[13], buf[14], buf[15]);
+                    se.lock()
+                        .unwrap()
+                        .push((Instant::now(), src, buf[ihl + 1], buf[ihl + 2]));
                 }
             }
         });
