@@ -8,6 +8,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench;
+mod chaos;
 mod demo;
 mod deps;
 mod docs;
@@ -37,6 +38,8 @@ enum Cmd {
     Demo(demo::DemoArgs),
     /// Generate docs/keywords.md from keel-conf's keyword table (--check: verify).
     Docs(docs::DocsArgs),
+    /// Seeded fault injection, soak and hostile-input flood against keeld (root).
+    Chaos(chaos::ChaosArgs),
     /// Run benchmarks (`cargo xtask bench NAME`).
     Bench(bench::BenchArgs),
     /// Install the Debian packages the tests need (what `test` does first).
@@ -53,6 +56,7 @@ fn main() -> Result<()> {
         Cmd::Demo(a) => demo::main(a),
         Cmd::Docs(a) => docs::main(a),
         Cmd::Bench(a) => bench::main(a),
+        Cmd::Chaos(a) => chaos::main(a),
         Cmd::Deps => deps::ensure(deps::TEST_PACKAGES),
         Cmd::Vm(a) => vm::main(a),
     }
