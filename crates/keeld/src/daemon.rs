@@ -600,9 +600,12 @@ impl Daemon {
                         let mut o = olds.swap_remove(k);
                         if o.plan != pl {
                             info!(target: "vrrp", "({}) configuration changed: updating", pl.name);
-                            // VIP objects (labels, prefixes) come from the new plan.
-                            let old_vips = std::mem::replace(&mut o.plan, pl);
-                            let _ = old_vips;
+                            // VIP objects (labels, prefixes) come from the new plan;
+                            // the election reports added/removed VIPs.
+                            let old = std::mem::replace(&mut o.plan, pl);
+                            if o.vips_held && old.routes != o.plan.routes {
+                                self.update_routes(&o.plan.name, &old.routes, &o.plan.routes);
+                            }
                             reloaded.push(o.plan.name.clone());
                         } else {
                             o.plan = pl;
@@ -1027,6 +1030,7 @@ impl Daemon {
                         .map(|(v, _)| v.clone())
                         .collect();
                     self.vips_op(i, &vips, true);
+                    self.routes_op(i, true);
                     self.insts[i].vips_held = true;
                 }
                 Action::RemoveVips => {
@@ -1036,6 +1040,7 @@ impl Daemon {
                         .iter()
                         .map(|(v, _)| v.clone())
                         .collect();
+                    self.routes_op(i, false);
                     self.vips_op(i, &vips, false);
                     self.insts[i].vips_held = false;
                 }
@@ -1087,6 +1092,45 @@ impl Daemon {
             }
         }
         runs
+    }
+
+    /// A reload changed a master's virtual routes: remove the old, add the new.
+    fn update_routes(
+        &mut self,
+        name: &str,
+        old: &[keel_vip::VirtualRoute],
+        new: &[keel_vip::VirtualRoute],
+    ) {
+        let Some(nl) = self.vip.as_mut() else { return };
+        for r in old.iter().filter(|r| !new.contains(r)) {
+            let _ = nl.del_route(r);
+        }
+        for r in new.iter().filter(|r| !old.contains(r)) {
+            if let Err(e) = nl.add_route(r) {
+                error!(target: "vrrp", "({name}) cannot add virtual route {}/{}: {e}", r.dst, r.prefix_len);
+            }
+        }
+    }
+
+    fn routes_op(&mut self, i: usize, add: bool) {
+        let Some(nl) = self.vip.as_mut() else { return };
+        for r in &self.insts[i].plan.routes {
+            let res = if add {
+                nl.add_route(r)
+            } else {
+                nl.del_route(r)
+            };
+            if let Err(e) = res {
+                error!(
+                    target: "vrrp",
+                    "({}) cannot {} virtual route {}/{}: {e}",
+                    self.insts[i].plan.name,
+                    if add { "add" } else { "remove" },
+                    r.dst,
+                    r.prefix_len
+                );
+            }
+        }
     }
 
     fn vips_op(&mut self, i: usize, vips: &[keel_vip::Vip], add: bool) {

@@ -85,6 +85,8 @@ pub struct Plan {
     pub notify: Notifies,
     /// `vrrp_sync_group` this instance belongs to: (name, members).
     pub sync_group: Option<(String, Vec<String>)>,
+    /// `virtual_routes`, added after the VIPs on becoming master.
+    pub routes: Vec<keel_vip::VirtualRoute>,
 }
 
 /// One vrrp_script ready to run.
@@ -242,6 +244,17 @@ pub fn build(cfg: &conf::Config, host: &dyn Host) -> DaemonPlan {
     out
 }
 
+fn vip_scope(s: &conf::Scope) -> keel_vip::Scope {
+    match s {
+        conf::Scope::Global => keel_vip::Scope::Global,
+        conf::Scope::Site => keel_vip::Scope::Site,
+        conf::Scope::Link => keel_vip::Scope::Link,
+        conf::Scope::Host => keel_vip::Scope::Host,
+        conf::Scope::Nowhere => keel_vip::Scope::Nowhere,
+        conf::Scope::Other(n) => keel_vip::Scope::Other(*n),
+    }
+}
+
 fn instance(
     vi: &conf::VrrpInstance,
     cfg: &conf::Config,
@@ -355,14 +368,7 @@ fn instance(
         if let Some(b) = v.brd {
             vip = vip.with_broadcast(b);
         }
-        vip.scope = match &v.scope {
-            conf::Scope::Global => keel_vip::Scope::Global,
-            conf::Scope::Site => keel_vip::Scope::Site,
-            conf::Scope::Link => keel_vip::Scope::Link,
-            conf::Scope::Host => keel_vip::Scope::Host,
-            conf::Scope::Nowhere => keel_vip::Scope::Nowhere,
-            conf::Scope::Other(n) => keel_vip::Scope::Other(*n),
-        };
+        vip.scope = vip_scope(&v.scope);
         e.vips.push(addr);
         vips.push((vip, dev));
     }
@@ -415,6 +421,34 @@ fn instance(
     if let Err(err) = e.validate() {
         return Err(err.to_string());
     }
+    let mut routes = Vec::new();
+    for r in &vi.virtual_routes {
+        let Some(dst) = r.dst else { continue };
+        let mut vr = keel_vip::VirtualRoute::new(dst.addr(), dst.prefix_len());
+        vr.gateway = r.via;
+        vr.src = r.src;
+        vr.metric = r.metric;
+        if let Some(t) = r.table {
+            vr.table = t;
+        }
+        if let Some(dev) = &r.dev {
+            let idx = host.index(dev);
+            if idx == 0 {
+                return Err(format!(
+                    "interface {dev} of virtual route {dst} does not exist"
+                ));
+            }
+            vr.ifindex = Some(idx);
+        }
+        vr.scope = r.scope.as_ref().map(vip_scope);
+        if r.blackhole {
+            vr.kind = keel_vip::RouteKind::Blackhole;
+        }
+        if let Err(e) = vr.validate() {
+            return Err(format!("virtual route {dst}: {e}"));
+        }
+        routes.push(vr);
+    }
     let guser = g.script_user.as_ref();
     let n = &vi.notify;
     let notify = Notifies {
@@ -436,6 +470,7 @@ fn instance(
             track_scripts,
             notify,
             sync_group: None,
+            routes,
         },
         notes,
     ))

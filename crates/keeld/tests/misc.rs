@@ -149,3 +149,29 @@ fn late_timers_are_measured_and_logged() {
     );
     lab.check(lab.log(0).contains("ms late"), "lateness logged");
 }
+
+#[test]
+fn virtual_routes_follow_the_master() {
+    if !require_root("keeld virtual_routes (namespaces)") {
+        return;
+    }
+    let mut lab = Lab::new("kvr", 1);
+    let routes = "  virtual_routes {\n    198.51.100.0/24 via 192.0.2.1 dev eth0\n  }\n";
+    lab.write_conf(0, &v3_conf(100, routes));
+    lab.start(0, Daemon::Keeld);
+    let route = |l: &Lab| {
+        let out = l.nodes[0]
+            .ns
+            .run(&["ip", "-4", "route", "show", "198.51.100.0/24"]);
+        String::from_utf8_lossy(&out.stdout).contains("via 192.0.2.1")
+    };
+    let t = lab.wait(Duration::from_secs(3), |l| l.holds_vip(0) && route(l));
+    lab.check(t.is_some(), "master must add the VIP and the virtual route");
+    lab.signal(0, "TERM");
+    let code = lab.reap(0, Duration::from_secs(1));
+    lab.check(code == Some(0), "exit 0");
+    lab.check(
+        !route(&lab) && !lab.holds_vip(0),
+        "route and VIP removed on stop",
+    );
+}
