@@ -454,6 +454,56 @@ pub fn main(a: ChaosArgs) -> Result<()> {
     chaos(&a, &bin)
 }
 
+/// Seed of the fault schedule CI runs (fixed, so a red CI replays exactly;
+/// other seeds are for `cargo xtask chaos` by hand and the long runs).
+pub const CI_SEED: u64 = 11;
+/// Flood kinds CI sends: all but those of open keeld bugs (docs/chaos.md).
+pub const CI_FLOOD_KINDS: &str = "random,checksum,auth,ttl,vrid,addrcount,truncated";
+
+/// The chaos tier of `cargo xtask test`: ten fault steps (VRRPv3, advert_int
+/// 0.1), a 3 s flood at 50,000 packets/s, and a slower flood whose drop
+/// counters must match what was sent exactly. Each runs as its own
+/// `cargo xtask chaos` process (own namespaces, own Ctrl-C handler).
+pub fn ci_tier() -> Result<()> {
+    if !is_root() {
+        if crate::util::in_ci() {
+            bail!("the chaos tier needs root, and CI=true: it must run");
+        }
+        eprintln!("\n!!!!! SKIPPED chaos tier: needs root !!!!!\n");
+        return Ok(());
+    }
+    let seed = CI_SEED.to_string();
+    step("chaos: 10 seeded fault steps (cargo xtask chaos --steps 10 --fast)");
+    run(cargo().args(["xtask", "chaos", "--steps", "10", "--fast", "--seed", &seed]))?;
+    step("chaos: hostile-input flood, 3 s at 50,000 packets/s");
+    run(cargo().args([
+        "xtask",
+        "chaos",
+        "--flood",
+        "--secs",
+        "3",
+        "--pps",
+        "50000",
+        "--kinds",
+        CI_FLOOD_KINDS,
+    ]))?;
+    step("chaos: hostile-input flood, 2 s at 3,000 packets/s (drop counters exact)");
+    run(cargo().args([
+        "xtask",
+        "chaos",
+        "--flood",
+        "--secs",
+        "2",
+        "--pps",
+        "3000",
+        "--kinds",
+        CI_FLOOD_KINDS,
+        "--out",
+        "target/chaos-flood-exact",
+    ]))?;
+    Ok(())
+}
+
 /// Timing of the protocol as configured.
 #[derive(Clone, Copy, Debug)]
 pub struct Timing {

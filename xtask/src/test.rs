@@ -31,6 +31,7 @@ pub fn run_tiers(a: &TestArgs) -> Result<()> {
     run(cargo().args(["test", "--workspace"]))?;
     step("IPVS kernel tests in the VM (cargo xtask vm test)");
     crate::vm::test()?;
+    crate::chaos::ci_tier()?;
     Ok(())
 }
 
