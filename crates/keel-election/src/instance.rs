@@ -491,9 +491,22 @@ impl Instance {
         let new = self.compute_effective();
         if new != self.effective {
             let from = self.effective;
+            let old_down = self.master_down_interval();
             self.effective = new;
             if self.state != State::Initialize {
                 self.log(LogKind::PriorityChange { from, to: new });
+            }
+            // keepalived vrrp_set_effective_priority(): a running down timer
+            // moves by the change of Skew_Time.
+            if self.state == State::Backup
+                && let Some(t) = self.timers.master_down
+            {
+                let new_down = self.master_down_interval();
+                self.timers.master_down = Some(if new_down >= old_down {
+                    t + (new_down - old_down)
+                } else {
+                    t - (old_down - new_down)
+                });
             }
         }
         match self.state {

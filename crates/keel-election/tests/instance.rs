@@ -708,3 +708,38 @@ fn sync_group_member_joining_a_master_group_becomes_master() {
     g.handle(t(20), 7, Input::Shutdown);
     assert!(g.members().iter().all(|m| m.state() == State::Master));
 }
+
+#[test]
+fn priority_change_in_backup_moves_the_down_timer_by_the_skew_change() {
+    // keepalived vrrp_set_effective_priority(): sands shifted by the new ms_down_timer.
+    let mut c = cfg(100);
+    c.tracks = vec![Track::new(TrackId(1), -50)];
+    let mut i = started(c);
+    assert_eq!(
+        i.poll_timeout(),
+        Some(t(0) + Duration::from_micros(3_609_375))
+    );
+    i.handle(
+        t(1000),
+        Input::TrackChanged {
+            id: TrackId(1),
+            up: false,
+        },
+    );
+    // Skew(50) = 206/256 s = 804.6875 ms.
+    assert_eq!(
+        i.poll_timeout(),
+        Some(t(0) + Duration::from_micros(3_804_687))
+    );
+    i.handle(
+        t(2000),
+        Input::TrackChanged {
+            id: TrackId(1),
+            up: true,
+        },
+    );
+    assert_eq!(
+        i.poll_timeout(),
+        Some(t(0) + Duration::from_micros(3_609_375))
+    );
+}
