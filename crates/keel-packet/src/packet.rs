@@ -69,6 +69,7 @@ pub enum Version {
 
 impl Version {
     /// The number carried in the version nibble (2 or 3).
+    #[inline]
     pub const fn number(self) -> u8 {
         match self {
             Version::V2 => 2,
@@ -77,6 +78,7 @@ impl Version {
     }
 
     /// The version for a version nibble, if it is 2 or 3.
+    #[inline]
     pub const fn from_number(n: u8) -> Option<Version> {
         match n {
             2 => Some(Version::V2),
@@ -103,6 +105,7 @@ pub enum Family {
 
 impl Family {
     /// Bytes per address: 4 or 16.
+    #[inline]
     pub const fn addr_len(self) -> usize {
         match self {
             Family::V4 => 4,
@@ -111,6 +114,7 @@ impl Family {
     }
 
     /// The family of `addr`.
+    #[inline]
     pub const fn of(addr: IpAddr) -> Family {
         match addr {
             IpAddr::V4(_) => Family::V4,
@@ -119,6 +123,7 @@ impl Family {
     }
 
     /// The family shared by `src` and `dst`, or [`Error::BadFamily`].
+    #[inline]
     pub fn of_pair(src: IpAddr, dst: IpAddr) -> Result<Family, Error> {
         let f = Family::of(src);
         if f == Family::of(dst) {
