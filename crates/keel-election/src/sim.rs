@@ -525,7 +525,7 @@ impl Sim {
             if next > t {
                 break;
             }
-            self.now = next;
+            self.now = next.max(self.now);
             self.step();
         }
         self.now = self.now.max(t);
