@@ -98,7 +98,7 @@ struct Timers {
 /// One VRRP instance (one virtual router on one interface). Sans-IO: feed it
 /// inputs with [`Instance::handle`], drain [`Instance::poll_action`], and call
 /// `handle(now, Input::Timeout)` once `now >= poll_timeout()`.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Instance {
     cfg: InstanceConfig,
     name: Arc<str>,

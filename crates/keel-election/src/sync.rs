@@ -101,7 +101,7 @@ pub(crate) fn propagate<M: Members>(m: &mut M, now: Instant, mut before: Vec<Sta
 }
 
 /// A sans-IO sync group owning its member instances.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct SyncGroup {
     members: Vec<Instance>,
     queue: VecDeque<(usize, Action)>,
