@@ -16,7 +16,7 @@
 //! (§6.4.3, asserted in property 3 and in scenarios.rs). Property 1 therefore
 //! asserts the priority, and the address too when two masters met.
 //!
-//! Cases: 2000 per property by default (the crate's whole `cargo test`
+//! Cases: 1500 per property by default (the crate's whole `cargo test`
 //! stays well under 30 s on the shared 2-core box); set `PROPTEST_CASES` for longer runs.
 #![cfg(feature = "sim")]
 #![allow(clippy::unwrap_used)]
@@ -32,7 +32,7 @@ fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(2000)
+        .unwrap_or(1500)
 }
 
 #[derive(Clone, Debug)]
