@@ -83,7 +83,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
             proptest::collection::vec(-60i32..=60, n),
             proptest::collection::vec(0u64..=5_000, n),
             proptest::collection::vec(0u64..=2_000, n),
-            proptest::collection::vec((0u64..60_000, op(n)), 0..12),
+            proptest::collection::vec((0u64..30_000, op(n)), 0..12),
             any::<u64>(),
         )
             .prop_map(
