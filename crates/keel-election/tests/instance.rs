@@ -743,3 +743,44 @@ fn priority_change_in_backup_moves_the_down_timer_by_the_skew_change() {
         Some(t(0) + Duration::from_micros(3_609_375))
     );
 }
+
+#[test]
+fn garp_refresh_bursts_while_master_and_none_after() {
+    let mut c = cfg(99);
+    c.garp_master_delay = None;
+    c.garp_refresh = Some(Duration::from_secs(2));
+    c.garp_refresh_repeat = 2;
+    let mut m = master(c);
+    let became = t(0) + Duration::from_micros(3_613_281);
+    let mut refresh = Vec::new();
+    let mut now = became;
+    while now < became + Duration::from_secs(7) {
+        now = m.poll_timeout().unwrap();
+        m.handle(now, Input::Timeout);
+        for a in drain(&mut m) {
+            if a == (Action::SendGratuitous {
+                repeat: 2,
+                delay: Duration::ZERO,
+            }) {
+                refresh.push(now);
+            }
+        }
+    }
+    let s = Duration::from_secs(1);
+    assert_eq!(refresh, [became + s * 2, became + s * 4, became + s * 6]);
+    // Leaving Master cancels it.
+    m.handle(
+        now,
+        Input::Advert {
+            src: ip(PEER),
+            advert: advert(100),
+        },
+    );
+    assert_eq!(m.state(), State::Backup);
+    let next = m.poll_timeout().unwrap();
+    assert_eq!(
+        next,
+        now + Duration::from_micros(3_613_281),
+        "only the down timer is left"
+    );
+}
