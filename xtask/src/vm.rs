@@ -898,7 +898,8 @@ pub fn test_binaries(pkg: &str, extra: &[&str]) -> Result<Vec<String>> {
     let out = cmd_out(&mut c)?;
     let mut v = Vec::new();
     for line in out.lines() {
-        if !line.contains("\"reason\":\"compiler-artifact\"") {
+        // test harnesses only (examples are built too, with "test":false)
+        if !line.contains("\"reason\":\"compiler-artifact\"") || !line.contains("\"test\":true") {
             continue;
         }
         let key = "\"executable\":\"";

@@ -55,6 +55,25 @@ pub enum Command {
     Flush,
 }
 
+impl fmt::Display for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Command::ResolveFamily => "resolve the IPVS netlink family",
+            Command::GetService => "get service",
+            Command::GetServices => "list services",
+            Command::GetDests => "list destinations",
+            Command::StartDaemon => "start sync daemon",
+            Command::StopDaemon => "stop sync daemon",
+            Command::GetDaemons => "list sync daemons",
+            Command::SetTimeouts => "set timeouts",
+            Command::GetTimeouts => "get timeouts",
+            Command::GetInfo => "get info",
+            Command::Zero => "zero counters",
+            Command::Flush => "flush",
+        })
+    }
+}
+
 /// One failed write operation of a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpError {
@@ -88,7 +107,7 @@ pub enum Error {
     #[error("{} operation(s) failed, first: {}", .0.len(), .0.first().map(|e| e.to_string()).unwrap_or_default())]
     Batch(Vec<OpError>),
     /// A non-write request failed.
-    #[error("{command:?} failed: {errno}")]
+    #[error("{command}: {errno}")]
     Request {
         /// Which request.
         command: Command,

@@ -10,7 +10,7 @@
 //! * A reconcile whose target equals the kernel's state sends no write request.
 use crate::client::Ipvs;
 use crate::error::Error;
-use crate::types::{Dest, Service, ServiceKey};
+use crate::types::{Dest, Family, Service, ServiceFlags, ServiceKey};
 use crate::wire::Op;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -84,7 +84,7 @@ pub fn plan(desired: &[VirtualService], current: &[VirtualService], opts: &Optio
                 new_d.extend(wd.values().map(|d| Op::NewDest(*k, (*d).clone())));
             }
             Some(h) => {
-                if h.service != w.service {
+                if normalized(&h.service) != normalized(&w.service) {
                     set_s.push(Op::SetService(w.service.clone()));
                 }
                 let hd: BTreeMap<(IpAddr, u16), &Dest> =
@@ -111,6 +111,21 @@ pub fn plan(desired: &[VirtualService], current: &[VirtualService], opts: &Optio
     ops.extend(set_d);
     ops.extend(new_d);
     Plan { ops }
+}
+
+/// A service as the kernel will store it (flags it does not keep dropped,
+/// prefix clamped to the family), so that a round trip compares equal.
+fn normalized(s: &Service) -> Service {
+    let mut s = s.clone();
+    s.flags = ServiceFlags(s.flags.0 & ServiceFlags::ALL.0);
+    if let Some(p) = &mut s.persistence {
+        p.prefix_len = p.prefix_len.min(match s.key.family() {
+            Family::Inet => 32,
+            Family::Inet6 => 128,
+        });
+    }
+    s.pe_name = s.pe_name.filter(|n| !n.is_empty());
+    s
 }
 
 /// Apply a plan in batches (see [`Ipvs::execute`]).

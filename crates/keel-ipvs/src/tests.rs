@@ -450,3 +450,39 @@ fn plan_only_touches_owned_services() {
     assert!(matches!(p.ops[0], Op::NewService(_)));
     assert!(matches!(p.ops.last(), Some(Op::NewDest(..))));
 }
+
+#[test]
+fn plan_ignores_what_the_kernel_normalizes() {
+    let mut want = vs(80, &[("192.0.2.12", 1)]);
+    let cur = want.clone();
+    want.service.flags = ServiceFlags(0x0001 | 0x0002); // persistent/hashed bits: not flags here
+    want.service.pe_name = Some(String::new());
+    assert!(
+        reconcile::plan(
+            std::slice::from_ref(&want),
+            std::slice::from_ref(&cur),
+            &Options::default()
+        )
+        .is_empty()
+    );
+    want.service.persistence = Some(Persistence {
+        timeout: 5,
+        prefix_len: 99,
+    });
+    let mut cur2 = cur.clone();
+    cur2.service.persistence = Some(Persistence {
+        timeout: 5,
+        prefix_len: 32,
+    });
+    assert!(reconcile::plan(&[want], &[cur2], &Options::default()).is_empty());
+}
+
+#[test]
+fn request_errors_name_the_command() {
+    let e = crate::Error::Request {
+        command: crate::Command::GetService,
+        errno: crate::Errno::NO_SERVICE,
+    };
+    assert!(e.to_string().starts_with("get service: "), "{e}");
+    assert_eq!(e.errno(), Some(crate::Errno(3)));
+}
