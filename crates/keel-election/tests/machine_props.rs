@@ -24,7 +24,7 @@ fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(1000)
+        .unwrap_or(600)
 }
 
 fn a4(last: u8) -> IpAddr {
