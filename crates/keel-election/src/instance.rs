@@ -531,6 +531,9 @@ impl Instance {
         {
             // keepalived vrrp_sync_can_goto_master(): wait for the group,
             // re-checking after 3 intervals + the minimum skew.
+            if !self.wants_master {
+                self.log(LogKind::ReceiveTimeout);
+            }
             self.wants_master = true;
             self.timers.master_down = Some(
                 now + timing::adver_interval(self.master_adver_int_cs) * 3

@@ -653,9 +653,20 @@ fn sync_group_members_move_together() {
     );
     let due = g.member(0).unwrap().poll_timeout().unwrap();
     assert_eq!(due, t(0) + Duration::from_micros(3_613_281));
+    while g.poll_action().is_some() {}
     g.handle(due, 0, Input::Timeout);
     assert!(g.members().iter().all(|m| m.state() == State::Backup));
     assert!(g.member(0).unwrap().wants_master());
+    let lines: Vec<String> = std::iter::from_fn(|| g.poll_action())
+        .filter_map(|(_, a)| match a {
+            Action::Log(l) => Some(l.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(lines, ["(VI_1) Receive advertisement timeout"]);
+    // Re-checked after 3 intervals + minimum skew, without logging again.
+    let again = g.member(0).unwrap().poll_timeout().unwrap();
+    assert_eq!(again, due + Duration::from_micros(3_003_906));
     // When VI_2's master falls silent too, the group goes Master together.
     let due2 = g.member(1).unwrap().poll_timeout().unwrap();
     assert_eq!(due2, t(3000) + Duration::from_micros(3_613_281));
