@@ -582,3 +582,27 @@ fn keepalived_sync_group_prefers_backup_to_thrashing() {
     assert_eq!(sim.masters(), [b[0], b[1]]);
     assert_eq!(sim.vip_holders(), [b[0], b[1]]);
 }
+
+#[test]
+fn rfc5798_6_1_skew_time_lets_the_best_backup_answer_first() {
+    // Three routers; the master stops. Both backups get the priority-0 advert;
+    // Skew_Time(99) = 613.281 ms fires 3.9 ms before Skew_Time(98) = 617.187 ms,
+    // so 98 hears 99's first advert in time and never becomes master.
+    let mut sim = Sim::new(8);
+    sim.set_default_link(Duration::from_micros(500), 0);
+    let a = sim.add_node(guide(A, 100, InitialState::Master));
+    let b = sim.add_node(guide(B, 99, InitialState::Backup));
+    let c = sim.add_node(guide("192.0.2.12", 98, InitialState::Backup));
+    sim.start_all();
+    sim.run_for(Duration::from_secs(10));
+    let t = sim.now();
+    sim.stop(a);
+    sim.run_for(Duration::from_secs(10));
+    assert_eq!(
+        entered(&sim, b, State::Master, t),
+        Some(t + us(500 + 613_281))
+    );
+    assert_eq!(entered(&sim, c, State::Master, t), None);
+    assert_eq!(sim.masters(), [b]);
+    assert_eq!(sim.instance(c).unwrap().master_addr(), Some(ip(B)));
+}
