@@ -446,12 +446,21 @@ pub fn main(a: ChaosArgs) -> Result<()> {
     if a.with_keepalived {
         crate::deps::ensure(&[("keepalived", "/usr/sbin/keepalived")])?;
     }
-    let bin = build_keeld(a.release)?;
+    let built = build_keeld(a.release)?;
+    // Run a private copy: keeld is rebuilt in the shared tree while long runs
+    // go on, and a run must test one binary (and never exec a half-written one).
+    let tmp = std::env::temp_dir().join(format!("keel-chaos-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp)?;
+    let bin = tmp.join("keeld");
+    std::fs::copy(&built, &bin).with_context(|| format!("copying {}", built.display()))?;
     install_ctrlc()?;
-    if a.flood {
-        return flood::main(&a, &bin);
-    }
-    chaos(&a, &bin)
+    let r = if a.flood {
+        flood::main(&a, &bin)
+    } else {
+        chaos(&a, &bin)
+    };
+    let _ = std::fs::remove_dir_all(&tmp);
+    r
 }
 
 /// Seed of the fault schedule CI runs (fixed, so a red CI replays exactly;
@@ -531,6 +540,7 @@ struct Stats {
     good_reloads: u64,
     /// Checks whose deadline was extended because something was starved.
     extended: u64,
+    max_extension: Duration,
 }
 
 fn chaos(a: &ChaosArgs, bin: &Path) -> Result<()> {
@@ -609,6 +619,7 @@ fn chaos(a: &ChaosArgs, bin: &Path) -> Result<()> {
             bad_reloads: 0,
             good_reloads: 0,
             extended: 0,
+            max_extension: Duration::ZERO,
         },
         step_no: 0,
         soak,
@@ -1132,6 +1143,7 @@ impl Runner<'_> {
             if now >= deadline + self.t.adv * 2 {
                 if ext > Duration::from_millis(50) {
                     self.stats.extended += 1;
+                    self.stats.max_extension = self.stats.max_extension.max(ext);
                     self.lab.note(&format!(
                         "{phase}: deadline extended by {} ms (harness gaps {} ms, worst new daemon timer lateness {:.0} ms)",
                         ext.as_millis(),
@@ -1491,8 +1503,9 @@ impl Runner<'_> {
         );
         let _ = writeln!(
             o,
-            "checks whose deadline was extended for CPU starvation (daemon timer lateness or harness gaps; each in the timeline): {}\n",
-            s.extended
+            "checks whose deadline was extended for CPU starvation (daemon timer lateness or harness gaps; each in the timeline): {}, longest extension {} ms\n",
+            s.extended,
+            s.max_extension.as_millis()
         );
         let _ = writeln!(
             o,
