@@ -214,18 +214,20 @@ where
             if !url.status_code.contains(status) {
                 return Err(ProbeError::Status(status));
             }
-            if let Some(want) = &url.digest {
-                let mut body = resp.into_body();
-                let mut md5 = Md5::new();
-                while let Some(frame) = body.frame().await {
-                    let frame = frame.map_err(|_| ProbeError::Http)?;
-                    if let Some(data) = frame.data_ref() {
-                        md5.update(data);
-                    }
+            // Read the whole body like keepalived (closing with unread data would
+            // make the kernel send a RST to the real server); hash it if asked to.
+            let mut body = resp.into_body();
+            let mut md5 = url.digest.map(|_| Md5::new());
+            while let Some(frame) = body.frame().await {
+                let frame = frame.map_err(|_| ProbeError::Http)?;
+                if let (Some(h), Some(data)) = (md5.as_mut(), frame.data_ref()) {
+                    h.update(data);
                 }
-                if md5.finalize().as_slice() != want.0 {
-                    return Err(ProbeError::Digest);
-                }
+            }
+            if let (Some(want), Some(h)) = (&url.digest, md5)
+                && h.finalize().as_slice() != want.0
+            {
+                return Err(ProbeError::Digest);
             }
             Ok(())
         };

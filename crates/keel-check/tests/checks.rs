@@ -1040,3 +1040,61 @@ async fn tcp_reset_on_close_sends_rst() {
         }
     }
 }
+
+/// The request on the wire, and an HTTP/1.0 answer whose body ends at EOF.
+#[tokio::test]
+async fn http_request_bytes_and_eof_body() {
+    use keel_check::HttpProtocol;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let (req_tx, mut req_rx) = mpsc::channel(8);
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            let tx = req_tx.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 1024];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let _ = tx.send(String::from_utf8_lossy(&buf).into_owned()).await;
+                let _ = s.write_all(b"HTTP/1.0 200 OK\r\n\r\nno length").await;
+            });
+        }
+    });
+    let (mut ck, mut rx) = checker();
+    for (id, protocol) in [(1, HttpProtocol::Http10), (2, HttpProtocol::Http11)] {
+        let mut url = UrlSpec::new("/x?y=1");
+        url.digest = Some(Md5Digest::from_hex(&md5_hex("no length")).unwrap());
+        let spec = CheckSpec::Http {
+            conn: fast_conn(),
+            http: HttpSpec {
+                urls: vec![url],
+                virtualhost: None,
+                protocol,
+            },
+        };
+        let mut c = check(id, addr, spec);
+        c.delay_loop = Duration::from_secs(30);
+        ck.add(c).unwrap();
+        let t = next_transition(&mut rx).await;
+        assert!(t.up, "{t:?}");
+        let req = req_rx.recv().await.unwrap().to_ascii_lowercase();
+        let version = if id == 1 { "1.0" } else { "1.1" };
+        assert!(
+            req.starts_with(&format!("get /x?y=1 http/{version}\r\n")),
+            "{req}"
+        );
+        assert!(req.contains("user-agent: keepaliveclient\r\n"), "{req}");
+        assert!(
+            req.contains(&format!("host: 127.0.0.1:{}\r\n", addr.port())),
+            "{req}"
+        );
+        assert_eq!(req.contains("connection: close"), id == 2, "{req}");
+    }
+    ck.shutdown().await;
+}
