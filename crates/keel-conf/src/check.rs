@@ -318,9 +318,18 @@ pub(crate) fn check(cfg: &mut Config, side: &Side, d: &mut Diags, check_env: boo
         } else {
             seen.insert(key, i);
         }
+        // Small lists (the usual case) are searched; long ones hashed.
         let mut rs_seen: HashMap<(std::net::IpAddr, u16), usize> = HashMap::new();
+        let small = vs.real_servers.len() <= 32;
         for (j, rs) in vs.real_servers.iter().enumerate() {
-            if let Some(&first) = rs_seen.get(&(rs.addr, rs.port)) {
+            let dup = if small {
+                vs.real_servers[..j]
+                    .iter()
+                    .position(|o| (o.addr, o.port) == (rs.addr, rs.port))
+            } else {
+                rs_seen.get(&(rs.addr, rs.port)).copied()
+            };
+            if let Some(first) = dup {
                 let heads = side.rs_heads.get(i);
                 let at = heads.and_then(|h| h.get(j)).copied().unwrap_or(head);
                 let fl = heads.and_then(|h| h.get(first)).map_or(0, |p| p.line);
@@ -330,7 +339,7 @@ pub(crate) fn check(cfg: &mut Config, side: &Side, d: &mut Diags, check_env: boo
                     format!("real_server {} {} is listed twice", rs.addr, rs.port),
                     format!("first at line {fl}"),
                 );
-            } else {
+            } else if !small {
                 rs_seen.insert((rs.addr, rs.port), j);
             }
             if let VsAddr::Ip { addr, .. } = vs.addr

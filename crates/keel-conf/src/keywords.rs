@@ -1035,36 +1035,63 @@ pub static UNSUPPORTED: &[(Block, &str)] = &[
     (B::VrrpScript, ""),
 ];
 
-/// FNV-1a: the keys are short keyword strings, looked up once per statement.
+/// A multiply-rotate hash over 8-byte words (FxHash-like): the keys are short keyword
+/// strings, looked up once per statement.
 #[derive(Default, Clone, Copy)]
-struct Fnv(u64);
+struct Fx(u64);
 
-impl std::hash::Hasher for Fnv {
+impl Fx {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl std::hash::Hasher for Fx {
     fn finish(&self) -> u64 {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
+        let mut c = bytes.chunks_exact(8);
+        for w in &mut c {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(w);
+            self.add(u64::from_le_bytes(a));
         }
-        self.0 = h;
+        let r = c.remainder();
+        let mut a = [0u8; 8];
+        a[..r.len()].copy_from_slice(r);
+        self.add(u64::from_le_bytes(a));
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
     }
 }
 
-type Index = HashMap<(Block, &'static str), Keyword, std::hash::BuildHasherDefault<Fnv>>;
+type Index = HashMap<
+    &'static str,
+    [Option<&'static Keyword>; Block::ALL.len()],
+    std::hash::BuildHasherDefault<Fx>,
+>;
+
+fn table() -> &'static [Keyword] {
+    static TABLE: OnceLock<Vec<Keyword>> = OnceLock::new();
+    TABLE.get_or_init(build_table)
+}
 
 fn index() -> &'static Index {
     static INDEX: OnceLock<Index> = OnceLock::new();
     INDEX.get_or_init(|| {
         let mut m = Index::default();
-        for k in all() {
-            m.entry((k.block, k.name)).or_insert(k);
+        for k in table() {
+            let slots = m.entry(k.name).or_insert([None; Block::ALL.len()]);
+            let slot = &mut slots[k.block as usize];
+            if slot.is_none() {
+                *slot = Some(k);
+            }
         }
         m
     })
@@ -1072,6 +1099,10 @@ fn index() -> &'static Index {
 
 /// The whole table: supported keywords, aliases and unsupported keywords, every block.
 pub fn all() -> Vec<Keyword> {
+    table().to_vec()
+}
+
+fn build_table() -> Vec<Keyword> {
     let mut v: Vec<Keyword> = SUPPORTED.to_vec();
     for blk in [B::TcpCheck, B::HttpGet, B::MiscCheck] {
         for &(name, min, max, doc) in CHECKER_COMMON {
@@ -1101,14 +1132,19 @@ pub fn all() -> Vec<Keyword> {
 
 /// Look a keyword up in a block.
 pub fn lookup(block: Block, name: &str) -> Option<Keyword> {
-    index().get(&(block, name)).copied()
+    lookup_ref(block, name).copied()
+}
+
+/// [`lookup`] without the copy.
+pub(crate) fn lookup_ref(block: Block, name: &str) -> Option<&'static Keyword> {
+    index().get(name).and_then(|slots| slots[block as usize])
 }
 
 /// Blocks (other than `block`) in which `name` is a keyword.
 pub fn blocks_of(name: &str) -> Vec<Block> {
     Block::ALL
         .into_iter()
-        .filter(|b| index().contains_key(&(*b, name)))
+        .filter(|b| lookup_ref(*b, name).is_some())
         .collect()
 }
 
@@ -1116,7 +1152,7 @@ pub fn blocks_of(name: &str) -> Vec<Block> {
 pub fn suggest(block: Block, name: &str) -> Option<&'static str> {
     let lower = name.to_ascii_lowercase();
     let mut best: Option<(usize, &'static str)> = None;
-    for k in index().values().filter(|k| k.block == block) {
+    for k in table().iter().filter(|k| k.block == block) {
         let d = edit_distance(&lower, &k.name.to_ascii_lowercase());
         if best.is_none_or(|(bd, bn)| d < bd || (d == bd && k.name < bn)) {
             best = Some((d, k.name));

@@ -21,6 +21,7 @@
 
 mod build;
 mod check;
+mod chunk;
 mod diag;
 mod diags;
 mod glob;

@@ -2,11 +2,11 @@
 //! (includes, `@id` / `@^id` lines, `$NAME=value` definitions and substitution, `~SEQ`),
 //! keeping for every output position the file, line and column it came from.
 
+use crate::chunk::{ChunkReader, LineError};
 use crate::diag::Code;
 use crate::diags::{Diags, Pos};
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -62,7 +62,7 @@ impl Origin {
 
 enum Reader<'a> {
     Mem { text: &'a str, pos: usize },
-    File { r: BufReader<File>, buf: Vec<u8> },
+    File { r: Box<ChunkReader> },
 }
 
 struct OpenFile<'a> {
@@ -278,8 +278,7 @@ impl<'a> Pre<'a> {
         self.stack.push(Frame::Open(OpenFile {
             id,
             reader: Reader::File {
-                r: BufReader::with_capacity(1 << 16, file),
-                buf: Vec::new(),
+                r: Box::new(ChunkReader::new(file)),
             },
             line: 0,
             dir,
@@ -319,34 +318,12 @@ impl<'a> Pre<'a> {
                         true
                     }
                 }
-                Reader::File { r, buf } => {
-                    buf.clear();
-                    match r.read_until(b'\n', buf) {
-                        Ok(0) => false,
-                        Ok(_) => {
-                            match std::str::from_utf8(buf) {
-                                Ok(s) => self.raw.push_str(s),
-                                Err(_) => {
-                                    self.raw.push_str(&String::from_utf8_lossy(buf));
-                                    if !of.warned_utf8 {
-                                        of.warned_utf8 = true;
-                                        diags.warn(
-                                            Code::Syntax,
-                                            Pos {
-                                                file: of.id,
-                                                line: of.line + 1,
-                                                col: 0,
-                                                len: 0,
-                                            },
-                                            "line is not valid UTF-8 (invalid bytes replaced)",
-                                        );
-                                    }
-                                }
-                            }
-                            true
-                        }
-                        Err(e) => {
-                            diags.error(
+                Reader::File { r } => match r.next_line() {
+                    Ok(Some((a, b))) => {
+                        self.raw.push_str(&r.text[a..b]);
+                        if r.take_lossy() && !of.warned_utf8 {
+                            of.warned_utf8 = true;
+                            diags.warn(
                                 Code::Syntax,
                                 Pos {
                                     file: of.id,
@@ -354,12 +331,42 @@ impl<'a> Pre<'a> {
                                     col: 0,
                                     len: 0,
                                 },
-                                format!("read error: {e}"),
+                                "file is not valid UTF-8 (invalid bytes replaced)",
                             );
-                            false
                         }
+                        true
                     }
-                }
+                    Ok(None) => false,
+                    Err(LineError::TooLong) => {
+                        diags.error(
+                            Code::Syntax,
+                            Pos {
+                                file: of.id,
+                                line: of.line + 1,
+                                col: 0,
+                                len: 0,
+                            },
+                            format!(
+                                "line longer than {} bytes (ignored)",
+                                crate::chunk::MAX_RAW_LINE
+                            ),
+                        );
+                        true
+                    }
+                    Err(LineError::Io(e)) => {
+                        diags.error(
+                            Code::Syntax,
+                            Pos {
+                                file: of.id,
+                                line: of.line + 1,
+                                col: 0,
+                                len: 0,
+                            },
+                            format!("read error: {e}"),
+                        );
+                        false
+                    }
+                },
             };
             if !got {
                 self.stack.pop();
@@ -548,8 +555,22 @@ impl<'a> Pre<'a> {
     fn process(&mut self, origin: Origin, generated: bool, diags: &mut Diags) -> bool {
         let raw = std::mem::take(&mut self.raw);
         let r = self.process_inner(&raw, origin, generated, diags);
-        self.raw = raw;
-        r
+        match r {
+            Some(true) => {
+                // Fast path: the raw line is the output line; keep the old output
+                // buffer as the next raw buffer.
+                self.raw = std::mem::replace(&mut self.out, raw);
+                true
+            }
+            Some(false) => {
+                self.raw = raw;
+                true
+            }
+            None => {
+                self.raw = raw;
+                false
+            }
+        }
     }
 
     fn process_inner(
@@ -558,14 +579,14 @@ impl<'a> Pre<'a> {
         origin: Origin,
         generated: bool,
         diags: &mut Diags,
-    ) -> bool {
+    ) -> Option<bool> {
         let bytes = raw.as_bytes();
         let start = bytes
             .iter()
             .position(|b| !is_blank(*b))
             .unwrap_or(bytes.len());
         if start == bytes.len() {
-            return false;
+            return None;
         }
         let first = bytes[start];
         let fast = first != b'@'
@@ -574,10 +595,8 @@ impl<'a> Pre<'a> {
             && !bytes.contains(&b'$')
             && !is_include(&raw[start..]);
         if fast {
-            self.out.clear();
-            self.out.push_str(raw);
             self.origin = origin;
-            return true;
+            return Some(true);
         }
         let anchor = |o: &Origin, at: usize| -> u32 { o.col(raw, at) };
         let mut s = start;
@@ -589,18 +608,18 @@ impl<'a> Pre<'a> {
                 (false, s + 1)
             };
             let id_end = raw[id_start..].find([' ', '\t']).map(|i| id_start + i);
-            let Some(id_end) = id_end else { return false };
+            let Some(id_end) = id_end else { return None };
             let id = &raw[id_start..id_end];
             let matches = self.config_id.as_deref() == Some(id);
             if matches == neg {
-                return false;
+                return None;
             }
             s = id_end;
             while s < bytes.len() && is_blank(bytes[s]) {
                 s += 1;
             }
             if s >= bytes.len() {
-                return false;
+                return None;
             }
         }
         let rest = &raw[s..];
@@ -637,7 +656,7 @@ impl<'a> Pre<'a> {
                         );
                     }
                 }
-                return false;
+                return None;
             }
         }
         // Sequence generator.
@@ -702,7 +721,7 @@ impl<'a> Pre<'a> {
                     "write ~SEQ(VAR, START, STEP, END), ~SEQ(VAR, START, END) or ~SEQ(VAR, END)",
                 ),
             }
-            return false;
+            return None;
         }
         // Substitution.
         let (text, new_origin) = if rest.contains('$') {
@@ -717,7 +736,7 @@ impl<'a> Pre<'a> {
                 diags,
             );
             if !ok {
-                return false;
+                return None;
             }
             self.subst_total += out.len();
             if self.subst_total > MAX_SUBST_TOTAL {
@@ -733,7 +752,7 @@ impl<'a> Pre<'a> {
                         "substitutions produce more than 64 MiB of text; the rest are dropped",
                     );
                 }
-                return false;
+                return None;
             }
             if out.contains('\n') {
                 // A multi-line definition: its lines are processed one by one, all
@@ -758,7 +777,7 @@ impl<'a> Pre<'a> {
                         col: rest_col,
                     });
                 }
-                return false;
+                return None;
             }
             (out, Origin::Mapped(segs))
         } else {
@@ -790,7 +809,7 @@ impl<'a> Pre<'a> {
                     col: rest_col,
                 });
             }
-            return false;
+            return None;
         }
         // Includes.
         if is_include(&text) {
@@ -801,12 +820,12 @@ impl<'a> Pre<'a> {
                 len: 7,
             };
             self.include(&text, site, diags);
-            return false;
+            return None;
         }
         self.out.clear();
         self.out.push_str(&text);
         self.origin = new_origin;
-        true
+        Some(false)
     }
 
     /// Substitute `$NAME` / `${NAME}` in `src` into `out`.

@@ -26,7 +26,7 @@ pub(crate) struct Stmt {
     pub file: u32,
     pub line: u32,
     pub has_block: bool,
-    pub kw: Option<Keyword>,
+    pub kw: Option<&'static Keyword>,
 }
 
 impl Stmt {
@@ -110,6 +110,8 @@ pub(crate) struct Reader<'a> {
     seq: u64,
     /// The current statement.
     pub stmt: Stmt,
+    /// For an ASCII line copied verbatim: the column offset (byte = column).
+    ascii_prefix: Option<u32>,
     eof: bool,
 }
 
@@ -126,6 +128,7 @@ impl<'a> Reader<'a> {
             line: 0,
             seq: 0,
             stmt: Stmt::default(),
+            ascii_prefix: None,
             eof: false,
         }
     }
@@ -139,6 +142,10 @@ impl<'a> Reader<'a> {
             }
             std::mem::swap(&mut self.text, &mut self.pre.out);
             self.origin = self.pre.origin.clone();
+            self.ascii_prefix = match self.origin {
+                Origin::Exact { prefix_chars } if self.text.is_ascii() => Some(prefix_chars),
+                _ => None,
+            };
             self.file = self.pre.file;
             self.line = self.pre.line;
             self.seq += 1;
@@ -149,6 +156,14 @@ impl<'a> Reader<'a> {
     }
 
     fn tok_pos(&self, t: Token) -> Pos {
+        if let (Some(prefix), Tok::Word | Tok::Open | Tok::Close) = (self.ascii_prefix, t.kind) {
+            return Pos {
+                file: self.file,
+                line: self.line,
+                col: prefix + t.start + 1,
+                len: (t.end - t.start).max(1),
+            };
+        }
         let col = self.origin.col(&self.text, t.start as usize);
         let s = &self.text[t.start as usize..t.end as usize];
         let len = if s.is_ascii() {
@@ -234,7 +249,7 @@ impl<'a> Reader<'a> {
             let kw = if list {
                 None
             } else {
-                keywords::lookup(block, self.stmt.word(0))
+                keywords::lookup_ref(block, self.stmt.word(0))
             };
             self.stmt.kw = kw;
             let max = kw.map_or(MANY, |k| k.max_args) as usize;
@@ -245,7 +260,7 @@ impl<'a> Reader<'a> {
                 if !list && max != MANY as usize && self.stmt.nargs() >= max && n.kind == Tok::Word
                 {
                     let w = &self.text[n.start as usize..n.end as usize];
-                    if keywords::lookup(block, w).is_some() {
+                    if keywords::lookup_ref(block, w).is_some() {
                         break;
                     }
                 }

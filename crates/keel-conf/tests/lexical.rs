@@ -422,3 +422,44 @@ fn predefined_definitions() {
         Some("a#b")
     );
 }
+
+#[test]
+fn large_files_are_read_across_chunks() {
+    let t = TempDir::new();
+    let mut text = String::new();
+    for i in 0..3000 {
+        // Multi-byte characters land on chunk boundaries somewhere in here.
+        text.push_str(&format!(
+            "! ünïcödé comment {i}\r\nvrrp_script s{i} {{\r\n    script \"/bin/é {i}\"\r\n}}\r\n"
+        ));
+    }
+    let main = t.write("big.conf", &text);
+    let l = load_file(&main, &opts());
+    assert!(l.diagnostics.is_empty(), "{:?}", &l.diagnostics[..1]);
+    assert_eq!(l.config.vrrp_scripts.len(), 3000);
+    assert_eq!(l.config.vrrp_scripts[2999].script, "/bin/é 2999");
+    assert_eq!(l.config.vrrp_scripts[2999].span.line, 3000 * 4 - 2);
+}
+
+#[test]
+fn invalid_utf8_is_replaced_with_a_warning() {
+    let t = TempDir::new();
+    let p = t.0.join("bad.conf");
+    std::fs::write(&p, b"global_defs {\n router_id A\xffB\n}\n").unwrap();
+    let l = load_file(&p, &opts());
+    let got: Vec<(Severity, Code)> = l.diagnostics.iter().map(|d| (d.severity, d.code)).collect();
+    assert_eq!(got, vec![(Severity::Warning, Code::Syntax)]);
+    assert_eq!(l.config.global.router_id.as_deref(), Some("A\u{fffd}B"));
+}
+
+#[test]
+fn overlong_line_is_skipped() {
+    let t = TempDir::new();
+    let mut text = String::from("global_defs {\n router_id A\n");
+    text.push_str(&"x".repeat(5 << 20));
+    text.push_str("\n}\n");
+    let p = t.write("long.conf", &text);
+    let l = load_file(&p, &opts());
+    assert_eq!(codes(&l), vec![(Code::Syntax, 3, 0)]);
+    assert_eq!(l.config.global.router_id.as_deref(), Some("A"));
+}
