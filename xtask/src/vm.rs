@@ -105,8 +105,9 @@ pub struct RunArgs {
     /// Also print the boot log.
     #[arg(short = 'v', long)]
     pub verbose: bool,
-    /// The command (after `--`); an interactive shell is not supported.
-    #[arg(last = true, required = true)]
+    /// The command (after `--`). Without one: an interactive shell on the
+    /// serial console (needs a terminal; Ctrl-A X quits qemu).
+    #[arg(last = true)]
     pub cmd: Vec<String>,
 }
 
@@ -130,7 +131,11 @@ pub fn main(a: VmArgs) -> Result<()> {
         VmCmd::Build => build().map(|_| ()),
         VmCmd::Run(r) => {
             ensure_built()?;
-            let rc = run_vm(&r)?;
+            let rc = if r.cmd.is_empty() {
+                interactive(&r)?
+            } else {
+                run_vm(&r)?
+            };
             std::process::exit(rc);
         }
         VmCmd::Test => test(),
@@ -878,6 +883,43 @@ pub fn run_vm(a: &RunArgs) -> Result<i32> {
         }
     }
     Ok(125)
+}
+
+/// An interactive shell in the VM: no control share, console on this terminal.
+fn interactive(a: &RunArgs) -> Result<i32> {
+    let vm = vm_dir();
+    let mut qemu = Command::new("qemu-system-x86_64");
+    if kvm_usable() {
+        qemu.args(["-accel", "kvm", "-cpu", "host"]);
+    } else {
+        qemu.args(["-accel", "tcg,thread=multi", "-cpu", "max"]);
+    }
+    if !a.no_host_usr {
+        qemu.args([
+            "-virtfs",
+            "local,path=/usr,mount_tag=keelusr,security_model=none,readonly=on,id=keelusr",
+        ]);
+    }
+    qemu.args(["-smp", "1", "-m", &a.mem])
+        .args([
+            "-M",
+            "q35",
+            "-nodefaults",
+            "-no-user-config",
+            "-display",
+            "none",
+        ])
+        .args(["-no-reboot", "-serial", "mon:stdio"])
+        .arg("-kernel")
+        .arg(vm.join("vmlinux"))
+        .arg("-initrd")
+        .arg(vm.join("initramfs.cpio"))
+        .args([
+            "-append",
+            "console=ttyS0 quiet loglevel=3 panic=-1 tsc=reliable",
+        ]);
+    let st = qemu.status().context("cannot start qemu-system-x86_64")?;
+    Ok(st.code().unwrap_or(125))
 }
 
 struct RmDir(PathBuf);

@@ -95,10 +95,13 @@ impl Ipvs {
         if self.rx.capacity() < RX_BUF {
             self.rx.reserve(RX_BUF);
         }
-        match self.sock.recv(&mut self.rx, 0) {
-            Ok(_) => Ok(()),
-            Err(e) if e.raw_os_error() == Some(105) => Err(Error::Overrun), // ENOBUFS
-            Err(e) => Err(Error::Io(e)),
+        loop {
+            return match self.sock.recv(&mut self.rx, 0) {
+                Ok(_) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) if e.raw_os_error() == Some(105) => Err(Error::Overrun), // ENOBUFS
+                Err(e) => Err(Error::Io(e)),
+            };
         }
     }
 

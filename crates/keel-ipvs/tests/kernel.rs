@@ -462,6 +462,16 @@ fn stats_count_traffic_and_zero_clears_them() {
     assert_eq!(f[5].parse::<u64>().unwrap(), s.in_bytes, "{st}");
     ipvs.zero(Some(&key)).unwrap();
     assert_eq!(ipvs.service(&key).unwrap().stats.conns, 0);
+    let st = adm(&ns, "-ln --stats");
+    let line = st
+        .lines()
+        .find(|l| l.starts_with("TCP  192.0.2.250:80"))
+        .unwrap();
+    assert_eq!(
+        line.split_whitespace().nth(2),
+        Some("0"),
+        "ipvsadm sees the zeroed counter: {st}"
+    );
     ipvs.zero(None).unwrap();
     assert_eq!(ipvs.dests(&key).unwrap()[0].stats.in_pkts, 0);
 }
