@@ -608,7 +608,7 @@ impl<'a> Pre<'a> {
                 (false, s + 1)
             };
             let id_end = raw[id_start..].find([' ', '\t']).map(|i| id_start + i);
-            let Some(id_end) = id_end else { return None };
+            let id_end = id_end?;
             let id = &raw[id_start..id_end];
             let matches = self.config_id.as_deref() == Some(id);
             if matches == neg {
