@@ -13,6 +13,8 @@ pub const TEST_PACKAGES: &[(&str, &str)] = &[
     ("nftables", "/usr/sbin/nft"),
     ("qemu-system-x86", "/usr/bin/qemu-system-x86_64"),
     ("busybox-static", "/bin/busybox"),
+    // the IPVS VM build: xz unpacks the kernel image (vmlinuz -> vmlinux)
+    ("xz-utils", "/usr/bin/xz"),
 ];
 
 /// Install every package of `pkgs` whose marker file is missing.
