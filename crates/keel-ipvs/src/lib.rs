@@ -36,7 +36,20 @@
 //! Byte order on the wire: netlink headers and integer attributes are host
 //! order; ports, the IPv4 persistence netmask and addresses are network
 //! order. Each field's doc in [`Service`], [`Dest`], [`SyncDaemon`] etc. says which.
-//! No `netlink-packet-*` type appears in this API.
+//! No `netlink-packet-*` type appears in this API (the small codec is in
+//! this crate; the socket is `netlink-sys`).
+//!
+//! Batching: [`Ipvs::execute`] puts up to [`DEFAULT_BATCH`] write requests in
+//! one `send()`; only the last asks for an ACK, failures come back as errors
+//! carrying their request's sequence number and are reported as [`OpError`]s
+//! naming the operation and its object. [`Ipvs::counters`] counts requests,
+//! writes and sends (a no-op [`Ipvs::reconcile`] sends zero writes).
+//!
+//! Testing: the codec's round-trip tests run anywhere. The kernel tests
+//! (`tests/kernel.rs`) are `#[ignore]`d ("needs IPVS: run by cargo xtask vm
+//! test"), so a plain `cargo test` lists them as ignored; `cargo xtask vm test`
+//! boots a Debian kernel in qemu and runs them with `--ignored`, each in its
+//! own network namespace, cross-checked with `ipvsadm`.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 mod client;
