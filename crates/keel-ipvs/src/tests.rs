@@ -486,3 +486,135 @@ fn request_errors_name_the_command() {
     assert!(e.to_string().starts_with("get service: "), "{e}");
     assert_eq!(e.errno(), Some(crate::Errno(3)));
 }
+
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    fn addr() -> impl Strategy<Value = IpAddr> {
+        prop_oneof![
+            any::<u32>().prop_map(|a| IpAddr::V4(Ipv4Addr::from(a))),
+            any::<u128>().prop_map(|a| IpAddr::V6(Ipv6Addr::from(a))),
+        ]
+    }
+
+    fn key() -> impl Strategy<Value = ServiceKey> {
+        prop_oneof![
+            (0..3u8, addr(), any::<u16>()).prop_map(|(p, addr, port)| ServiceKey::Addr {
+                protocol: [Protocol::Tcp, Protocol::Udp, Protocol::Sctp][p as usize],
+                addr,
+                port
+            }),
+            (any::<bool>(), 1..=u32::MAX).prop_map(|(v6, mark)| ServiceKey::Fwmark {
+                family: if v6 { Family::Inet6 } else { Family::Inet },
+                mark
+            }),
+        ]
+    }
+
+    fn service() -> impl Strategy<Value = Service> {
+        (
+            key(),
+            "[a-z]{1,15}",
+            0..16u32,
+            proptest::option::of((any::<u32>(), 0..=128u8)),
+            proptest::option::of("[a-z]{1,15}"),
+        )
+            .prop_map(|(key, scheduler, f, p, pe_name)| {
+                let max = if key.family() == Family::Inet {
+                    32
+                } else {
+                    128
+                };
+                Service {
+                    key,
+                    scheduler,
+                    flags: ServiceFlags(f << 2),
+                    persistence: p.map(|(timeout, l)| Persistence {
+                        timeout,
+                        prefix_len: l.min(max),
+                    }),
+                    pe_name,
+                }
+            })
+    }
+
+    fn forward() -> impl Strategy<Value = Forward> {
+        prop_oneof![
+            Just(Forward::Masq),
+            Just(Forward::Local),
+            Just(Forward::Route),
+            Just(Forward::Bypass),
+            (0..3u8, any::<u16>(), 0..3u16).prop_map(|(k, port, fl)| Forward::Tunnel {
+                kind: [TunnelType::Ipip, TunnelType::Gue, TunnelType::Gre][k as usize],
+                port,
+                flags: TunnelFlags(fl),
+            }),
+        ]
+    }
+
+    fn dest() -> impl Strategy<Value = Dest> {
+        (
+            addr(),
+            any::<u16>(),
+            forward(),
+            any::<u32>(),
+            any::<u32>(),
+            any::<u32>(),
+        )
+            .prop_map(
+                |(addr, port, forward, weight, upper_threshold, lower_threshold)| Dest {
+                    addr,
+                    port,
+                    forward,
+                    weight,
+                    upper_threshold,
+                    lower_threshold,
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn service_and_dest_requests_roundtrip(s in service(), d in dest(), k in key()) {
+            for r in [
+                Request::Write(Op::NewService(s.clone())),
+                Request::Write(Op::SetService(s.clone())),
+                Request::Write(Op::DelService(s.key)),
+                Request::Write(Op::NewDest(k, d.clone())),
+                Request::Write(Op::SetDest(k, d.clone())),
+                Request::Write(Op::DelDest(k, d.addr, d.port)),
+                Request::GetDests(k),
+            ] {
+                prop_assert_eq!(roundtrip(&r), r);
+            }
+        }
+
+        #[test]
+        fn replies_roundtrip(s in service(), d in dest(), c in any::<[u64; 3]>()) {
+            let stats = Stats { conns: c[0], in_bytes: c[1], out_pps: c[2], ..Stats::default() };
+            let replies = [
+                Reply::Service(ServiceEntry { service: s, stats }),
+                Reply::Dest(DestEntry { dest: d, active_conns: c[0] as u32, inactive_conns: 0, persist_conns: 1, stats }),
+            ];
+            let mut w = Writer::default();
+            for r in &replies {
+                encode_reply(&mut w, FAM, 9, r);
+            }
+            let got: Vec<Reply> = messages(&w.buf)
+                .map(|m| parse_reply(m.unwrap().payload, Family::Inet).unwrap())
+                .collect();
+            prop_assert_eq!(&got[..], &replies[..]);
+        }
+
+        #[test]
+        fn parsing_arbitrary_bytes_never_panics(b in proptest::collection::vec(any::<u8>(), 0..512)) {
+            for m in messages(&b).flatten() {
+                let _ = decode_request(&m);
+                let _ = parse_reply(m.payload, Family::Inet);
+                let _ = parse_error(m.payload);
+            }
+        }
+    }
+}
