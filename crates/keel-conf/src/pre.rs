@@ -797,11 +797,21 @@ impl<'a> Pre<'a> {
             };
             (rest.to_string(), o)
         };
-        // Substituted text may start a new conditional or definition: process again.
-        if matches!(new_origin, Origin::Mapped(_))
-            && (text.starts_with('@') || text.starts_with('$') && text.contains('='))
-        {
-            if generated || self.generated < self.max_generated {
+        // Substituted text may start a new conditional or definition: process it again
+        // (only when a substitution happened, and counted, so it cannot loop).
+        let changed = matches!(&new_origin, Origin::Mapped(segs) if segs.iter().any(|x| !x.2));
+        let is_def = text
+            .strip_prefix('$')
+            .and_then(|t| t.split_once('='))
+            .is_some_and(|(n, _)| valid_name(n));
+        if changed && (text.starts_with('@') || is_def) {
+            let at = Pos {
+                file: self.file,
+                line: self.line,
+                col: rest_col,
+                len: 1,
+            };
+            if self.count_generated(diags, at) {
                 self.pending.push(Pending::Line {
                     text,
                     file: self.file,

@@ -463,3 +463,40 @@ fn overlong_line_is_skipped() {
     assert_eq!(codes(&l), vec![(Code::Syntax, 3, 0)]);
     assert_eq!(l.config.global.router_id.as_deref(), Some("A"));
 }
+
+#[test]
+fn substituted_conditional_marker() {
+    let l = load(
+        "$IF_MAIN=@main\n$IF_B=@backup\nglobal_defs {\n $IF_B router_id B\n $IF_MAIN router_id M\n}\n",
+    );
+    assert!(l.diagnostics.is_empty(), "{:?}", l.diagnostics);
+    assert_eq!(l.config.global.router_id.as_deref(), Some("M"));
+}
+
+#[test]
+fn unchanged_substitution_does_not_loop() {
+    // `${A}` is undefined: the line must not be re-processed forever.
+    let l = load("~SEQ(N, 1, 3) ${A}=x\n$B=$C=1\n$B\n");
+    assert!(
+        l.diagnostics.iter().all(|d| !d.message.contains("64 MiB")),
+        "{:?}",
+        l.diagnostics
+    );
+}
+
+/// Inputs the fuzzer once found slow (seconds each); each must now load quickly.
+#[test]
+fn fuzz_regressions_are_fast() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz");
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let t = std::time::Instant::now();
+        let _ = load_file(&p, &opts());
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(2),
+            "{} took {:?}",
+            p.display(),
+            t.elapsed()
+        );
+    }
+}
