@@ -198,6 +198,14 @@ pub enum Event {
     Transition(Transition),
     /// A `misc_dynamic` weight changed (sent before the transition it comes with, if any).
     Weight(WeightChange),
+    /// With `log_all_failures`: an attempt of an up check failed and will be retried.
+    /// [`Reason::attempt_line`] gives keepalived's line.
+    AttemptFailed {
+        /// The check's id.
+        id: CheckId,
+        /// The failure (`first` is false, `error` is set).
+        reason: Reason,
+    },
 }
 
 impl Event {
@@ -206,6 +214,7 @@ impl Event {
         match self {
             Event::Transition(t) => t.id,
             Event::Weight(w) => w.id,
+            Event::AttemptFailed { id, .. } => *id,
         }
     }
 }

@@ -255,7 +255,14 @@ pub(crate) async fn misc(
     let Some((prog, args)) = argv.split_first() else {
         return Err(ProbeError::Spawn(std::io::ErrorKind::NotFound).into());
     };
-    let mut child = tokio::process::Command::new(prog)
+    let mut cmd = tokio::process::Command::new(prog);
+    if let Some(gid) = spec.gid {
+        cmd.gid(gid);
+    }
+    if let Some(uid) = spec.uid {
+        cmd.uid(uid);
+    }
+    let mut child = cmd
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -316,7 +316,10 @@ async fn run(p: Arc<Prepared>, events: mpsc::Sender<Event>, first: Instant) {
                 }
             }
         }
-        if let Some(v) = verdict {
+        let report = verdict.map(|v| (v.up, v.was_up, v.first));
+        // log_all_failures: a failed attempt of an up check that will be retried
+        let retried = report.is_none() && result.is_err() && tracker.is_up();
+        if report.is_some() || (retried && c.log_all_failures) {
             let (error, url) = match &result {
                 Ok(Success::Http(u)) => (None, Some(u.clone())),
                 Ok(_) => (None, None),
@@ -333,14 +336,17 @@ async fn run(p: Arc<Prepared>, events: mpsc::Sender<Event>, first: Instant) {
                 url,
                 error,
                 retry: p.retry,
-                first: v.first,
+                first: report.is_some_and(|r| r.2),
             };
-            let ev = Event::Transition(Transition {
-                id: c.id,
-                up: v.up,
-                was_up: v.was_up,
-                reason,
-            });
+            let ev = match report {
+                Some((up, was_up, _)) => Event::Transition(Transition {
+                    id: c.id,
+                    up,
+                    was_up,
+                    reason,
+                }),
+                None => Event::AttemptFailed { id: c.id, reason },
+            };
             if events.send(ev).await.is_err() {
                 return;
             }

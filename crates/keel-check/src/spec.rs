@@ -254,6 +254,10 @@ pub struct MiscSpec {
     /// `misc_dynamic`: exit 0 = up, 1 = down, 2–255 = up with weight `code - 2`.
     /// Without it any non-zero exit is a failure.
     pub dynamic: bool,
+    /// `user`: run as this uid (the caller resolves names), `None` = our own.
+    pub uid: Option<u32>,
+    /// `user`'s group: run as this gid, `None` = our own.
+    pub gid: Option<u32>,
 }
 
 impl MiscSpec {
@@ -263,6 +267,8 @@ impl MiscSpec {
             path: path.into(),
             timeout: None,
             dynamic: false,
+            uid: None,
+            gid: None,
         }
     }
 
@@ -387,6 +393,9 @@ pub struct RealServerCheck {
     pub warmup: Option<Duration>,
     /// `alpha`: start as down (otherwise start as up).
     pub alpha: bool,
+    /// `log_all_failures`: also report each failed attempt of an up check (the ones
+    /// that are retried) as [`Event::AttemptFailed`](crate::Event::AttemptFailed).
+    pub log_all_failures: bool,
 }
 
 impl RealServerCheck {
@@ -403,6 +412,7 @@ impl RealServerCheck {
             delay_before_retry: None,
             warmup: None,
             alpha: false,
+            log_all_failures: false,
         }
     }
 

@@ -639,9 +639,9 @@ impl Drop for Scripts {
 
 fn misc(path: &str, dynamic: bool) -> CheckSpec {
     CheckSpec::Misc(MiscSpec {
-        path: path.to_owned(),
         timeout: Some(Duration::from_secs(5)),
         dynamic,
+        ..MiscSpec::new(path)
     })
 }
 
@@ -762,7 +762,7 @@ async fn misc_timeout_and_shell() {
         CheckSpec::Misc(MiscSpec {
             path: slow.clone(),
             timeout: Some(Duration::from_millis(300)),
-            dynamic: false,
+            ..MiscSpec::new(slow.clone())
         }),
     );
     c.delay_loop = Duration::from_secs(30);
@@ -1095,6 +1095,89 @@ async fn http_request_bytes_and_eof_body() {
             "{req}"
         );
         assert_eq!(req.contains("connection: close"), id == 2, "{req}");
+    }
+    ck.shutdown().await;
+}
+
+#[tokio::test]
+async fn log_all_failures_reports_retried_attempts() {
+    let state = web(200, "ok");
+    let addr = http_server(state.clone()).await;
+    let (mut ck, mut rx) = checker();
+    let mut c = check(
+        1,
+        addr,
+        CheckSpec::Http {
+            conn: fast_conn(),
+            http: http_spec("/"),
+        },
+    );
+    c.retry = Some(2);
+    c.log_all_failures = true;
+    ck.add(c).unwrap();
+    assert!(next_transition(&mut rx).await.up);
+    state.lock().unwrap().status = 500;
+    for _ in 0..2 {
+        match next_event(&mut rx).await {
+            Event::AttemptFailed { id, reason } => {
+                assert_eq!(id, CheckId(1));
+                assert_eq!(reason.error, Some(ProbeError::Status(500)));
+                assert_eq!(
+                    reason.attempt_line().unwrap(),
+                    format!(
+                        "HTTP status code error to server [127.0.0.1]:tcp:{}.",
+                        addr.port()
+                    )
+                );
+            }
+            e => panic!("expected AttemptFailed, got {e:?}"),
+        }
+    }
+    let t = next_transition(&mut rx).await;
+    assert!(!t.up);
+    // while down, failures are not reported one by one
+    assert!(
+        timeout(Duration::from_millis(700), rx.recv())
+            .await
+            .is_err()
+    );
+    ck.shutdown().await;
+}
+
+#[tokio::test]
+async fn misc_runs_as_user() {
+    let s = Scripts::new("uid");
+    let path = s.script(
+        "uid",
+        "[ \"$(id -u)\" = 65534 ] && [ \"$(id -g)\" = 65534 ]",
+    );
+    let (mut ck, mut rx) = checker();
+    let rs: SocketAddr = RS.parse().unwrap();
+    ck.add(check(1, rs, misc(&path, false))).unwrap();
+    let t = next_transition(&mut rx).await;
+    // as ourselves: root in CI, not 65534 either way
+    assert!(!t.up, "{t:?}");
+    let spec = CheckSpec::Misc(MiscSpec {
+        uid: Some(65534),
+        gid: Some(65534),
+        timeout: Some(Duration::from_secs(5)),
+        ..MiscSpec::new(path.clone())
+    });
+    ck.add(check(2, rs, spec)).unwrap();
+    let t = next_transition(&mut rx).await;
+    assert_eq!(t.id, CheckId(2));
+    let is_root = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"));
+    if is_root {
+        assert!(t.up, "{t:?}");
+    } else {
+        // switching user needs root: the spawn fails
+        assert!(
+            matches!(t.reason.error, Some(ProbeError::Spawn(_))),
+            "{t:?}"
+        );
     }
     ck.shutdown().await;
 }
