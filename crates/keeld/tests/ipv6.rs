@@ -83,3 +83,56 @@ fn ipv6_pair_fails_over() {
         "priority 0 seen over IPv6",
     );
 }
+
+#[test]
+fn ipv6_interop_with_keepalived() {
+    if !require_root("keeld IPv6 interop")
+        || !keel_testkit::require_tool("keeld IPv6 interop", "keepalived")
+    {
+        return;
+    }
+    let mut lab = Lab::new("k6i", 2);
+    let ready = lab.wait(Duration::from_secs(5), |l| {
+        link_local_ready(l, 0) && link_local_ready(l, 1)
+    });
+    lab.check(ready.is_some(), "link-local addresses never left DAD");
+    lab.write_conf(0, &conf(100));
+    lab.write_conf(1, &conf(99));
+    lab.start(0, Daemon::Keeld);
+    let t = lab.wait(Duration::from_secs(3), |l| holds6(l, 0));
+    lab.check(t.is_some(), "keeld never held the IPv6 VIP");
+    lab.start(1, Daemon::Keepalived);
+    std::thread::sleep(Duration::from_secs(2));
+    // keepalived accepts keeld's v6 adverts (hop limit, pseudo-header checksum): it stays backup.
+    lab.check(!holds6(&lab, 1), "keepalived must stay backup behind keeld");
+    lab.check(
+        !lab.log(1).contains("Entering MASTER STATE"),
+        "keepalived never became master",
+    );
+    lab.signal(0, "TERM");
+    let took = lab.wait(Duration::from_secs(2), |l| holds6(l, 1) && !holds6(l, 0));
+    lab.check(
+        took.is_some(),
+        "keepalived did not take over after keeld's priority 0",
+    );
+    // keeld back: it preempts keepalived (it accepts keepalived's adverts too).
+    let _ = lab.reap(0, Duration::from_secs(1));
+    lab.start(0, Daemon::Keeld);
+    let back = lab.wait(Duration::from_secs(3), |l| holds6(l, 0) && !holds6(l, 1));
+    lab.check(back.is_some(), "keeld did not preempt keepalived over IPv6");
+    let st = lab.status(0);
+    lab.check(
+        st["instances"][0]["counters"]["adverts_rx"].as_u64() >= Some(1),
+        "keeld heard keepalived's v6 adverts before preempting",
+    );
+    lab.check(
+        st["instances"][0]["dropped"]
+            .as_object()
+            .unwrap()
+            .is_empty(),
+        &format!(
+            "keeld dropped keepalived's v6 adverts: {}",
+            st["instances"][0]["dropped"]
+        ),
+    );
+}
