@@ -45,19 +45,22 @@
 //!   and a down check comes up after one success. Only changes are reported after the
 //!   first verdict.
 //! * A real server with several checkers is alive when all of them are up, and a
-//!   `misc_dynamic` weight replaces the configured weight; combining checkers of one
-//!   real server is the caller's job, as is IPVS.
+//!   `misc_dynamic` weight replaces the configured weight: [`RealServerHealth`] does
+//!   that bookkeeping for a director. IPVS is the caller's job.
+//! * `log_all_failures` adds [`Event::AttemptFailed`] for each retried failure.
 //! * HTTP_GET/SSL_GET check every `url` in order on each attempt (keepalived checks one
 //!   URL per `delay_loop` while up); an attempt fails at the first failing URL.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 mod event;
+mod health;
 mod probe;
 mod runner;
 mod spec;
 pub mod state;
 
 pub use event::{Event, ProbeError, Reason, Transition, WeightChange};
+pub use health::RealServerHealth;
 pub use runner::{Checker, CheckerOptions, SyncSummary};
 pub use spec::{
     CheckId, CheckKind, CheckSpec, ConnectOpts, HttpProtocol, HttpSpec, Md5Digest, MiscSpec, Proto,
