@@ -221,10 +221,10 @@ impl Checker {
             let nanos = u64::try_from(warmup.as_nanos()).unwrap_or(u64::MAX);
             Duration::from_nanos(self.rng.next() % nanos.saturating_add(1))
         };
-        let delay = self.options.bootstrap_delay + jitter;
+        let delay = self.options.bootstrap_delay.saturating_add(jitter);
         let events = self.events.clone();
         Ok((
-            handle.spawn(run(prepared, events, Instant::now() + delay)),
+            handle.spawn(run(prepared, events, later(Instant::now(), delay))),
             delay,
         ))
     }
@@ -262,7 +262,11 @@ fn prepare(check: &RealServerCheck, tcp_reset: bool) -> Result<Arc<Prepared>, Er
             };
             (Some(client), Vec::new(), Duration::ZERO)
         }
-        CheckSpec::Misc(m) => (None, m.argv(), m.timeout.unwrap_or(check.delay_loop)),
+        CheckSpec::Misc(m) => {
+            // keepalived: no (or a zero) misc_timeout means delay_loop
+            let timeout = m.timeout.filter(|t| !t.is_zero());
+            (None, m.argv(), timeout.unwrap_or(check.delay_loop))
+        }
         _ => (None, Vec::new(), Duration::ZERO),
     };
     Ok(Arc::new(Prepared {
@@ -361,8 +365,14 @@ async fn run(p: Arc<Prepared>, events: mpsc::Sender<Event>, first: Instant) {
         } else {
             Instant::now()
         };
-        at = base + delay;
+        at = later(base, delay);
     }
+}
+
+/// `at + delay` without overflow (huge delays mean "far in the future").
+fn later(at: Instant, delay: Duration) -> Instant {
+    const FAR: Duration = Duration::from_secs(86_400 * 365 * 30);
+    at.checked_add(delay.min(FAR)).unwrap_or(at)
 }
 
 /// A small deterministic PRNG (SplitMix64) for warmup delays.

@@ -248,7 +248,7 @@ pub struct MiscSpec {
     /// contains shell metacharacters (quotes, `$`, `|`, `;`, `&`, `<`, `>`, `*`, ...), in
     /// which case it runs as `/bin/sh -c misc_path`.
     pub path: String,
-    /// `misc_timeout` (default: the check's `delay_loop`, as in keepalived). On timeout the
+    /// `misc_timeout` (`None` or zero: the check's `delay_loop`, as in keepalived). On timeout the
     /// script's process group gets SIGTERM, then SIGKILL 2 s later; it counts as a failure.
     pub timeout: Option<Duration>,
     /// `misc_dynamic`: exit 0 = up, 1 = down, 2–255 = up with weight `code - 2`.

@@ -1181,3 +1181,27 @@ async fn misc_runs_as_user() {
     }
     ck.shutdown().await;
 }
+
+#[tokio::test]
+async fn huge_durations_do_not_panic() {
+    let (mut ck, _rx) = checker();
+    let rs = closed_port().await; // loopback only, even if an attempt ever ran
+    let mut c = RealServerCheck::new(CheckId(1), rs, CheckSpec::tcp());
+    c.delay_loop = Duration::MAX;
+    c.delay_before_retry = Some(Duration::MAX);
+    let d = ck.add(c).unwrap();
+    assert!(d <= Duration::MAX);
+    let (tx, _rx2) = mpsc::channel(1);
+    let mut ck2 = Checker::new(
+        tx,
+        CheckerOptions {
+            bootstrap_delay: Duration::MAX,
+            ..opts()
+        },
+    );
+    let mut c = RealServerCheck::new(CheckId(1), rs, CheckSpec::tcp());
+    c.warmup = Some(Duration::MAX);
+    ck2.add(c).unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(ck.len() + ck2.len(), 2);
+}
