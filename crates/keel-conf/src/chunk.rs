@@ -28,6 +28,8 @@ pub(crate) struct ChunkReader {
     skip_to_nl: bool,
     /// Set when invalid UTF-8 was replaced since the last [`ChunkReader::take_lossy`].
     lossy: bool,
+    /// Whether [`ChunkReader::text`] contains a `$` (else no line of it needs substitution).
+    pub has_dollar: bool,
 }
 
 impl ChunkReader {
@@ -41,6 +43,7 @@ impl ChunkReader {
             eof: false,
             skip_to_nl: false,
             lossy: false,
+            has_dollar: true,
         }
     }
 
@@ -96,6 +99,7 @@ impl ChunkReader {
                     let all = self.tail.len();
                     self.push_valid(all);
                 }
+                self.has_dollar = self.text.contains('$');
                 self.tail.clear();
                 continue;
             }
@@ -112,6 +116,7 @@ impl ChunkReader {
             self.tail.extend_from_slice(new);
             if let Some(nl) = self.tail.iter().rposition(|b| *b == b'\n') {
                 self.push_valid(nl + 1);
+                self.has_dollar = self.text.contains('$');
             } else if self.tail.len() > MAX_RAW_LINE {
                 self.tail.clear();
                 self.skip_to_nl = true;

@@ -34,13 +34,16 @@ pub(crate) struct Token {
     pub end: u32,
 }
 
-/// Lex one line (no `\n` inside) into `out` (cleared first).
-pub(crate) fn lex_line(line: &str, out: &mut Vec<Token>) {
+/// Lex one line (no `\n` inside) into `out` (cleared first). True when the fast path did
+/// it (then no word has an escape to undo).
+pub(crate) fn lex_line(line: &str, out: &mut Vec<Token>) -> bool {
     out.clear();
-    if !lex_fast(line.as_bytes(), out) {
-        out.clear();
-        lex_pest(line, out);
+    if lex_fast(line.as_bytes(), out) {
+        return true;
     }
+    out.clear();
+    lex_pest(line, out);
+    false
 }
 
 /// Byte classes of the fast path: 0 word, 1 blank, 2 comment, 3 `{`, 4 `}`, 5 stop

@@ -140,6 +140,8 @@ pub(crate) struct Pre<'a> {
     pub allow_includes: bool,
     /// Bytes produced by substitution so far.
     subst_total: usize,
+    /// False when the text the current line came from has no `$` at all.
+    may_have_dollar: bool,
     /// The current output line.
     pub out: String,
     /// Its origin.
@@ -178,6 +180,7 @@ impl<'a> Pre<'a> {
             max_generated: MAX_GENERATED,
             allow_includes: true,
             subst_total: 0,
+            may_have_dollar: true,
             out: String::new(),
             origin: Origin::Exact { prefix_chars: 0 },
             file: 0,
@@ -315,12 +318,14 @@ impl<'a> Pre<'a> {
                         let n = rest.find('\n').map_or(rest.len(), |i| i + 1);
                         self.raw.push_str(&rest[..n]);
                         *pos += n;
+                        self.may_have_dollar = true;
                         true
                     }
                 }
                 Reader::File { r } => match r.next_line() {
                     Ok(Some((a, b))) => {
                         self.raw.push_str(&r.text[a..b]);
+                        self.may_have_dollar = r.has_dollar;
                         if r.take_lossy() && !of.warned_utf8 {
                             of.warned_utf8 = true;
                             diags.warn(
@@ -477,6 +482,7 @@ impl<'a> Pre<'a> {
                     } => {
                         self.file = file;
                         self.line = line;
+                        self.may_have_dollar = true;
                         self.raw = text;
                         if self.process(Origin::Anchor(col), true, diags) {
                             return true;
@@ -592,7 +598,7 @@ impl<'a> Pre<'a> {
         let fast = first != b'@'
             && first != b'~'
             && first != b'$'
-            && !bytes.contains(&b'$')
+            && !(self.may_have_dollar && bytes.contains(&b'$'))
             && !is_include(&raw[start..]);
         if fast {
             self.origin = origin;

@@ -112,6 +112,8 @@ pub(crate) struct Reader<'a> {
     pub stmt: Stmt,
     /// For an ASCII line copied verbatim: the column offset (byte = column).
     ascii_prefix: Option<u32>,
+    /// The current line was lexed by the fast path (no escapes in its words).
+    line_fast: bool,
     eof: bool,
 }
 
@@ -129,6 +131,7 @@ impl<'a> Reader<'a> {
             seq: 0,
             stmt: Stmt::default(),
             ascii_prefix: None,
+            line_fast: true,
             eof: false,
         }
     }
@@ -149,7 +152,7 @@ impl<'a> Reader<'a> {
             self.file = self.pre.file;
             self.line = self.pre.line;
             self.seq += 1;
-            lex::lex_line(&self.text, &mut self.toks);
+            self.line_fast = lex::lex_line(&self.text, &mut self.toks);
             self.ti = 0;
         }
         true
@@ -190,7 +193,7 @@ impl<'a> Reader<'a> {
         let raw = &self.text[t.start as usize..t.end as usize];
         let start = self.stmt.buf.len() as u32;
         match t.kind {
-            Tok::Word => self.stmt.buf.push_str(&lex::unescape(raw)),
+            Tok::Word if !self.line_fast => self.stmt.buf.push_str(&lex::unescape(raw)),
             _ => self.stmt.buf.push_str(raw),
         }
         let end = self.stmt.buf.len() as u32;
