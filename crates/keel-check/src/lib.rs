@@ -48,8 +48,35 @@
 //!   `misc_dynamic` weight replaces the configured weight: [`RealServerHealth`] does
 //!   that bookkeeping for a director. IPVS is the caller's job.
 //! * `log_all_failures` adds [`Event::AttemptFailed`] for each retried failure.
+//!
+//! # Timing
+//!
+//! The first attempt of a check runs `bootstrap_delay` (1 s, as keepalived) plus a random
+//! part of `warmup` after [`Checker::add`] (the PRNG is seeded by
+//! [`CheckerOptions::seed`]). The next attempt is `delay_loop` (or `delay_before_retry`
+//! while retrying) after the end of an attempt for TCP/HTTP/SSL, and after its start for
+//! MISC_CHECK, as keepalived does. `connect_timeout` bounds the connect, the TLS handshake
+//! and the HTTP exchange each; `misc_timeout` the script.
+//!
+//! # Differences from keepalived 2.2.7
+//!
 //! * HTTP_GET/SSL_GET check every `url` in order on each attempt (keepalived checks one
-//!   URL per `delay_loop` while up); an attempt fails at the first failing URL.
+//!   URL per `delay_loop` while up); an attempt fails at the first failing URL. No
+//!   `regex`, no `fast_recovery`.
+//! * While a check is down its failures are not retried (newer keepalived; 2.2.7 still
+//!   spaces them by `delay_before_retry` for TCP_CHECK). Transitions are the same.
+//! * SSL_GET verifies certificates only when asked ([`TlsVerify::CaPem`]); SNI is
+//!   [`TlsSni`].
+//! * MISC_CHECK `user` takes a numeric uid/gid ([`MiscSpec::uid`]); names are the
+//!   caller's to resolve.
+//!
+//! # Cost
+//!
+//! `cargo xtask bench check`: 5,000 real servers with TCP_CHECK every second against
+//! local listeners cost the checker thread about 0.2 s of CPU per second, 90 % of it in
+//! the kernel (socket, connect with the loopback handshake, close); the user-space part
+//! is about 5 µs per check. `bench/keepalived-checker-cpu.sh` measures keepalived's
+//! checker on the same load (it needs IPVS, e.g. in keel's VM).
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 mod event;
