@@ -83,6 +83,8 @@ fn child(path: &str) -> ! {
 struct Run {
     wall: Duration,
     rss_kb: Option<u64>,
+    /// user + system CPU seconds (from /usr/bin/time).
+    cpu: Option<f64>,
     status: i32,
     stdout: String,
 }
@@ -93,7 +95,7 @@ fn run(cmd: &[&str], env: Option<(&str, &str)>, time_bin: Option<&Path>) -> Run 
     let mut c = match time_bin {
         Some(t) => {
             let mut c = Command::new(t);
-            c.args(["-f", "%M", "-o"]).arg(&rss_file).args(cmd);
+            c.args(["-f", "%M %U %S", "-o"]).arg(&rss_file).args(cmd);
             c
         }
         None => {
@@ -111,12 +113,21 @@ fn run(cmd: &[&str], env: Option<(&str, &str)>, time_bin: Option<&Path>) -> Run 
     let t = Instant::now();
     let out = c.output().unwrap();
     let wall = t.elapsed();
-    let rss_kb = time_bin
+    let timed = time_bin
         .and_then(|_| std::fs::read_to_string(&rss_file).ok())
-        .and_then(|s| s.trim().lines().last()?.trim().parse().ok());
+        .unwrap_or_default();
+    let f: Vec<f64> = timed
+        .trim()
+        .lines()
+        .last()
+        .unwrap_or("")
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
     Run {
         wall,
-        rss_kb,
+        rss_kb: f.first().map(|x| *x as u64),
+        cpu: (f.len() == 3).then(|| f[1] + f[2]),
         status: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
     }
@@ -152,13 +163,14 @@ fn compare(path: &Path) -> String {
         let rss = r.rss_kb.or(f.get(1).copied());
         let _ = writeln!(
             report,
-            "keel  load_file: wall {:>7.1} ms (in-process load {:>6.1} ms), peak RSS {} kB, diagnostics {}",
+            "keel  load_file: wall {:>7.1} ms (in-process load {:>6.1} ms), cpu {} ms, peak RSS {} kB, diagnostics {}",
             r.wall.as_secs_f64() * 1e3,
             f[0] as f64 / 1e3,
+            r.cpu.map_or("?".into(), |x| format!("{:.0}", x * 1e3)),
             rss.map_or("?".into(), |x| x.to_string()),
             f.get(3).copied().unwrap_or(0)
         );
-        keel.push((r.wall, rss));
+        keel.push((r.wall, rss, r.cpu));
     }
     let have_ka = Command::new("keepalived")
         .arg("--version")
@@ -172,18 +184,21 @@ fn compare(path: &Path) -> String {
             let r = run(&["keepalived", "-t", "-f", &path_s], None, time_bin);
             let _ = writeln!(
                 report,
-                "keepalived -t:   wall {:>7.1} ms, peak RSS {} kB, exit {}",
+                "keepalived -t:   wall {:>7.1} ms, cpu {} ms, peak RSS {} kB, exit {}",
                 r.wall.as_secs_f64() * 1e3,
+                r.cpu.map_or("?".into(), |x| format!("{:.0}", x * 1e3)),
                 r.rss_kb.map_or("?".into(), |x| x.to_string()),
                 r.status
             );
-            ka.push((r.wall, r.rss_kb));
+            ka.push((r.wall, r.rss_kb, r.cpu));
         }
     } else {
         let _ = writeln!(report, "keepalived not installed: no comparison");
     }
-    let min_wall = |v: &[(Duration, Option<u64>)]| v.iter().map(|x| x.0).min();
-    let min_rss = |v: &[(Duration, Option<u64>)]| v.iter().filter_map(|x| x.1).min();
+    type R = (Duration, Option<u64>, Option<f64>);
+    let min_wall = |v: &[R]| v.iter().map(|x| x.0).min();
+    let min_rss = |v: &[R]| v.iter().filter_map(|x| x.1).min();
+    let min_cpu = |v: &[R]| v.iter().filter_map(|x| x.2).min_by(f64::total_cmp);
     if let (Some(k), Some(a)) = (min_wall(&keel), min_wall(&ka)) {
         let _ = writeln!(
             report,
@@ -191,6 +206,15 @@ fn compare(path: &Path) -> String {
             a.as_secs_f64() * 1e3,
             k.as_secs_f64() * 1e3,
             a.as_secs_f64() / k.as_secs_f64()
+        );
+    }
+    if let (Some(k), Some(a)) = (min_cpu(&keel), min_cpu(&ka)) {
+        let _ = writeln!(
+            report,
+            "cpu:   keepalived {:.0} ms / keel {:.0} ms = {:.1}x (user+sys, best of 3; /usr/bin/time has 10 ms resolution)",
+            a * 1e3,
+            k * 1e3,
+            a / k.max(0.01)
         );
     }
     if let (Some(k), Some(a)) = (min_rss(&keel), min_rss(&ka)) {
