@@ -1192,3 +1192,46 @@ pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     }
     d[n][m]
 }
+
+/// The table as Markdown, one section per block (for docs: `KEYWORDS.md` is this output).
+pub fn markdown() -> String {
+    use std::fmt::Write;
+    let mut s = String::from(
+        "# keepalived.conf keywords in keel\n\nGenerated from `keel_conf::keywords` (`UPDATE_KEYWORDS=1 cargo test -p keel-conf --test keywords_doc`).\n\
+         `supported`: parsed into the typed model; `alias of X`: accepted as X; `unsupported`: known to\n\
+         keepalived, reported as `unsupported` (a warning) and ignored. Anything else is `unknown-keyword`.\n\n\
+         Line-level directives, handled before the grammar, anywhere: `include` / `includer` / `includem` /\n\
+         `includew` / `includeb` / `includea GLOB`, `$NAME=VALUE` (and multi-line `\\`), `$NAME` / `${NAME}`\n\
+         (predefined `_PWD`, `_INSTANCE`, `_HASH`, `_BANG`), `@ID` / `@^ID` lines, `~SEQ(...)`, `~SEQx(...)`, `~LST(...)`.\n",
+    );
+    let t = table();
+    for b in Block::ALL {
+        let _ = write!(
+            s,
+            "\n## {}\n\n| keyword | status | arguments | description |\n|---|---|---|---|\n",
+            b.name()
+        );
+        let mut ks: Vec<&Keyword> = t.iter().filter(|k| k.block == b).collect();
+        ks.sort_by_key(|k| (k.status == Status::Unsupported, k.name));
+        for k in ks {
+            let status = match k.status {
+                Status::Supported => "supported".to_string(),
+                Status::Unsupported => "unsupported".to_string(),
+                Status::Alias { of } => format!("alias of `{of}`"),
+            };
+            let args = match (k.min_args, k.max_args) {
+                (_, MANY) if k.status == Status::Unsupported => "".to_string(),
+                (a, MANY) => format!("{a}+"),
+                (a, b) if a == b => a.to_string(),
+                (a, b) => format!("{a}..{b}"),
+            };
+            let opens = match k.opens {
+                Opens::Block(_) | Opens::Skip => " `{ }`",
+                Opens::List => " `{ list }`",
+                Opens::Nothing => "",
+            };
+            let _ = writeln!(s, "| `{}`{opens} | {status} | {args} | {} |", k.name, k.doc);
+        }
+    }
+    s
+}
