@@ -31,11 +31,18 @@ pub fn main(a: FuzzArgs) -> Result<()> {
             .args(["fuzz", "list"]));
     }
     step(&format!("fuzzing {} for {} s", a.target, a.secs));
-    run(Command::new("cargo").env("RUSTC_BOOTSTRAP", "1").args([
-        "fuzz",
-        "run",
-        &a.target,
-        "--",
-        &format!("-max_total_time={}", a.secs),
-    ]))
+    // The working corpus (git-ignored) first, so new finds go there; then the
+    // committed seeds, read-only.
+    let corpus = root().join("fuzz/corpus").join(&a.target);
+    std::fs::create_dir_all(&corpus)?;
+    let mut cmd = Command::new("cargo");
+    cmd.env("RUSTC_BOOTSTRAP", "1")
+        .args(["fuzz", "run", &a.target])
+        .arg(&corpus);
+    let seeds = root().join("fuzz/seeds").join(&a.target);
+    if seeds.is_dir() {
+        cmd.arg(&seeds);
+    }
+    cmd.arg("--").arg(format!("-max_total_time={}", a.secs));
+    run(&mut cmd)
 }
