@@ -12,11 +12,24 @@
 //! assert!(d.to_string().contains("did you mean 'priority'?"));
 //! ```
 //!
-//! Pipeline: a line-based preprocessor (includes, `@id` lines, `$NAME` definitions,
-//! `~SEQ`) that keeps every line's file, line and column; a pest grammar
-//! (`src/grammar.pest`) that splits lines into words, quoted strings and braces; a
-//! statement reader driven by the keyword table ([`keywords`]); and typed builders with
-//! semantic checks.
+//! Pipeline:
+//! 1. a line-based preprocessor (`include` with globs, `@id` / `@^id` lines, `$NAME`
+//!    definitions and substitution, `~SEQ` / `~LST`) that keeps, for every character it
+//!    hands on, the file, line and column it came from;
+//! 2. the lexical grammar in `src/grammar.pest` (pest) splitting each line into words,
+//!    quoted strings and braces. Lines with no `"` or `\` — nearly all of a real file —
+//!    take a byte-table fast path that a property test holds equal to the grammar;
+//! 3. a statement reader driven by the keyword table ([`keywords`]): each keyword's
+//!    arity says where a statement ends, so `authentication { auth_type PASS auth_pass x }`
+//!    on one line works;
+//! 4. typed builders ([`model`]) with per-value checks, then whole-model checks (VRID
+//!    ranges and duplicates, advert_int per version, address families, references
+//!    between blocks, interfaces on this host).
+//!
+//! Every finding is a [`Diagnostic`] with a stable [`Code`]; [`print()`] writes a model
+//! back as canonical keepalived.conf text (`parse(print(m)) == m` is property-tested).
+//! Nothing here panics on any input or prints; the front end is fuzzed (`fuzz`, target
+//! `conf`).
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 mod build;
@@ -55,6 +68,8 @@ pub struct Loaded {
     pub config: Config,
     /// Everything found wrong or noteworthy.
     pub diagnostics: Vec<Diagnostic>,
+    /// Every file read, the main file first (for reload watching).
+    pub files: Vec<std::path::PathBuf>,
 }
 
 impl Loaded {
@@ -70,8 +85,9 @@ impl Loaded {
             .any(|d| d.severity >= Severity::Warning)
     }
 
-    /// keepalived-like exit status for `-t`: 0 clean (notes and warnings allowed),
-    /// 3 when the configuration cannot run.
+    /// keepalived-like exit status for `-t`: 0 when there is no error (notes and warnings
+    /// such as `unsupported` or `environment` allowed), 3 ("configuration cannot run")
+    /// when there is at least one error.
     pub fn exit_code(&self) -> i32 {
         if self.has_errors() { 3 } else { 0 }
     }
@@ -142,9 +158,16 @@ fn finish(pre: pre::Pre<'_>, diags: diags::Diags, opts: &LoadOptions) -> Loaded 
         opts.check_environment,
     );
     let diagnostics = render(&reader.pre, reader.diags);
+    let mut files: Vec<std::path::PathBuf> = Vec::new();
+    for f in &reader.pre.files {
+        if !files.iter().any(|x| x.as_path() == &**f) {
+            files.push(f.to_path_buf());
+        }
+    }
     Loaded {
         config,
         diagnostics,
+        files,
     }
 }
 

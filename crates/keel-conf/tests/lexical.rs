@@ -500,3 +500,18 @@ fn fuzz_regressions_are_fast() {
         );
     }
 }
+
+#[test]
+fn loaded_lists_every_file_read() {
+    let t = TempDir::new();
+    t.write("a.conf", "\n");
+    t.write("b.conf", "\n");
+    let main = t.write("m.conf", "include a.conf\ninclude b.conf\ninclude a.conf\n");
+    let l = load_file(&main, &opts());
+    let names: Vec<String> = l
+        .files
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec!["m.conf", "a.conf", "b.conf"]);
+}
