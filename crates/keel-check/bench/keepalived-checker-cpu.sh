@@ -84,7 +84,12 @@ while True:
     os.replace(sys.argv[1] + ".tmp", sys.argv[1])
 EOF
 LS_PID=$!
-sleep 1
+i=0
+while [ ! -s "$DIR/accepts" ]; do
+    i=$((i + 1))
+    [ "$i" -gt 100 ] && { echo "listeners did not start" >&2; exit 1; }
+    sleep 0.2
+done
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
@@ -93,6 +98,11 @@ hz=$(getconf CLK_TCK)
 ip netns exec "$NS" keepalived -n -C -l -f "$DIR/keepalived.conf" \
     -p "$DIR/ka.pid" -c "$DIR/kc.pid" > "$DIR/ka.log" 2>&1 &
 KA_PID=$!
+i=0
+while [ ! -s "$DIR/kc.pid" ] && [ "$i" -lt 150 ]; do
+    i=$((i + 1))
+    sleep 0.2
+done
 sleep "$SETTLE"
 if [ ! -s "$DIR/kc.pid" ] || ! kill -0 "$(cat "$DIR/kc.pid")" 2>/dev/null; then
     echo "keepalived's checker is not running:" >&2
