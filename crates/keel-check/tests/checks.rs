@@ -1205,3 +1205,45 @@ async fn huge_durations_do_not_panic() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(ck.len() + ck2.len(), 2);
 }
+
+#[tokio::test]
+async fn ipv6_loopback() {
+    let Ok(l) = TcpListener::bind("[::1]:0").await else {
+        eprintln!("SKIPPED ipv6_loopback: no ::1 here");
+        return;
+    };
+    let addr = l.local_addr().unwrap();
+    drop(l);
+    let state = web(200, "v6");
+    let l = TcpListener::bind(addr).await.unwrap();
+    let st = state.clone();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = l.accept().await {
+            let st = st.clone();
+            tokio::spawn(async move {
+                let svc = service_fn(move |r| handle(st.clone(), r));
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(s), svc)
+                    .await;
+            });
+        }
+    });
+    let (mut ck, mut rx) = checker();
+    ck.add(check(1, addr, CheckSpec::tcp())).unwrap();
+    let t = next_transition(&mut rx).await;
+    assert!(t.up, "{t:?}");
+    assert_eq!(
+        t.to_string(),
+        format!("TCP connection to [::1]:tcp:{} success.", addr.port())
+    );
+    let spec = CheckSpec::Http {
+        conn: fast_conn(),
+        http: http_spec("/"),
+    };
+    ck.add(check(2, addr, spec)).unwrap();
+    let t = next_transition(&mut rx).await;
+    assert!(t.up, "{t:?}");
+    let host = state.lock().unwrap().log[0].2.clone();
+    assert_eq!(host, format!("[::1]:{}", addr.port()));
+    ck.shutdown().await;
+}
