@@ -4,8 +4,13 @@ use crate::types::*;
 use crate::wire::{self, Msg, Op, Reply, Request, Writer};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_GENERIC};
 
-/// Receive buffer: larger than any dump datagram the kernel builds (<= 32 KiB).
-const RX_BUF: usize = 256 * 1024;
+/// Receive buffer. The kernel sizes dump datagrams by the largest buffer a
+/// socket has offered (at most 32 KiB) or one page, so 16 KiB always fits
+/// (and keeps the kernel's per-dump allocations small); a larger datagram is
+/// detected with MSG_TRUNC and reported, never silently cut.
+const RX_BUF: usize = 16 * 1024;
+/// `MSG_TRUNC`: make recv() return the real datagram length.
+const MSG_TRUNC: i32 = 0x20;
 /// Write requests per `send()`. The error replies of failed requests must
 /// fit in the socket's receive buffer, which the kernel fills while it
 /// processes the batch.
@@ -96,7 +101,8 @@ impl Ipvs {
             self.rx.reserve(RX_BUF);
         }
         loop {
-            return match self.sock.recv(&mut self.rx, 0) {
+            return match self.sock.recv(&mut self.rx, MSG_TRUNC) {
+                Ok(n) if n > self.rx.len() => Err(Error::Decode(wire::DecodeError::Truncated)),
                 Ok(_) => Ok(()),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) if e.raw_os_error() == Some(105) => Err(Error::Overrun), // ENOBUFS
