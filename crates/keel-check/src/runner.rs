@@ -71,6 +71,7 @@ pub struct Checker {
     options: CheckerOptions,
     rng: SplitMix64,
     checks: HashMap<CheckId, Running>,
+    runtime: Option<tokio::runtime::Handle>,
 }
 
 impl Checker {
@@ -88,10 +89,24 @@ impl Checker {
             options,
             rng: SplitMix64(seed),
             checks: HashMap::new(),
+            runtime: None,
         }
     }
 
-    /// Start a check. Must be called from within a tokio runtime.
+    /// Like [`Checker::new`], but checks run on `runtime` (e.g. a current-thread runtime
+    /// on a dedicated thread), and `add`/`replace`/`sync` may be called from anywhere.
+    pub fn with_runtime(
+        runtime: tokio::runtime::Handle,
+        events: mpsc::Sender<Event>,
+        options: CheckerOptions,
+    ) -> Self {
+        let mut checker = Checker::new(events, options);
+        checker.runtime = Some(runtime);
+        checker
+    }
+
+    /// Start a check. Must be called from within a tokio runtime (unless the checker was
+    /// made [`with_runtime`](Checker::with_runtime)).
     ///
     /// The first attempt runs after `bootstrap_delay` plus a random part of `warmup`;
     /// that delay is returned.
@@ -129,6 +144,8 @@ impl Checker {
     /// undisturbed, changed ones restart, missing ones stop, new ones start.
     ///
     /// All new checks are validated before anything changes; on error nothing changed.
+    /// Events already queued by a replaced or removed check may still arrive after this
+    /// returns; a replaced check's first verdict (always reported) follows them.
     pub fn sync(
         &mut self,
         checks: impl IntoIterator<Item = RealServerCheck>,
@@ -212,7 +229,10 @@ impl Checker {
     }
 
     fn spawn(&mut self, check: &RealServerCheck) -> Result<(JoinHandle<()>, Duration), Error> {
-        let handle = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
+        let handle = match &self.runtime {
+            Some(h) => h.clone(),
+            None => tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?,
+        };
         let prepared = prepare(check, self.options.tcp_reset_on_close)?;
         let warmup = check.effective_warmup();
         let jitter = if warmup.is_zero() {

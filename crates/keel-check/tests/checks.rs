@@ -1247,3 +1247,35 @@ async fn ipv6_loopback() {
     assert_eq!(host, format!("[::1]:{}", addr.port()));
     ck.shutdown().await;
 }
+
+#[test]
+fn with_runtime_runs_checks_on_a_dedicated_thread() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let handle = rt.handle().clone();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        rt.block_on(async {
+            let _ = stop_rx.await;
+        })
+    });
+    // a listener on that runtime
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    handle.spawn(async move {
+        let (addr, server) = tcp_server().await;
+        addr_tx.send(addr).unwrap();
+        let _ = server.await;
+    });
+    let addr = addr_rx.recv().unwrap();
+    // add from this plain thread
+    let (tx, mut rx) = mpsc::channel(8);
+    let mut ck = Checker::with_runtime(handle, tx, opts());
+    ck.add(check(1, addr, CheckSpec::tcp())).unwrap();
+    let ev = rx.blocking_recv().unwrap();
+    assert!(matches!(ev, Event::Transition(t) if t.up));
+    drop(ck);
+    let _ = stop_tx.send(());
+    thread.join().unwrap();
+}
