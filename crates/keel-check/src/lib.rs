@@ -69,6 +69,19 @@
 //!   [`TlsSni`].
 //! * MISC_CHECK `user` takes a numeric uid/gid ([`MiscSpec::uid`]); names are the
 //!   caller's to resolve.
+//! * Not supported: `bind_if`, `fwmark`, client certificates for SSL_GET, SMTP/DNS/UDP/
+//!   PING/FILE/BFD checkers.
+//!
+//! # Embedding (a director)
+//!
+//! 1. Map every checker block of every real server to a [`RealServerCheck`] with a
+//!    unique [`CheckId`], and keep `CheckId → real server` plus one
+//!    [`RealServerHealth`] per real server.
+//! 2. [`Checker::sync`] with the full list at start and on every reload: unchanged checks
+//!    keep running with their state.
+//! 3. For each received [`Event`]: log `Transition`'s `Display` (keepalived's text; with
+//!    `log_all_failures` also [`Reason::attempt_line`]), feed it to the real server's
+//!    `RealServerHealth::handle`, and program IPVS when `(alive, weight)` changed.
 //!
 //! # Cost
 //!
