@@ -214,9 +214,17 @@ async fn main_loop(opts: Options) -> u8 {
             return 2;
         }
     };
+    // One timer, re-armed each turn (cheaper than a new Sleep per turn).
+    let timer = tokio::time::sleep(Duration::from_secs(3600));
+    tokio::pin!(timer);
+    let mut armed: Option<Instant> = None;
     loop {
         let deadline = d.next_deadline();
         let sleep_to = deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        if armed != Some(sleep_to) {
+            timer.as_mut().reset(sleep_to.into());
+            armed = Some(sleep_to);
+        }
         tokio::select! {
             biased;
             _ = term.recv() => break,
@@ -227,7 +235,8 @@ async fn main_loop(opts: Options) -> u8 {
             Some((req, reply)) = qrx.recv() => {
                 let _ = reply.send(d.answer(&req));
             }
-            _ = tokio::time::sleep_until(sleep_to.into()) => {
+            _ = &mut timer => {
+                armed = None;
                 if let Some(dl) = deadline {
                     let late = Instant::now().saturating_duration_since(dl);
                     d.note_lateness(late);
@@ -650,7 +659,7 @@ impl Daemon {
         for k in 0..self.scripts.len() {
             let up = self.scripts[k].tracker.up();
             let name = self.scripts[k].plan.name.clone();
-            self.script_changed(&name, up, false);
+            self.script_changed(&name, up);
         }
     }
 
@@ -729,7 +738,6 @@ impl Daemon {
         }
         let ne = self.now_e();
         for i in 0..self.insts.len() {
-            let mut touched = false;
             if self.insts[i].plan.ifindex == ifindex {
                 let ifname = self.insts[i].plan.ifname.clone();
                 info!(
@@ -738,7 +746,6 @@ impl Daemon {
                     if up { "up" } else { "down" }
                 );
                 self.feed(i, ne, if up { Input::LinkUp } else { Input::LinkDown });
-                touched = true;
             }
             let tracks: Vec<(keel_election::TrackId, bool)> = self.insts[i]
                 .plan
@@ -749,9 +756,7 @@ impl Daemon {
                 .collect();
             for (id, rev) in tracks {
                 self.feed(i, ne, Input::TrackChanged { id, up: up != rev });
-                touched = true;
             }
-            let _ = touched;
         }
     }
 
@@ -856,8 +861,6 @@ impl Daemon {
                     self.insts[i].plan.election.vrid
                 );
                 self.count_drop(i, "vrid", Some(m.src), &d);
-                let ne = self.now_e();
-                let _ = ne;
             }
             return;
         }
@@ -1067,8 +1070,7 @@ impl Daemon {
                 Action::SendGratuitous { repeat, delay } => {
                     self.gratuitous_burst(i, repeat, delay);
                 }
-                Action::StateChanged { from, to, .. } => {
-                    let _ = from;
+                Action::StateChanged { to, .. } => {
                     self.insts[i].since = Instant::now();
                     if to != State::Master {
                         self.insts[i].garp.clear();
@@ -1378,11 +1380,11 @@ impl Daemon {
                 };
                 info!(target: "vrrp", "VRRP_Script({name}) failed ({why})");
             }
-            self.script_changed(&name, up, true);
+            self.script_changed(&name, up);
         }
     }
 
-    fn script_changed(&mut self, name: &str, up: bool, drain: bool) {
+    fn script_changed(&mut self, name: &str, up: bool) {
         let ne = self.now_e();
         for i in 0..self.insts.len() {
             let ts: Vec<(keel_election::TrackId, bool)> = self.insts[i]
@@ -1395,7 +1397,6 @@ impl Daemon {
             if ts.is_empty() {
                 continue;
             }
-            let _ = drain;
             for (id, rev) in ts {
                 self.feed(i, ne, Input::TrackChanged { id, up: up != rev });
             }

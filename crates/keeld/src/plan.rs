@@ -178,13 +178,12 @@ pub fn build(cfg: &conf::Config, host: &dyn Host) -> DaemonPlan {
         ..DaemonPlan::default()
     };
     let guser = cfg.global.script_user.as_ref();
-    for (i, s) in cfg.vrrp_scripts.iter().enumerate() {
+    for s in &cfg.vrrp_scripts {
         let Some(cmd) = Cmdline::parse(&s.script) else {
             out.problems
                 .push(format!("VRRP_Script({}) has no usable script line", s.name));
             continue;
         };
-        let _ = i;
         out.scripts.push(ScriptPlan {
             name: s.name.clone(),
             line: s.script.clone(),

@@ -299,7 +299,10 @@ pub fn async_fd<T: AsRawFd>(t: T) -> io::Result<tokio::io::unix::AsyncFd<T>> {
     // SAFETY: `t` owns its file descriptor (VrrpSocket wraps a socket2::Socket;
     // keel-vip's LinkWatcher its netlink socket) and never replaces or closes it while the AsyncFd
     // owns `t`; the fd is closed only when the AsyncFd (and so `t`) drops.
-    unsafe { tokio::io::unix::AsyncFd::register(t) }.map_err(|e| e.into())
+    // Readable interest only: our sockets are never waited on for writing, and
+    // write readiness after every send would wake the runtime for nothing.
+    unsafe { tokio::io::unix::AsyncFd::register_with_interest(t, tokio::io::Interest::READABLE) }
+        .map_err(|e| e.into())
 }
 
 /// Index of an interface by name (0 when absent).
