@@ -174,3 +174,50 @@ fn vip_added_and_removed_by_reload() {
     lab.check(transitions(&lab, 0) == before, "no new master transition");
     assert_eq!(addrs(&lab, 1), vec!["192.0.2.11"]);
 }
+
+#[test]
+fn removed_master_resigns_with_priority_zero() {
+    if !require_root("keeld reload removes an instance (namespaces)") {
+        return;
+    }
+    let lab = fast_pair("krr");
+    // node1's new file has another instance only: VI_1 must resign at once.
+    let other = v3_conf(100, "")
+        .replace("VI_1", "VI_9")
+        .replace("virtual_router_id 51", "virtual_router_id 59")
+        .replace(VIP, "192.0.2.159");
+    lab.write_conf(0, &other);
+    lab.signal(0, "HUP");
+    let took = lab.wait(Duration::from_secs(1), |l| {
+        l.holds_vip(1) && !l.holds_vip(0)
+    });
+    lab.check(
+        took.is_some(),
+        "node2 must take VI_1's VIP when node1 drops VI_1",
+    );
+    lab.check(
+        lab.log(1)
+            .contains("(VI_1) Backup received priority 0 advertisement"),
+        "the removed master sent priority 0",
+    );
+    lab.check(
+        lab.log(0)
+            .contains("(VI_1) removed from the configuration: stopping"),
+        "removal logged",
+    );
+    let st = lab.status(0);
+    lab.check(
+        st["instances"].as_array().unwrap().len() == 1 && st["instances"][0]["name"] == "VI_9",
+        "node1 now runs VI_9 only",
+    );
+    let up = lab.wait(Duration::from_secs(2), |l| {
+        l.nodes[0]
+            .ns
+            .run_ok(&["ip", "-o", "-4", "addr", "show", "dev", "eth0"])
+            .contains("192.0.2.159/")
+    });
+    lab.check(
+        up.is_some(),
+        "the new instance becomes master and adds its VIP",
+    );
+}
