@@ -5,10 +5,9 @@ use crate::wire::{self, Msg, Op, Reply, Request, Writer};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_GENERIC};
 
 /// Receive buffer. The kernel sizes dump datagrams by the largest buffer a
-/// socket has offered (at most 32 KiB) or one page, so 16 KiB always fits
-/// (and keeps the kernel's per-dump allocations small); a larger datagram is
-/// detected with MSG_TRUNC and reported, never silently cut.
-const RX_BUF: usize = 16 * 1024;
+/// socket has offered, capped just under 32 KiB, so 32 KiB always fits; a
+/// larger datagram would be detected with MSG_TRUNC and reported, never cut.
+const RX_BUF: usize = 32 * 1024;
 /// `MSG_TRUNC`: make recv() return the real datagram length.
 const MSG_TRUNC: i32 = 0x20;
 /// Write requests per `send()`. The error replies of failed requests must
