@@ -1,15 +1,15 @@
 //! The IPVS generic netlink client.
 use crate::error::{Command, Errno, Error, OpError};
+use crate::sys;
 use crate::types::*;
 use crate::wire::{self, Msg, Op, Reply, Request, Writer};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_GENERIC};
+use std::os::fd::AsRawFd;
 
-/// Receive buffer. The kernel sizes dump datagrams by the largest buffer a
-/// socket has offered, capped just under 32 KiB, so 32 KiB always fits; a
-/// larger datagram would be detected with MSG_TRUNC and reported, never cut.
+/// Receive buffer per datagram. The kernel sizes dump datagrams by the
+/// largest buffer a socket has offered, capped just under 32 KiB, so 32 KiB
+/// always fits; a larger datagram would be reported (MSG_TRUNC), never cut.
 const RX_BUF: usize = 32 * 1024;
-/// `MSG_TRUNC`: make recv() return the real datagram length.
-const MSG_TRUNC: i32 = 0x20;
 /// Write requests per `send()`. The error replies of failed requests must
 /// fit in the socket's receive buffer, which the kernel fills while it
 /// processes the batch.
@@ -27,15 +27,27 @@ pub struct Counters {
 }
 
 /// A connection to the kernel's IPVS (in the current network namespace).
-#[derive(Debug)]
 pub struct Ipvs {
     sock: Socket,
     family: u16,
     seq: u32,
+    /// The datagrams of the last receive, concatenated (4-byte aligned).
     rx: Vec<u8>,
+    bufs: Box<[Vec<u8>; sys::MAX_MSGS]>,
     w: Writer,
     counters: Counters,
     batch: usize,
+}
+
+impl std::fmt::Debug for Ipvs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ipvs")
+            .field("family", &self.family)
+            .field("seq", &self.seq)
+            .field("counters", &self.counters)
+            .field("batch", &self.batch)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Ipvs {
@@ -55,6 +67,7 @@ impl Ipvs {
             family: 0,
             seq: 0,
             rx: Vec::with_capacity(RX_BUF),
+            bufs: Box::new(std::array::from_fn(|_| vec![0; RX_BUF])),
             w: Writer::default(),
             counters: Counters::default(),
             batch: DEFAULT_BATCH,
@@ -94,20 +107,28 @@ impl Ipvs {
         Ok(())
     }
 
+    /// Receive every datagram that is ready (waiting for the first) into `rx`.
     fn recv(&mut self) -> Result<(), Error> {
-        self.rx.clear();
-        if self.rx.capacity() < RX_BUF {
-            self.rx.reserve(RX_BUF);
-        }
-        loop {
-            return match self.sock.recv(&mut self.rx, MSG_TRUNC) {
-                Ok(n) if n > self.rx.len() => Err(Error::Decode(wire::DecodeError::Truncated)),
-                Ok(_) => Ok(()),
+        let mut lens = [0usize; sys::MAX_MSGS];
+        let n = loop {
+            match sys::recv_many(self.sock.as_raw_fd(), &mut self.bufs, &mut lens) {
+                Ok(n) => break n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) if e.raw_os_error() == Some(105) => Err(Error::Overrun), // ENOBUFS
-                Err(e) => Err(Error::Io(e)),
-            };
+                Err(e) if e.raw_os_error() == Some(105) => return Err(Error::Overrun), // ENOBUFS
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                    return Err(Error::Decode(wire::DecodeError::Truncated));
+                }
+                Err(e) => return Err(Error::Io(e)),
+            }
+        };
+        self.rx.clear();
+        for (b, &len) in self.bufs.iter().zip(lens.iter()).take(n) {
+            self.rx.extend_from_slice(&b[..len]);
+            while !self.rx.len().is_multiple_of(4) {
+                self.rx.push(0);
+            }
         }
+        Ok(())
     }
 
     fn resolve_family(&mut self) -> Result<u16, Error> {

@@ -55,6 +55,7 @@
 mod client;
 mod error;
 pub mod reconcile;
+mod sys;
 mod types;
 mod wire;
 
