@@ -22,6 +22,10 @@ pub(crate) struct InstPos {
     pub track_scripts: Vec<Pos>,
     pub track_ifs: Vec<Pos>,
     pub vip_devs: Vec<(usize, Pos)>,
+    pub state: Option<Pos>,
+    pub nopreempt: Option<Pos>,
+    pub preempt_delay: Option<Pos>,
+    pub unicast_peer: Option<Pos>,
 }
 
 /// Side information for the checks in `check.rs`.
@@ -622,6 +626,7 @@ impl<'r, 'a> Builder<'r, 'a> {
                     continue;
                 }
                 "unicast_peer" => {
+                    ipos.unicast_peer = Some(kwpos);
                     while self.next_item(kwpos, name) {
                         let r = &mut *self.r;
                         let st = &r.stmt;
@@ -689,7 +694,7 @@ impl<'r, 'a> Builder<'r, 'a> {
             let st = &r.stmt;
             let d = &mut r.diags;
             match name {
-                "state" => match st.arg(0) {
+                "state" => match st.arg(0).inspect(|_| ipos.state = Some(st.pos(0))) {
                     Some("MASTER") => v.state = InitialState::Master,
                     Some("BACKUP") => v.state = InitialState::Backup,
                     Some(s) => d.push(
@@ -743,9 +748,13 @@ impl<'r, 'a> Builder<'r, 'a> {
                     }
                 }
                 "unicast_src_ip" => v.unicast_src_ip = ip(st, d, 0),
-                "nopreempt" => v.nopreempt = true,
+                "nopreempt" => {
+                    ipos.nopreempt = Some(st.pos(0));
+                    v.nopreempt = true;
+                }
                 "preempt" => v.nopreempt = false,
                 "preempt_delay" => {
+                    ipos.preempt_delay = Some(st.pos(0));
                     if let Some(x) = secs(st, d, 0) {
                         if x > Duration::from_secs(1000) {
                             d.error_hint(

@@ -106,7 +106,82 @@ pub(crate) fn check(cfg: &mut Config, side: &Side, d: &mut Diags, check_env: boo
                 }
             }
         }
-        if let (Some(ap), VrrpVersion::V3) = (p.auth, version) {
+        // What keepalived does to contradictory settings (vrrp.c), said as warnings; the
+        // model is changed the same way so it describes what will run.
+        let strict = cfg.global.vrrp_strict;
+        if strict {
+            if let (Some(ap), Some(_)) = (p.auth, &v.authentication) {
+                d.warn_hint(
+                    Code::Conflict,
+                    ap,
+                    "vrrp_strict does not allow authentication; it is ignored",
+                    "remove the authentication block or vrrp_strict",
+                );
+                v.authentication = None;
+            }
+            if let (Some(up), false) = (p.unicast_peer, v.unicast_peers.is_empty()) {
+                d.warn_hint(
+                    Code::Conflict,
+                    up,
+                    "vrrp_strict does not allow unicast peers (keepalived refuses them on multicast-capable interfaces)",
+                    "remove unicast_peer or vrrp_strict",
+                );
+            }
+            let owner = v.priority == 255;
+            if (v.state == InitialState::Master) != owner {
+                let at = p.state.unwrap_or(p.head);
+                d.warn_hint(
+                    Code::Conflict,
+                    at,
+                    format!(
+                        "vrrp_strict: state {} must match being the address owner (priority 255)",
+                        if owner { "BACKUP" } else { "MASTER" }
+                    ),
+                    format!(
+                        "the instance starts as {}",
+                        if owner { "MASTER" } else { "BACKUP" }
+                    ),
+                );
+                v.state = if owner {
+                    InitialState::Master
+                } else {
+                    InitialState::Backup
+                };
+            }
+        }
+        if v.priority == 255 && v.nopreempt {
+            d.warn(Code::Conflict, p.nopreempt.unwrap_or(p.head), "nopreempt has no effect with priority 255 (the address owner always preempts); ignored");
+            v.nopreempt = false;
+        }
+        if v.state == InitialState::Master {
+            if v.nopreempt {
+                d.warn_hint(
+                    Code::Conflict,
+                    p.nopreempt.unwrap_or(p.head),
+                    "nopreempt does not work with state MASTER; ignored",
+                    "use state BACKUP on every node with nopreempt",
+                );
+                v.nopreempt = false;
+            }
+            if !v.preempt_delay.is_zero() {
+                d.warn_hint(
+                    Code::Conflict,
+                    p.preempt_delay.unwrap_or(p.head),
+                    "preempt_delay does not work with state MASTER; ignored",
+                    "use state BACKUP on every node with preempt_delay",
+                );
+                v.preempt_delay = Duration::ZERO;
+            }
+        }
+        if strict && !v.preempt_delay.is_zero() {
+            d.warn(
+                Code::Conflict,
+                p.preempt_delay.unwrap_or(p.head),
+                "preempt_delay is not allowed with vrrp_strict; ignored",
+            );
+            v.preempt_delay = Duration::ZERO;
+        }
+        if let (Some(ap), VrrpVersion::V3, true) = (p.auth, version, v.authentication.is_some()) {
             d.warn_hint(
                 Code::Conflict,
                 ap,

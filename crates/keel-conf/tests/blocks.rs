@@ -152,10 +152,10 @@ fn vrrp_instance_every_keyword() {
     script \"/usr/bin/check web\"
 }
 vrrp_instance VI_1 {
-    state MASTER
+    state BACKUP
     interface eth0
     virtual_router_id 51
-    priority 255
+    priority 254
     advert_int 2
     version 2
     authentication {
@@ -213,7 +213,7 @@ vrrp_instance VI_1 {
             v.virtual_router_id,
             v.priority
         ),
-        (InitialState::Master, Some("eth0"), 51, 255)
+        (InitialState::Backup, Some("eth0"), 51, 254)
     );
     assert_eq!(
         (v.advert_int, v.version),

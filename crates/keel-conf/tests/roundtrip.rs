@@ -234,7 +234,7 @@ fn notify() -> impl Strategy<Value = Notify> {
         })
 }
 
-fn instance(v3: bool) -> impl Strategy<Value = VrrpInstance> {
+fn instance(v3: bool, strict: bool) -> impl Strategy<Value = VrrpInstance> {
     (
         (
             name(),
@@ -279,6 +279,11 @@ fn instance(v3: bool) -> impl Strategy<Value = VrrpInstance> {
             let (vmac, xmit, accept, dtp, smtp) = d;
             let version = ver.map(|x| if x { VrrpVersion::V3 } else { VrrpVersion::V2 });
             let eff_v3 = version.map_or(v3, |v| v == VrrpVersion::V3);
+            // keepalived's (and keel's) rules for contradictory settings.
+            let master = if strict { prio == 255 } else { master };
+            let auth = if strict { None } else { auth };
+            let nopreempt = nopreempt && !master && prio != 255;
+            let pdelay = if master || strict { 0 } else { pdelay };
             VrrpInstance {
                 name,
                 state: if master {
@@ -586,9 +591,10 @@ fn config() -> impl Strategy<Value = Config> {
     global()
         .prop_flat_map(|g| {
             let v3 = g.vrrp_version == VrrpVersion::V3;
+            let strict = g.vrrp_strict;
             (
                 Just(g),
-                vec(instance(v3), 0..3),
+                vec(instance(v3, strict), 0..3),
                 vec(sync_group(), 0..2),
                 vec(vscript(), 0..2),
                 vec(virtual_server(), 0..3),
