@@ -34,6 +34,7 @@ pub(crate) struct Side {
     pub inst: Vec<InstPos>,
     pub sync_members: Vec<Vec<Pos>>,
     pub sync_heads: Vec<Pos>,
+    pub sync_track_ifs: Vec<Vec<Pos>>,
     pub script_heads: Vec<Pos>,
     pub script_has_script: Vec<bool>,
     pub vs_heads: Vec<Pos>,
@@ -1130,6 +1131,7 @@ impl<'r, 'a> Builder<'r, 'a> {
             ..Default::default()
         };
         let mut members = Vec::new();
+        let mut track_ifs = Vec::new();
         while let Some(name) = self.next_in(Block::VrrpSyncGroup, head) {
             let kwpos = self.r.stmt.pos(0);
             match name {
@@ -1144,6 +1146,7 @@ impl<'r, 'a> Builder<'r, 'a> {
                 }
                 "track_interface" => {
                     while self.next_item(kwpos, name) {
+                        track_ifs.push(self.r.stmt.pos(0));
                         let (n, w, rev) = self.track_item(name);
                         g.track_interfaces.push(TrackInterface {
                             name: n,
@@ -1184,6 +1187,7 @@ impl<'r, 'a> Builder<'r, 'a> {
         self.cfg.sync_groups.push(g);
         self.side.sync_members.push(members);
         self.side.sync_heads.push(head);
+        self.side.sync_track_ifs.push(track_ifs);
     }
 
     // ---- vrrp_script --------------------------------------------------------------------

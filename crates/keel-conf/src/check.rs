@@ -363,6 +363,33 @@ pub(crate) fn check(cfg: &mut Config, side: &Side, d: &mut Diags, check_env: boo
             ),
         );
     }
+    if check_env
+        && !cfg.global.dynamic_interfaces
+        && let (Some(sd), Some((ip, _))) = (&cfg.global.lvs_sync_daemon, side.sync_daemon)
+        && !interface_exists(&sd.interface)
+    {
+        d.warn(
+            Code::Environment,
+            ip,
+            format!("interface {} does not exist on this host", sd.interface),
+        );
+    }
+    if check_env && !cfg.global.dynamic_interfaces {
+        for (i, g) in cfg.sync_groups.iter().enumerate() {
+            for (j, t) in g.track_interfaces.iter().enumerate() {
+                let at = side.sync_track_ifs.get(i).and_then(|v| v.get(j)).copied();
+                if let Some(at) = at
+                    && !interface_exists(&t.name)
+                {
+                    d.warn(
+                        Code::Environment,
+                        at,
+                        format!("tracked interface {} does not exist on this host", t.name),
+                    );
+                }
+            }
+        }
+    }
     // Virtual servers.
     let groups: Vec<&str> = cfg
         .virtual_server_groups
