@@ -133,6 +133,19 @@ fn main() {
         keel_lists.push(t0.elapsed().as_secs_f64());
     }
     let keel_list = keel_lists.iter().copied().fold(f64::MAX, f64::min);
+    let t0 = Instant::now();
+    let svcs = ipvs.services().expect("services");
+    let keel_svc_dump = t0.elapsed().as_secs_f64();
+    let t0 = Instant::now();
+    for s in svcs.iter().take(1000) {
+        ipvs.dests(&s.service.key).expect("dests");
+    }
+    let keel_1000_dests = t0.elapsed().as_secs_f64();
+    let t0 = Instant::now();
+    for _ in 0..1000 {
+        ipvs.info().expect("info");
+    }
+    let keel_1000_info = t0.elapsed().as_secs_f64();
     assert_eq!(listed.len(), n);
     assert_eq!(listed.iter().map(|(_, d)| d.len()).sum::<usize>(), n * per);
     let c2 = ipvs.counters();
@@ -179,6 +192,9 @@ fn main() {
         "list  : ipvsadm -Sn {adm_list:8.3} s | keel list                 {keel_list:8.3} s | ratio {:.1}x \
          (best of {REPEAT}; ipvsadm {adm_lists:.3?}, keel {keel_lists:.3?})",
         adm_list / keel_list
+    );
+    println!(
+        "        of which: services dump {keel_svc_dump:.3} s, 1000 dests dumps {keel_1000_dests:.3} s; 1000 info round trips {keel_1000_info:.3} s"
     );
     println!(
         "no-op : keel reconcile {keel_noop:.3} s (reads only), plan ops {}, write requests {noop_writes}",
