@@ -82,6 +82,30 @@ struct ScriptRt {
 struct SockRt {
     sock: Arc<AsyncFd<VrrpSocket>>,
     task: tokio::task::JoinHandle<()>,
+    ifname: String,
+    /// The interface's IPv4 networks (address, prefix), for the source check;
+    /// re-read at most once a second when a source does not match.
+    nets: Vec<(IpAddr, u8)>,
+    nets_read: Instant,
+}
+
+/// Whether `src` lies in one of `nets`.
+fn in_nets(src: IpAddr, nets: &[(IpAddr, u8)]) -> bool {
+    nets.iter().any(|&(a, plen)| match (a, src) {
+        (IpAddr::V4(a), IpAddr::V4(s)) => {
+            let mask = u32::MAX
+                .checked_shl(32 - u32::from(plen.min(32)))
+                .unwrap_or(0);
+            u32::from(a) & mask == u32::from(s) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(s)) => {
+            let mask = u128::MAX
+                .checked_shl(128 - u32::from(plen.min(128)))
+                .unwrap_or(0);
+            u128::from(a) & mask == u128::from(s) & mask
+        }
+        _ => false,
+    })
 }
 
 struct Daemon {
@@ -429,7 +453,16 @@ impl Daemon {
             Ok(s) => {
                 let s = Arc::new(s);
                 let task = rx_task(key, s.clone(), self.tx.clone());
-                self.socks.insert(key, SockRt { sock: s, task });
+                self.socks.insert(
+                    key,
+                    SockRt {
+                        sock: s,
+                        task,
+                        ifname: p.ifname.clone(),
+                        nets: sys::if_addrs(&p.ifname),
+                        nets_read: Instant::now(),
+                    },
+                );
                 true
             }
             Err(e) => {
@@ -846,6 +879,22 @@ impl Daemon {
             self.reject(&blame, e, Some(m.src), &detail);
             return;
         }
+        if delivery == Delivery::Multicast && !self.source_on_link(key, m.src) {
+            let ifname = self
+                .socks
+                .get(&key)
+                .map(|s| s.ifname.clone())
+                .unwrap_or_default();
+            let detail = if m.src.is_ipv6() {
+                "IPv6 source is not link-local (RFC 5798 5.1.2.1)".to_owned()
+            } else {
+                format!("source is not on any subnet of {ifname}")
+            };
+            for &i in &blame {
+                self.count_drop(i, "source", Some(m.src), &detail);
+            }
+            return;
+        }
         let pkt = match VrrpPacket::new_checked(payload) {
             Ok(p) => p,
             Err(e) => {
@@ -892,6 +941,28 @@ impl Daemon {
                 *self.insts[i].dropped.entry("auth".into()).or_insert(0) += after - before;
             }
         }
+    }
+
+    /// Multicast adverts come from a neighbour on the link: an IPv6 source
+    /// must be link-local, an IPv4 source must be in one of the interface's
+    /// subnets (a forged advert from elsewhere is never acted on).
+    fn source_on_link(&mut self, key: SockKey, src: IpAddr) -> bool {
+        if let IpAddr::V6(a) = src {
+            return a.is_unicast_link_local();
+        }
+        let Some(s) = self.socks.get_mut(&key) else {
+            return false;
+        };
+        if in_nets(src, &s.nets) {
+            return true;
+        }
+        // Addresses may have changed since we looked: re-read, at most once a second.
+        if s.nets_read.elapsed() >= Duration::from_secs(1) {
+            s.nets = sys::if_addrs(&s.ifname);
+            s.nets_read = Instant::now();
+            return in_nets(src, &s.nets);
+        }
+        false
     }
 
     fn reject(&mut self, who: &[usize], e: keel_packet::Error, src: Option<IpAddr>, detail: &str) {
@@ -1511,5 +1582,30 @@ async fn futures_join(runs: Vec<NotifyRun>) {
     let handles: Vec<_> = runs.into_iter().map(tokio::spawn).collect();
     for h in handles {
         let _ = h.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subnet_membership() {
+        let nets = vec![
+            ("192.0.2.10".parse().unwrap(), 24),
+            ("fe80::1".parse().unwrap(), 64),
+            ("198.51.100.1".parse().unwrap(), 32),
+        ];
+        assert!(in_nets("192.0.2.11".parse().unwrap(), &nets));
+        assert!(in_nets("192.0.2.255".parse().unwrap(), &nets));
+        assert!(!in_nets("192.0.3.1".parse().unwrap(), &nets));
+        assert!(in_nets("198.51.100.1".parse().unwrap(), &nets));
+        assert!(!in_nets("198.51.100.7".parse().unwrap(), &nets));
+        assert!(in_nets("fe80::99".parse().unwrap(), &nets));
+        assert!(!in_nets("2001:db8::1".parse().unwrap(), &nets));
+        assert!(in_nets(
+            "203.0.113.9".parse().unwrap(),
+            &[("0.0.0.0".parse().unwrap(), 0)]
+        ));
     }
 }

@@ -1,7 +1,8 @@
 //! Bad adverts sent at a running pair from the client's namespace with a raw
-//! socket: wrong auth, wrong VRID, TTL 254, truncated, bad checksum. Each is
+//! socket: wrong auth, wrong VRID, TTL 254, truncated, bad checksum, and a
+//! valid advert from a source outside the interface's subnet. Each is
 //! counted in the status by kind, logged at most once a second per kind,
-//! and never acted on (all of them carry priority 255, which a valid advert
+//! and never acted on (all of them carry priority 254 or 255, which a valid advert
 //! would use to depose the master). A final valid advert shows the path works.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 mod common;
@@ -35,6 +36,13 @@ fn bad_adverts_are_counted_rate_limited_and_ignored() {
     bad_sum[6] ^= 0x5a;
     let tx255 = vrrp_sender(&lab.client, 255);
     let tx254 = vrrp_sender(&lab.client, 254);
+    // A valid, authenticated advert from an address outside eth0's subnet.
+    lab.client
+        .run_ok(&["ip", "addr", "add", "198.51.100.7/32", "dev", "eth0"]);
+    let foreign_src = vrrp_sender(&lab.client, 255);
+    let bind: std::net::SocketAddr = "198.51.100.7:0".parse().unwrap();
+    foreign_src.bind(&bind.into()).unwrap();
+    let foreign = v2_advert(51, 254, b"123.123", "198.51.100.7");
     const N: u64 = 20;
     for _ in 0..N {
         send_vrrp(&tx255, &wrong_auth);
@@ -42,13 +50,14 @@ fn bad_adverts_are_counted_rate_limited_and_ignored() {
         send_vrrp(&tx254, &good);
         send_vrrp(&tx255, &truncated);
         send_vrrp(&tx255, &bad_sum);
+        send_vrrp(&foreign_src, &foreign);
         std::thread::sleep(Duration::from_millis(15));
     }
     std::thread::sleep(Duration::from_millis(300));
     let st = lab.status(0);
     let d = &st["instances"][0]["dropped"];
     eprintln!("node1 dropped counters: {d}");
-    for kind in ["auth", "vrid", "ttl", "length", "checksum"] {
+    for kind in ["auth", "vrid", "ttl", "length", "checksum", "source"] {
         lab.check(
             d[kind].as_u64() == Some(N),
             &format!("dropped[{kind}] = {}, expected {N}", d[kind]),
@@ -68,6 +77,7 @@ fn bad_adverts_are_counted_rate_limited_and_ignored() {
         "invalid TTL/HL. Received 254 and expect 255",
         "VRRP message truncated",
         "VRRP checksum mismatch",
+        "source is not on any subnet of eth0",
     ] {
         let n = log.matches(needle).count();
         lab.check(
@@ -76,7 +86,7 @@ fn bad_adverts_are_counted_rate_limited_and_ignored() {
         );
     }
     lab.check(
-        !log.contains("with higher priority 255"),
+        !log.contains("with higher priority 255") && !log.contains("with higher priority 254"),
         "no bad advert may be acted on",
     );
 

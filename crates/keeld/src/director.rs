@@ -1,0 +1,828 @@
+//! keeld as an LVS director: `virtual_server` / `real_server` blocks → keel-check
+//! health checks → keel-ipvs reconcile.
+//!
+//! The pure part ([`Director`]) turns the configuration into checks and a desired IPVS
+//! table and applies health transitions, quorum, hysteresis and sorry servers the way
+//! keepalived 2.2.7 does (`ipwrapper.c`: `perform_svr_state`, `update_quorum_state`),
+//! returning log lines and scripts to run ([`Note`]). The I/O part is one tokio task
+//! ([`start`]) that owns the [`keel_check::Checker`] and the [`keel_ipvs::Ipvs`] socket;
+//! the VRRP loop only calls [`start`], [`reload`], [`shutdown`] and [`status`].
+//!
+//! Without IPVS (no `ip_vs` module) the task logs one error and keeps checking, so
+//! `keeld status` still shows the real servers' health; nothing is programmed.
+//!
+//! Differences from keepalived: `virtual_server_group` is not programmed (a warning);
+//! `lvs_sync_daemon` starts both the master and the backup sync daemon at start
+//! (keepalived switches them with the VRRP instance's state); after a reload that
+//! changes a real server's checkers its health restarts from "up" (or "down" with
+//! `alpha`) until the restarted checks report.
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use keel_check::{self as kc, CheckId, RealServerCheck, RealServerHealth};
+use keel_conf::model as conf;
+use keel_ipvs::reconcile::{self, VirtualService};
+use keel_ipvs::{Dest, Forward, Persistence, Service, ServiceKey};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{error, info, warn};
+
+/// What the director asks its caller to do besides programming IPVS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    /// Log this line (info).
+    Log(String),
+    /// Run this script (notify_up/down, quorum_up/down).
+    Script(conf::Script),
+}
+
+/// One real server of a virtual server, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RsConf {
+    addr: IpAddr,
+    port: u16,
+    label: String,
+    weight: i32,
+    inhibit: bool,
+    notify_up: Option<conf::Script>,
+    notify_down: Option<conf::Script>,
+    checks: Vec<RealServerCheck>,
+}
+
+/// One virtual server, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct VsConf {
+    service: Service,
+    label: String,
+    forward: Forward,
+    quorum: u32,
+    hysteresis: u32,
+    sorry: Option<(IpAddr, u16)>,
+    sorry_inhibit: bool,
+    quorum_up: Option<conf::Script>,
+    quorum_down: Option<conf::Script>,
+    omega: bool,
+    reals: Vec<RsConf>,
+}
+
+#[derive(Debug, Clone)]
+struct Rs {
+    conf: RsConf,
+    health: RealServerHealth,
+}
+
+impl Rs {
+    fn alive(&self) -> bool {
+        self.health.alive()
+    }
+    fn weight(&self) -> u32 {
+        u32::try_from(self.health.weight().max(0)).unwrap_or(u32::MAX)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Vs {
+    conf: VsConf,
+    quorum_up: bool,
+    reals: Vec<Rs>,
+}
+
+impl Vs {
+    fn weight_sum(&self) -> i64 {
+        self.reals
+            .iter()
+            .filter(|r| r.alive())
+            .map(|r| i64::from(r.weight()))
+            .sum()
+    }
+
+    fn sorry_label(&self) -> Option<String> {
+        let (a, p) = self.conf.sorry?;
+        Some(rs_label(a, proto_of(&self.conf.service.key), p))
+    }
+
+    /// keepalived's `update_quorum_state`.
+    fn update_quorum(&mut self, notes: &mut Vec<Note>) {
+        let sum = self.weight_sum();
+        let q = i64::from(self.conf.quorum);
+        let h = i64::from(self.conf.hysteresis);
+        let threshold = if self.quorum_up { q - h } else { q + h };
+        if !self.quorum_up && sum >= threshold {
+            self.quorum_up = true;
+            notes.push(Note::Log(format!(
+                "Gained quorum {}+{}={threshold} <= {sum} for VS {}",
+                self.conf.quorum, self.conf.hysteresis, self.conf.label
+            )));
+            if let Some(s) = self.sorry_label() {
+                let verb = if self.conf.sorry_inhibit {
+                    "Disabling"
+                } else {
+                    "Removing"
+                };
+                notes.push(Note::Log(format!(
+                    "{verb} sorry server {s} from VS {}",
+                    self.conf.label
+                )));
+            }
+            notes.extend(self.conf.quorum_up.clone().map(Note::Script));
+        } else if self.quorum_up && (sum == 0 || sum < threshold) {
+            self.quorum_up = false;
+            notes.push(Note::Log(format!(
+                "Lost quorum {}-{}={threshold} > {sum} for VS {}",
+                self.conf.quorum, self.conf.hysteresis, self.conf.label
+            )));
+            if let Some(s) = self.sorry_label() {
+                let verb = if self.conf.sorry_inhibit {
+                    "Enabling"
+                } else {
+                    "Adding"
+                };
+                notes.push(Note::Log(format!(
+                    "{verb} sorry server {s} to VS {}",
+                    self.conf.label
+                )));
+            }
+            notes.extend(self.conf.quorum_down.clone().map(Note::Script));
+        }
+    }
+
+    /// The IPVS entries this virtual server wants now.
+    fn desired(&self) -> VirtualService {
+        let key = self.conf.service.key;
+        let sorry_active = self.conf.sorry.is_some() && !self.quorum_up;
+        let mut dests = Vec::new();
+        for r in &self.reals {
+            let port = dest_port(self.conf.forward, &key, r.conf.port);
+            let d = Dest::new(r.conf.addr, port, self.conf.forward);
+            if r.alive() && !sorry_active {
+                dests.push(d.weight(r.weight()));
+            } else if r.conf.inhibit {
+                dests.push(d.weight(0));
+            }
+        }
+        if let Some((a, p)) = self.conf.sorry {
+            let d = Dest::new(a, dest_port(self.conf.forward, &key, p), self.conf.forward);
+            if sorry_active {
+                dests.push(d.weight(1));
+            } else if self.conf.sorry_inhibit {
+                dests.push(d.weight(0));
+            }
+        }
+        // A sorry server that is also a real server: keep one entry (the active one).
+        let mut seen = BTreeSet::new();
+        dests.reverse();
+        dests.retain(|d| seen.insert((d.addr, d.port)));
+        dests.reverse();
+        VirtualService {
+            service: self.conf.service.clone(),
+            dests,
+        }
+    }
+}
+
+/// Status of one real server.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RealServerStatus {
+    /// `[192.0.2.12]:tcp:80`.
+    pub server: String,
+    /// Every checker is up.
+    pub alive: bool,
+    /// Configured weight.
+    pub weight: i32,
+    /// Effective weight (misc_dynamic may change it).
+    pub effective_weight: i64,
+    /// Number of checkers.
+    pub checkers: usize,
+    /// Weight in the desired IPVS table (`None`: not in it).
+    pub ipvs_weight: Option<u32>,
+}
+
+/// Status of one virtual server.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct VirtualServerStatus {
+    /// `[192.0.2.250]:tcp:80`.
+    pub service: String,
+    /// Scheduler.
+    pub scheduler: String,
+    /// Persistence timeout in seconds.
+    pub persistence_s: Option<u32>,
+    /// Quorum is up.
+    pub quorum_up: bool,
+    /// The sorry server is in the table instead of the real servers.
+    pub sorry_active: bool,
+    /// Whether the table is programmed (false without IPVS).
+    pub programmed: bool,
+    /// Health transitions seen since start.
+    pub transitions: u64,
+    /// The real servers.
+    pub real_servers: Vec<RealServerStatus>,
+}
+
+fn proto_of(key: &ServiceKey) -> kc::Proto {
+    match key {
+        ServiceKey::Addr { protocol, .. } => match protocol {
+            keel_ipvs::Protocol::Udp => kc::Proto::Udp,
+            keel_ipvs::Protocol::Sctp => kc::Proto::Sctp,
+            _ => kc::Proto::Tcp,
+        },
+        ServiceKey::Fwmark { .. } => kc::Proto::None,
+    }
+}
+
+fn rs_label(addr: IpAddr, proto: kc::Proto, port: u16) -> String {
+    format!("[{addr}]:{}:{port}", proto.as_str())
+}
+
+/// With DR and TUN the kernel forwards to the service's port.
+fn dest_port(fwd: Forward, key: &ServiceKey, port: u16) -> u16 {
+    match (fwd, key) {
+        (Forward::Masq, _) => port,
+        (_, ServiceKey::Addr { port: p, .. }) => *p,
+        _ => port,
+    }
+}
+
+fn vs_key(vs: &conf::VirtualServer) -> Option<(ServiceKey, String)> {
+    match &vs.addr {
+        conf::VsAddr::Ip { addr, port } => {
+            let key = match vs.protocol {
+                conf::Protocol::Tcp => ServiceKey::tcp(*addr, *port),
+                conf::Protocol::Udp => ServiceKey::udp(*addr, *port),
+                conf::Protocol::Sctp => ServiceKey::sctp(*addr, *port),
+            };
+            let p = match vs.protocol {
+                conf::Protocol::Tcp => "tcp",
+                conf::Protocol::Udp => "udp",
+                conf::Protocol::Sctp => "sctp",
+            };
+            Some((key, format!("[{addr}]:{p}:{port}")))
+        }
+        conf::VsAddr::Fwmark(m) => {
+            let fam = match vs.real_servers.first().map(|r| r.addr) {
+                Some(IpAddr::V6(_)) => keel_ipvs::Family::Inet6,
+                _ => keel_ipvs::Family::Inet,
+            };
+            Some((ServiceKey::fwmark(fam, *m), format!("FWM {m}")))
+        }
+        conf::VsAddr::Group(_) => None,
+    }
+}
+
+fn check_spec(c: &conf::Checker, vs: &conf::VirtualServer) -> kc::CheckSpec {
+    let conn = kc::ConnectOpts {
+        connect_ip: c.connect_ip,
+        connect_port: c.connect_port,
+        bindto: c.bindto,
+        bind_port: c.bind_port,
+        connect_timeout: c.effective_connect_timeout(vs),
+    };
+    let http = |h: &conf::HttpCheck| kc::HttpSpec {
+        urls: h
+            .urls
+            .iter()
+            .map(|u| kc::UrlSpec {
+                path: u.path.clone(),
+                status_code: if u.status_code.is_empty() {
+                    kc::StatusCodes::default()
+                } else {
+                    kc::StatusCodes::from_ranges(u.status_code.iter().map(|(a, b)| *a..=*b))
+                },
+                digest: u
+                    .digest
+                    .as_deref()
+                    .and_then(|d| kc::Md5Digest::from_hex(d).ok()),
+                virtualhost: u.virtualhost.clone(),
+            })
+            .collect(),
+        virtualhost: h.virtualhost.clone().or_else(|| vs.virtualhost.clone()),
+        protocol: kc::HttpProtocol::default(),
+    };
+    match &c.kind {
+        conf::CheckKind::Tcp => kc::CheckSpec::Tcp { conn },
+        conf::CheckKind::Http(h) => kc::CheckSpec::Http {
+            conn,
+            http: http(h),
+        },
+        conf::CheckKind::Ssl(h) => kc::CheckSpec::Ssl {
+            conn,
+            http: http(h),
+            tls: kc::TlsSpec {
+                sni: if h.enable_sni {
+                    kc::TlsSni::FromVirtualhost
+                } else {
+                    kc::TlsSni::Off
+                },
+                verify: kc::TlsVerify::Off,
+            },
+        },
+        conf::CheckKind::Misc(m) => {
+            let user = m
+                .user
+                .as_ref()
+                .and_then(|u| crate::script::lookup_user(&u.user, u.group.as_deref()));
+            kc::CheckSpec::Misc(kc::MiscSpec {
+                path: m.path.clone(),
+                timeout: m.timeout,
+                dynamic: m.dynamic,
+                uid: user.map(|u| u.uid),
+                gid: user.map(|u| u.gid),
+            })
+        }
+    }
+}
+
+/// Stable check ids across reloads: (virtual server, real server, checker index) → id.
+#[derive(Debug, Default, Clone)]
+struct Ids {
+    map: HashMap<(String, IpAddr, u16, usize), u64>,
+    next: u64,
+}
+
+impl Ids {
+    fn get(&mut self, vs: &str, addr: IpAddr, port: u16, i: usize) -> CheckId {
+        let next = &mut self.next;
+        CheckId(
+            *self
+                .map
+                .entry((vs.to_owned(), addr, port, i))
+                .or_insert_with(|| {
+                    *next += 1;
+                    *next
+                }),
+        )
+    }
+}
+
+/// Health, quorum and desired IPVS state of every virtual server (no I/O).
+#[derive(Debug, Default)]
+pub struct Director {
+    vss: Vec<Vs>,
+    by_check: HashMap<CheckId, (usize, usize)>,
+    ids: Ids,
+    transitions: BTreeMap<String, u64>,
+    /// Keys of services ever desired (owned: deleted when no longer desired).
+    pub owned: BTreeSet<ServiceKey>,
+}
+
+impl Director {
+    /// Build from a configuration (keeps check ids and health of unchanged real servers
+    /// from `self`). Returns the notes of the initial quorum evaluation.
+    pub fn configure(&mut self, cfg: &conf::Config) -> Vec<Note> {
+        let mut old: HashMap<(String, IpAddr, u16), Rs> = HashMap::new();
+        let mut old_quorum: HashMap<String, bool> = HashMap::new();
+        for vs in self.vss.drain(..) {
+            old_quorum.insert(vs.conf.label.clone(), vs.quorum_up);
+            for r in vs.reals {
+                old.insert((vs.conf.label.clone(), r.conf.addr, r.conf.port), r);
+            }
+        }
+        let mut notes = Vec::new();
+        for v in &cfg.virtual_servers {
+            let Some((key, label)) = vs_key(v) else {
+                notes.push(Note::Log(
+                    "virtual_server group is not supported by the director yet: skipped".into(),
+                ));
+                continue;
+            };
+            let mut service = Service::new(key, v.lb_algo.as_str());
+            if let Some(t) = v.persistence_timeout {
+                service = service.persistent(t);
+                if let (Some(IpAddr::V4(m)), Some(p)) =
+                    (v.persistence_granularity, service.persistence.as_mut())
+                {
+                    *p = Persistence {
+                        timeout: t,
+                        prefix_len: u32::from(m).leading_ones() as u8,
+                    };
+                }
+            }
+            let forward = match v.lb_kind {
+                conf::ForwardMethod::Nat => Forward::Masq,
+                conf::ForwardMethod::Dr => Forward::Route,
+                conf::ForwardMethod::Tun => Forward::TUNNEL,
+            };
+            let proto = proto_of(&key);
+            let mut reals = Vec::new();
+            for r in &v.real_servers {
+                let rlabel = rs_label(r.addr, proto, r.port);
+                let checks: Vec<RealServerCheck> = r
+                    .checkers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        let id = self.ids.get(&label, r.addr, r.port, i);
+                        let mut k = RealServerCheck::new(
+                            id,
+                            std::net::SocketAddr::new(r.addr, r.port),
+                            check_spec(c, v),
+                        );
+                        k.proto = proto;
+                        k.virtual_server = Some(label.clone());
+                        k.delay_loop = c.effective_delay_loop(v, r);
+                        k.retry = Some(c.effective_retry(v));
+                        k.delay_before_retry = Some(c.effective_delay_before_retry(v));
+                        k.warmup = c.warmup.or(v.warmup);
+                        k.alpha = v.alpha;
+                        k
+                    })
+                    .collect();
+                let rc = RsConf {
+                    addr: r.addr,
+                    port: r.port,
+                    label: rlabel,
+                    weight: r.weight,
+                    inhibit: r.inhibit_on_failure.unwrap_or(v.inhibit_on_failure),
+                    notify_up: r.notify_up.as_deref().cloned(),
+                    notify_down: r.notify_down.as_deref().cloned(),
+                    checks,
+                };
+                let keep = old
+                    .remove(&(label.clone(), r.addr, r.port))
+                    .filter(|o| o.conf.checks == rc.checks && o.conf.weight == rc.weight);
+                let health = match keep {
+                    Some(o) => o.health,
+                    None => {
+                        let mut h = RealServerHealth::new(i64::from(rc.weight));
+                        for c in &rc.checks {
+                            h.add_check(c.id, c.alpha);
+                        }
+                        h
+                    }
+                };
+                reals.push(Rs { conf: rc, health });
+            }
+            let mut vs = Vs {
+                conf: VsConf {
+                    service,
+                    label: label.clone(),
+                    forward,
+                    quorum: v.quorum,
+                    hysteresis: v.hysteresis,
+                    sorry: v.sorry_server.as_ref().map(|s| (s.addr, s.port)),
+                    sorry_inhibit: v.sorry_server_inhibit,
+                    quorum_up: v.quorum_up.as_deref().cloned(),
+                    quorum_down: v.quorum_down.as_deref().cloned(),
+                    omega: v.omega,
+                    reals,
+                },
+                quorum_up: old_quorum.get(&label).copied().unwrap_or(true),
+                reals: Vec::new(),
+            };
+            vs.reals = std::mem::take(&mut vs.conf.reals);
+            vs.update_quorum(&mut notes);
+            self.owned.insert(key);
+            self.vss.push(vs);
+        }
+        self.by_check.clear();
+        for (i, vs) in self.vss.iter().enumerate() {
+            for (j, r) in vs.reals.iter().enumerate() {
+                for c in &r.conf.checks {
+                    self.by_check.insert(c.id, (i, j));
+                }
+            }
+        }
+        notes
+    }
+
+    /// Every check to run ([`keel_check::Checker::sync`] input).
+    pub fn checks(&self) -> Vec<RealServerCheck> {
+        self.vss
+            .iter()
+            .flat_map(|v| v.reals.iter().flat_map(|r| r.conf.checks.iter().cloned()))
+            .collect()
+    }
+
+    /// Apply one checker event: keepalived's log lines and scripts.
+    pub fn handle(&mut self, ev: &kc::Event) -> Vec<Note> {
+        let mut notes = Vec::new();
+        if let kc::Event::Transition(t) = ev {
+            notes.push(Note::Log(t.to_string()));
+        }
+        if let kc::Event::AttemptFailed { reason, .. } = ev {
+            notes.extend(reason.attempt_line().map(Note::Log));
+        }
+        let Some(&(i, j)) = self.by_check.get(&ev.id()) else {
+            return notes;
+        };
+        let vs = &mut self.vss[i];
+        let was_alive = vs.reals[j].alive();
+        let Some((alive, _w)) = vs.reals[j].health.handle(ev) else {
+            return notes;
+        };
+        *self.transitions.entry(vs.conf.label.clone()).or_default() += 1;
+        let r = &vs.reals[j];
+        if alive != was_alive {
+            let sorry_active = vs.conf.sorry.is_some() && !vs.quorum_up;
+            if !sorry_active || r.conf.inhibit {
+                let verb = match (alive, r.conf.inhibit) {
+                    (true, false) => "Adding",
+                    (true, true) => "Enabling",
+                    (false, false) => "Removing",
+                    (false, true) => "Disabling",
+                };
+                notes.push(Note::Log(format!(
+                    "{verb} service {} to VS {}",
+                    r.conf.label, vs.conf.label
+                )));
+            }
+            let s = if alive {
+                &r.conf.notify_up
+            } else {
+                &r.conf.notify_down
+            };
+            notes.extend(s.clone().map(Note::Script));
+        }
+        vs.update_quorum(&mut notes);
+        notes
+    }
+
+    /// The IPVS table keel wants now.
+    pub fn desired(&self) -> Vec<VirtualService> {
+        self.vss.iter().map(Vs::desired).collect()
+    }
+
+    /// Scripts to run at shutdown (`omega`: notify_down of live real servers, quorum_down).
+    pub fn shutdown_notes(&self) -> Vec<Note> {
+        let mut notes = Vec::new();
+        for vs in self.vss.iter().filter(|v| v.conf.omega) {
+            for r in vs.reals.iter().filter(|r| r.alive()) {
+                notes.extend(r.conf.notify_down.clone().map(Note::Script));
+            }
+            if vs.quorum_up {
+                notes.extend(vs.conf.quorum_down.clone().map(Note::Script));
+            }
+        }
+        notes
+    }
+
+    /// The status of every virtual server.
+    pub fn status(&self, programmed: bool) -> Vec<VirtualServerStatus> {
+        self.vss
+            .iter()
+            .map(|vs| {
+                let d = vs.desired();
+                VirtualServerStatus {
+                    service: vs.conf.label.clone(),
+                    scheduler: vs.conf.service.scheduler.clone(),
+                    persistence_s: vs.conf.service.persistence.map(|p| p.timeout),
+                    quorum_up: vs.quorum_up,
+                    sorry_active: vs.conf.sorry.is_some() && !vs.quorum_up,
+                    programmed,
+                    transitions: self.transitions.get(&vs.conf.label).copied().unwrap_or(0),
+                    real_servers: vs
+                        .reals
+                        .iter()
+                        .map(|r| RealServerStatus {
+                            server: r.conf.label.clone(),
+                            alive: r.alive(),
+                            weight: r.conf.weight,
+                            effective_weight: r.health.weight(),
+                            checkers: r.conf.checks.len(),
+                            ipvs_weight: d
+                                .dests
+                                .iter()
+                                .find(|x| x.addr == r.conf.addr)
+                                .map(|x| x.weight),
+                        })
+                        .collect(),
+                }
+            })
+            .collect()
+    }
+}
+
+// ------------------------------------------------------------------ the task
+
+enum Cmd {
+    Reload(Box<conf::Config>),
+    Shutdown(oneshot::Sender<()>),
+}
+
+struct Handle {
+    tx: mpsc::UnboundedSender<Cmd>,
+    snapshot: Arc<Mutex<Vec<VirtualServerStatus>>>,
+}
+
+static HANDLE: OnceLock<Handle> = OnceLock::new();
+
+/// Start the director task (once) when the configuration has virtual servers.
+/// Must be called from within the daemon's tokio runtime.
+pub fn start(cfg: &conf::Config) {
+    if cfg.virtual_servers.is_empty() || HANDLE.get().is_some() {
+        return;
+    }
+    let (tx, rx) = mpsc::unbounded_channel();
+    let snapshot = Arc::new(Mutex::new(Vec::new()));
+    if HANDLE
+        .set(Handle {
+            tx,
+            snapshot: snapshot.clone(),
+        })
+        .is_err()
+    {
+        return;
+    }
+    tokio::spawn(run(cfg.clone(), rx, snapshot));
+}
+
+/// SIGHUP: hand the new configuration to the director (starts it if the old one had
+/// no virtual servers).
+pub fn reload(cfg: &conf::Config) {
+    match HANDLE.get() {
+        Some(h) => {
+            let _ = h.tx.send(Cmd::Reload(Box::new(cfg.clone())));
+        }
+        None => start(cfg),
+    }
+}
+
+/// Stop the checks and remove what keel added to IPVS.
+pub async fn shutdown() {
+    let Some(h) = HANDLE.get() else { return };
+    let (t, r) = oneshot::channel();
+    if h.tx.send(Cmd::Shutdown(t)).is_ok() {
+        let _ = tokio::time::timeout(Duration::from_secs(5), r).await;
+    }
+}
+
+/// The virtual servers' status (empty without virtual servers).
+pub fn status() -> Vec<VirtualServerStatus> {
+    HANDLE
+        .get()
+        .and_then(|h| h.snapshot.lock().ok().map(|s| s.clone()))
+        .unwrap_or_default()
+}
+
+fn run_notes(notes: Vec<Note>) {
+    for n in notes {
+        match n {
+            Note::Log(l) => info!(target: "check", "{l}"),
+            Note::Script(s) => {
+                let Some(cmd) = crate::script::Cmdline::parse(&s.command) else {
+                    warn!("cannot parse script {:?}", s.command);
+                    continue;
+                };
+                let run_as = s
+                    .user
+                    .as_ref()
+                    .and_then(|u| crate::script::lookup_user(&u.user, u.group.as_deref()));
+                tokio::spawn(async move {
+                    let out = crate::script::run(&cmd, &[], run_as, Duration::from_secs(10)).await;
+                    if !out.ok() {
+                        warn!("script {:?} failed: {out:?}", s.command);
+                    }
+                });
+            }
+        }
+    }
+}
+
+struct Io {
+    ipvs: Option<keel_ipvs::Ipvs>,
+    syncd: bool,
+}
+
+impl Io {
+    fn reconcile(&mut self, d: &Director) {
+        let Some(ipvs) = self.ipvs.as_mut() else {
+            return;
+        };
+        let opts = reconcile::Options {
+            owned: d.owned.clone(),
+            all: false,
+        };
+        match ipvs.reconcile(&d.desired(), &opts, false) {
+            Ok(p) if !p.is_empty() => {
+                for l in p.to_string().lines() {
+                    info!(target: "ipvs", "{l}");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => error!("IPVS reconcile failed: {e}"),
+        }
+    }
+}
+
+fn sync_daemon(cfg: &conf::Config, io: &mut Io) {
+    let Some(s) = &cfg.global_defs.lvs_sync_daemon else {
+        return;
+    };
+    let Some(ipvs) = io.ipvs.as_mut() else { return };
+    let id = s.id.map(u32::from).unwrap_or_else(|| {
+        cfg.vrrp_instances
+            .iter()
+            .find(|i| i.name == s.vrrp_instance)
+            .map_or(0, |i| u32::from(i.virtual_router_id))
+    });
+    for st in [keel_ipvs::SyncState::Master, keel_ipvs::SyncState::Backup] {
+        let mut d = keel_ipvs::SyncDaemon::new(st, &s.interface, id);
+        d.max_len = s.maxlen;
+        d.port = s.port;
+        d.ttl = s.ttl;
+        d.group = s.group;
+        match ipvs.start_sync_daemon(&d) {
+            Ok(()) => {
+                io.syncd = true;
+                info!("Starting IPVS {st:?} sync daemon on {} (id {id})", s.interface);
+            }
+            Err(e) => error!("cannot start the IPVS {st:?} sync daemon: {e}"),
+        }
+    }
+}
+
+async fn run(
+    cfg: conf::Config,
+    mut rx: mpsc::UnboundedReceiver<Cmd>,
+    snapshot: Arc<Mutex<Vec<VirtualServerStatus>>>,
+) {
+    let mut io = Io {
+        ipvs: match keel_ipvs::Ipvs::new() {
+            Ok(i) => Some(i),
+            Err(e) => {
+                error!("{e}; virtual_server blocks are not programmed");
+                None
+            }
+        },
+        syncd: false,
+    };
+    if cfg.global_defs.lvs_flush {
+        if let Some(ipvs) = io.ipvs.as_mut() {
+            match ipvs.flush() {
+                Ok(()) => info!("Flushed the IPVS table (lvs_flush)"),
+                Err(e) => error!("lvs_flush: {e}"),
+            }
+        }
+    }
+    sync_daemon(&cfg, &mut io);
+    let (etx, mut erx) = mpsc::channel(1024);
+    let mut checker = kc::Checker::new(etx, kc::CheckerOptions::default());
+    let mut d = Director::default();
+    let notes = d.configure(&cfg);
+    run_notes(notes);
+    io.reconcile(&d);
+    if let Err(e) = checker.sync(d.checks()) {
+        error!("cannot start the health checks: {e}");
+    }
+    let publish = |d: &Director, io: &Io| {
+        if let Ok(mut s) = snapshot.lock() {
+            *s = d.status(io.ipvs.is_some());
+        }
+    };
+    publish(&d, &io);
+    loop {
+        tokio::select! {
+            Some(ev) = erx.recv() => {
+                let before = d.desired();
+                run_notes(d.handle(&ev));
+                // Drain what is already queued before touching the kernel.
+                while let Ok(ev) = erx.try_recv() {
+                    run_notes(d.handle(&ev));
+                }
+                if d.desired() != before {
+                    io.reconcile(&d);
+                }
+                publish(&d, &io);
+            }
+            cmd = rx.recv() => match cmd {
+                Some(Cmd::Reload(cfg)) => {
+                    let notes = d.configure(&cfg);
+                    run_notes(notes);
+                    io.reconcile(&d);
+                    d.owned = d.desired().iter().map(|v| v.service.key).collect();
+                    match checker.sync(d.checks()) {
+                        Ok(s) => info!(
+                            "Health checks reloaded: {} added, {} changed, {} removed, {} unchanged",
+                            s.added.len(), s.replaced.len(), s.removed.len(), s.unchanged.len()
+                        ),
+                        Err(e) => error!("cannot reload the health checks: {e}"),
+                    }
+                    publish(&d, &io);
+                }
+                Some(Cmd::Shutdown(done)) => {
+                    run_notes(d.shutdown_notes());
+                    checker.shutdown().await;
+                    if let Some(ipvs) = io.ipvs.as_mut() {
+                        let opts = reconcile::Options { owned: d.owned.clone(), all: false };
+                        match ipvs.reconcile(&[], &opts, false) {
+                            Ok(p) => info!("Removed {} IPVS service(s) keel added", p.ops.len()),
+                            Err(e) => error!("cannot remove keel's IPVS services: {e}"),
+                        }
+                        if io.syncd {
+                            for st in [keel_ipvs::SyncState::Master, keel_ipvs::SyncState::Backup] {
+                                let _ = ipvs.stop_sync_daemon(st);
+                            }
+                        }
+                    }
+                    let _ = done.send(());
+                    return;
+                }
+                None => return,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
