@@ -34,6 +34,8 @@ pub enum Reason {
     SyncGroup,
     /// Restarted by a `Reload` that changed the router's identity.
     Reload,
+    /// A make-before-break handover finished (`Input::Handover`): Master → Backup.
+    Handover,
 }
 
 /// keepalived's notify states (argument 3 of `notify` scripts).
@@ -160,6 +162,8 @@ pub enum LogKind {
     RemovingVips,
     /// `sent 0 priority`.
     SentZeroPriority,
+    /// `handing over: keeping VIPs until the new master advertises` (keel only).
+    HandingOver,
     /// `Backup received priority 0 advertisement`.
     BackupReceivedZero,
     /// `Master received priority 0 message`.
@@ -279,6 +283,9 @@ impl fmt::Display for LogEvent {
             SettingVips => f.write_str("setting VIPs."),
             RemovingVips => f.write_str("removing VIPs."),
             SentZeroPriority => f.write_str("sent 0 priority"),
+            HandingOver => {
+                f.write_str("handing over: keeping VIPs until the new master advertises")
+            }
             BackupReceivedZero => f.write_str("Backup received priority 0 advertisement"),
             MasterReceivedZero => f.write_str("Master received priority 0 message"),
             DiscardLower { from, priority } => {

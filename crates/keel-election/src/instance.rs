@@ -85,6 +85,25 @@ pub enum Input {
     /// group moves when every member wants it (keepalived: "prefer backup
     /// state to avoid thrashing"). [`crate::SyncGroup`] sends this itself.
     SyncGrouped(bool),
+    /// Make-before-break switchover (keel extension, not in keepalived). A
+    /// Master sends the RFC's priority-0 advert but KEEPS its VIPs and keeps
+    /// serving, sending no further adverts, until it hears the first advert of
+    /// a new master (any priority above 0), or until the longest
+    /// Master_Down_Interval any backup can have (that of priority 1) passes
+    /// with none; then it removes its VIPs and enters Backup with
+    /// [`Reason::Handover`]. While handing over, [`Instance::handing_over`] is
+    /// true. A Backup given `Handover` just stays where it is.
+    ///
+    /// Either way the instance is then *held* ([`Instance::held`]): it
+    /// follows whatever master it hears as if `nopreempt` were set, so it
+    /// does not preempt back. The hold ends with [`Input::Resume`] (the
+    /// operator), with a restart of the instance (`Shutdown` then `Startup`,
+    /// or a `Reload` that changes the router), or when the instance becomes
+    /// Master again because the new master went silent (Master_Down_Timer:
+    /// a held backup still protects against failure).
+    Handover,
+    /// End the hold left by [`Input::Handover`]: preemption applies again.
+    Resume,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -93,6 +112,8 @@ struct Timers {
     adver: Option<Instant>,
     garp_delay: Option<Instant>,
     garp_refresh: Option<Instant>,
+    /// Deadline of a make-before-break handover (set only while Master).
+    handover: Option<Instant>,
 }
 
 /// One VRRP instance (one virtual router on one interface). Sans-IO: feed it
@@ -115,6 +136,8 @@ pub struct Instance {
     preempt_time: Option<Instant>,
     /// A lower-priority advert was discarded since the last accepted one.
     preempting: bool,
+    /// Handed over: behave as nopreempt until `Resume` or a restart.
+    held: bool,
     timers: Timers,
     actions: VecDeque<Action>,
     counters: Counters,
@@ -142,6 +165,7 @@ impl Instance {
             master_priority: 0,
             preempt_time: None,
             preempting: false,
+            held: false,
             timers: Timers::default(),
             actions: VecDeque::new(),
             counters: Counters::default(),
@@ -197,6 +221,18 @@ impl Instance {
         self.wants_master && self.state == State::Backup
     }
 
+    /// A Master that is handing over ([`Input::Handover`]): it sent priority 0,
+    /// still holds its VIPs and waits for the new master's advert.
+    pub fn handing_over(&self) -> bool {
+        self.state == State::Master && self.timers.handover.is_some()
+    }
+
+    /// Held after a handover: follows any master without preempting, until
+    /// [`Input::Resume`] or a restart.
+    pub fn held(&self) -> bool {
+        self.held
+    }
+
     /// Whether the sync group currently holds this member in Fault.
     pub fn sync_fault_flag(&self) -> bool {
         self.group_fault
@@ -222,10 +258,16 @@ impl Instance {
     /// The earliest deadline, if any: call `handle(t, Input::Timeout)` at that time.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let t = &self.timers;
-        [t.master_down, t.adver, t.garp_delay, t.garp_refresh]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            t.master_down,
+            t.adver,
+            t.garp_delay,
+            t.garp_refresh,
+            t.handover,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Process one input at time `now`.
@@ -288,6 +330,8 @@ impl Instance {
                 self.group_fault = f;
                 self.reevaluate(now);
             }
+            Input::Handover => self.handover(now),
+            Input::Resume => self.held = false,
         }
     }
 
@@ -365,6 +409,7 @@ impl Instance {
         self.timers.adver = None;
         self.timers.garp_delay = None;
         self.timers.garp_refresh = None;
+        self.timers.handover = None;
     }
 
     /// Leave Master the graceful way: priority-0 advert, VIPs removed.
@@ -378,12 +423,42 @@ impl Instance {
 
     // ---- transitions ----------------------------------------------------
 
+    fn handover(&mut self, now: Instant) {
+        match self.state {
+            State::Master if self.timers.handover.is_none() => {
+                self.send_advert(0);
+                self.log(LogKind::SentZeroPriority);
+                self.log(LogKind::HandingOver);
+                // No more adverts (they would reset the new master's down
+                // timer) and no more gratuitous bursts; the VIPs stay.
+                self.cancel_master_timers();
+                // The longest Master_Down_Interval any backup can have
+                // (priority 1): a backup that missed our priority-0 advert
+                // still takes over before we let go.
+                self.timers.handover = Some(
+                    now + timing::master_down_interval(self.cfg.version, 1, self.cfg.adver_int_cs),
+                );
+                self.held = true;
+            }
+            State::Backup => self.held = true,
+            _ => {}
+        }
+    }
+
+    /// The handover ends: the new master spoke (or never did in time).
+    fn handover_done(&mut self, now: Instant) {
+        self.timers.handover = None;
+        self.enter_backup(now, Reason::Handover);
+        self.held = true;
+    }
+
     fn startup(&mut self, now: Instant) {
         if self.state != State::Initialize {
             return;
         }
         self.effective = self.compute_effective();
         self.preempt_time = None;
+        self.held = false;
         if self.fault() {
             self.enter_fault(Reason::Startup);
         } else if self.effective == 255 {
@@ -443,6 +518,7 @@ impl Instance {
         };
         self.preempting = false;
         self.wants_master = false;
+        self.held = false;
         self.notify(NotifyState::Master);
     }
 
@@ -551,6 +627,12 @@ impl Instance {
             return;
         }
         if self.state != State::Master {
+            return;
+        }
+        if let Some(t) = self.timers.handover
+            && t <= now
+        {
+            self.handover_done(now);
             return;
         }
         if let Some(t) = self.timers.adver
@@ -708,7 +790,7 @@ impl Instance {
         }
         let in_preempt_delay =
             !self.cfg.preempt_delay.is_zero() && self.preempt_time.is_none_or(|t| now < t);
-        if self.cfg.nopreempt || adv.priority >= self.effective || in_preempt_delay {
+        if self.cfg.nopreempt || self.held || adv.priority >= self.effective || in_preempt_delay {
             if self.cfg.version == Version::V3 {
                 self.master_adver_int_cs = adv.adver_int_cs.max(1);
             }
@@ -737,6 +819,20 @@ impl Instance {
     /// RFC 5798 §6.4.3 "If an ADVERTISEMENT is received", with keepalived's answer to lower priorities.
     fn master_rx(&mut self, now: Instant, src: IpAddr, adv: &Advert) {
         let ours = self.effective;
+        if self.timers.handover.is_some() {
+            // Handing over: a priority-0 advert (another router leaving too)
+            // is not answered; any other advert is the new master's.
+            if adv.priority != 0 {
+                self.master_adver_int_cs = match self.cfg.version {
+                    Version::V3 => adv.adver_int_cs.max(1),
+                    Version::V2 => self.cfg.adver_int_cs,
+                };
+                self.master_addr = Some(src);
+                self.master_priority = adv.priority;
+                self.handover_done(now);
+            }
+            return;
+        }
         if adv.priority == 0 {
             self.log(LogKind::MasterReceivedZero);
             self.send_advert(ours);
@@ -826,10 +922,12 @@ impl Instance {
             self.master_adver_int_cs = self.cfg.adver_int_cs;
         }
         if self.state == State::Master {
-            if old.adver_int_cs != self.cfg.adver_int_cs {
+            // A handover in progress sends no adverts and no refresh bursts.
+            let handing_over = self.timers.handover.is_some();
+            if old.adver_int_cs != self.cfg.adver_int_cs && !handing_over {
                 self.timers.adver = Some(now + timing::adver_interval(self.cfg.adver_int_cs));
             }
-            if old.garp_refresh != self.cfg.garp_refresh {
+            if old.garp_refresh != self.cfg.garp_refresh && !handing_over {
                 self.timers.garp_refresh = self
                     .cfg
                     .garp_refresh

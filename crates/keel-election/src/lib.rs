@@ -90,6 +90,12 @@
 //!   priorities disagree across routers (router A should win VRID 51, B VRID 52)
 //!   are a misconfiguration: if two such groups time out in exact lockstep
 //!   they keep colliding (real timer jitter usually separates them).
+//! * Make-before-break handover ([`Input::Handover`], not in keepalived): a
+//!   master sends priority 0 but keeps its VIPs until the new master's first
+//!   advert (or the longest Master_Down_Interval) and then stays a *held*
+//!   backup (no preemption) until [`Input::Resume`] or a restart. The window
+//!   in which both routers hold the VIPs is one advert's flight; see
+//!   `docs/handover.md` and `tests/handover.rs`.
 //! * No `check_unicast_src`: a driver that wants it filters adverts by source
 //!   before handing them over.
 #![warn(clippy::print_stdout, clippy::print_stderr)]

@@ -135,6 +135,8 @@ fn input(v: &Value, cfg: &InstanceConfig) -> Input {
             "Timeout" => Input::Timeout,
             "LinkUp" => Input::LinkUp,
             "LinkDown" => Input::LinkDown,
+            "Handover" => Input::Handover,
+            "Resume" => Input::Resume,
             other => panic!("unknown input {other}"),
         };
     }
