@@ -225,6 +225,7 @@ async fn main_loop(opts: Options) -> u8 {
     d.cleanup_stale_vips();
     let p = plan::build(&cfg, &plan::RealHost);
     d.apply_plan(p, false);
+    crate::director::start(&cfg);
 
     let (mut term, mut int, mut hup, mut usr1) = match (
         signal(SignalKind::terminate()),
@@ -270,6 +271,7 @@ async fn main_loop(opts: Options) -> u8 {
         }
     }
     d.shutdown().await;
+    crate::director::shutdown().await;
     let _ = std::fs::remove_file(&opts.status_socket);
     info!("Stopped keeld");
     0
@@ -731,6 +733,7 @@ impl Daemon {
         let p = plan::build(&cfg, &plan::RealHost);
         self.reloads += 1;
         self.apply_plan(p, true);
+        crate::director::reload(&cfg);
         info!("Reload finished");
     }
 
@@ -1547,6 +1550,7 @@ impl Daemon {
                     runs: s.tracker.runs,
                 })
                 .collect(),
+            virtual_servers: crate::director::status(),
         }
     }
 

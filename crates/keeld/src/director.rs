@@ -64,7 +64,6 @@ struct VsConf {
     quorum_up: Option<conf::Script>,
     quorum_down: Option<conf::Script>,
     omega: bool,
-    reals: Vec<RsConf>,
 }
 
 #[derive(Debug, Clone)]
@@ -465,12 +464,10 @@ impl Director {
                     quorum_up: v.quorum_up.as_deref().cloned(),
                     quorum_down: v.quorum_down.as_deref().cloned(),
                     omega: v.omega,
-                    reals,
                 },
                 quorum_up: old_quorum.get(&label).copied().unwrap_or(true),
-                reals: Vec::new(),
+                reals,
             };
-            vs.reals = std::mem::take(&mut vs.conf.reals);
             vs.update_quorum(&mut notes);
             self.owned.insert(key);
             self.vss.push(vs);
@@ -593,6 +590,39 @@ impl Director {
     }
 }
 
+/// The virtual servers as text for `keeld status`.
+pub fn render(vss: &[VirtualServerStatus]) -> String {
+    use std::fmt::Write as _;
+    let mut o = String::new();
+    for v in vss {
+        let _ = writeln!(
+            o,
+            "{} {}{} quorum {}{}{}  transitions {}",
+            v.service,
+            v.scheduler,
+            v.persistence_s
+                .map(|p| format!(" persistent {p}s"))
+                .unwrap_or_default(),
+            if v.quorum_up { "up" } else { "LOST" },
+            if v.sorry_active { " (sorry server)" } else { "" },
+            if v.programmed { "" } else { "  NOT PROGRAMMED (no IPVS)" },
+            v.transitions
+        );
+        for r in &v.real_servers {
+            let _ = writeln!(
+                o,
+                "    {}  {:<4}  weight {}/{}  ipvs {}",
+                r.server,
+                if r.alive { "UP" } else { "DOWN" },
+                r.effective_weight,
+                r.weight,
+                r.ipvs_weight.map_or("-".to_owned(), |w| w.to_string())
+            );
+        }
+    }
+    o
+}
+
 // ------------------------------------------------------------------ the task
 
 enum Cmd {
@@ -706,7 +736,7 @@ impl Io {
 }
 
 fn sync_daemon(cfg: &conf::Config, io: &mut Io) {
-    let Some(s) = &cfg.global_defs.lvs_sync_daemon else {
+    let Some(s) = &cfg.global.lvs_sync_daemon else {
         return;
     };
     let Some(ipvs) = io.ipvs.as_mut() else { return };
@@ -747,7 +777,7 @@ async fn run(
         },
         syncd: false,
     };
-    if cfg.global_defs.lvs_flush {
+    if cfg.global.lvs_flush {
         if let Some(ipvs) = io.ipvs.as_mut() {
             match ipvs.flush() {
                 Ok(()) => info!("Flushed the IPVS table (lvs_flush)"),

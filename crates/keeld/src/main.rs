@@ -7,6 +7,7 @@
 
 mod cli;
 mod daemon;
+mod director;
 mod log;
 mod pidfile;
 mod plan;

@@ -30,6 +30,9 @@ pub struct Status {
     pub instances: Vec<InstanceStatus>,
     /// Every vrrp_script.
     pub scripts: Vec<ScriptStatus>,
+    /// LVS virtual servers (keeld as a director).
+    #[serde(default)]
+    pub virtual_servers: Vec<crate::director::VirtualServerStatus>,
 }
 
 /// One vrrp_instance.
@@ -241,6 +244,7 @@ pub fn render(s: &Status) -> String {
             sc.runs
         );
     }
+    o.push_str(&crate::director::render(&s.virtual_servers));
     o
 }
 
@@ -280,6 +284,7 @@ mod tests {
                 in_state_s: 4.0,
             }],
             scripts: vec![],
+            virtual_servers: vec![],
         }
     }
 
