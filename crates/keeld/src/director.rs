@@ -604,8 +604,16 @@ pub fn render(vss: &[VirtualServerStatus]) -> String {
                 .map(|p| format!(" persistent {p}s"))
                 .unwrap_or_default(),
             if v.quorum_up { "up" } else { "LOST" },
-            if v.sorry_active { " (sorry server)" } else { "" },
-            if v.programmed { "" } else { "  NOT PROGRAMMED (no IPVS)" },
+            if v.sorry_active {
+                " (sorry server)"
+            } else {
+                ""
+            },
+            if v.programmed {
+                ""
+            } else {
+                "  NOT PROGRAMMED (no IPVS)"
+            },
             v.transitions
         );
         for r in &v.real_servers {
@@ -755,7 +763,10 @@ fn sync_daemon(cfg: &conf::Config, io: &mut Io) {
         match ipvs.start_sync_daemon(&d) {
             Ok(()) => {
                 io.syncd = true;
-                info!("Starting IPVS {st:?} sync daemon on {} (id {id})", s.interface);
+                info!(
+                    "Starting IPVS {st:?} sync daemon on {} (id {id})",
+                    s.interface
+                );
             }
             Err(e) => error!("cannot start the IPVS {st:?} sync daemon: {e}"),
         }
@@ -777,12 +788,10 @@ async fn run(
         },
         syncd: false,
     };
-    if cfg.global.lvs_flush {
-        if let Some(ipvs) = io.ipvs.as_mut() {
-            match ipvs.flush() {
-                Ok(()) => info!("Flushed the IPVS table (lvs_flush)"),
-                Err(e) => error!("lvs_flush: {e}"),
-            }
+    if let (true, Some(ipvs)) = (cfg.global.lvs_flush, io.ipvs.as_mut()) {
+        match ipvs.flush() {
+            Ok(()) => info!("Flushed the IPVS table (lvs_flush)"),
+            Err(e) => error!("lvs_flush: {e}"),
         }
     }
     sync_daemon(&cfg, &mut io);

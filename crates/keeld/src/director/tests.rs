@@ -157,7 +157,11 @@ fn failed_server_removed_then_restored_with_keepalived_lines() {
     };
     let p = reconcile::plan(&d.desired(), &before, &reconcile::Options::default());
     assert_eq!(p.ops.len(), 1);
-    assert!(p.to_string().starts_with("del dest"), "{p}");
+    assert!(
+        p.to_string()
+            .starts_with("delete destination 192.0.2.12:80"),
+        "{p}"
+    );
     // A repeated down changes nothing.
     assert_eq!(logs(&d.handle(&tr(id, false))).len(), 1);
     let n = d.handle(&tr(id, true));
@@ -176,7 +180,11 @@ fn inhibit_on_failure_sets_weight_zero() {
     ));
     let id = d.checks()[0].id;
     let n = d.handle(&tr(id, false));
-    assert!(logs(&n).contains(&"Disabling service [192.0.2.12]:tcp:80 to VS [192.0.2.250]:tcp:80".to_string()));
+    assert!(
+        logs(&n).contains(
+            &"Disabling service [192.0.2.12]:tcp:80 to VS [192.0.2.250]:tcp:80".to_string()
+        )
+    );
     assert_eq!(weights(&d), vec![("192.0.2.12".to_string(), 0)]);
     d.handle(&tr(id, true));
     assert_eq!(weights(&d), vec![("192.0.2.12".to_string(), 5)]);
@@ -211,8 +219,13 @@ fn quorum_with_hysteresis_and_sorry_server() {
     assert_eq!(weights(&d), vec![("192.0.2.14".to_string(), 1)]);
     // 0 alive: lost.
     let n = d.handle(&tr(ids[2], false));
-    assert!(logs(&n).contains(&"Lost quorum 2-1=1 > 0 for VS [192.0.2.250]:tcp:80".to_string()), "{n:?}");
-    assert!(logs(&n).contains(&"Adding sorry server [192.0.2.99]:tcp:80 to VS [192.0.2.250]:tcp:80".to_string()));
+    assert!(
+        logs(&n).contains(&"Lost quorum 2-1=1 > 0 for VS [192.0.2.250]:tcp:80".to_string()),
+        "{n:?}"
+    );
+    assert!(logs(&n).contains(
+        &"Adding sorry server [192.0.2.99]:tcp:80 to VS [192.0.2.250]:tcp:80".to_string()
+    ));
     assert_eq!(scripts(&n), vec!["/bin/quorum down"]);
     assert_eq!(weights(&d), vec![("192.0.2.99".to_string(), 1)]);
     // 1 alive: threshold while down is quorum + hysteresis = 3: still down, sorry stays.
@@ -223,8 +236,13 @@ fn quorum_with_hysteresis_and_sorry_server() {
     assert_eq!(weights(&d), vec![("192.0.2.99".to_string(), 1)]);
     // 3 alive: gained.
     let n = d.handle(&tr(ids[2], true));
-    assert!(logs(&n).contains(&"Gained quorum 2+1=3 <= 3 for VS [192.0.2.250]:tcp:80".to_string()), "{n:?}");
-    assert!(logs(&n).contains(&"Removing sorry server [192.0.2.99]:tcp:80 from VS [192.0.2.250]:tcp:80".to_string()));
+    assert!(
+        logs(&n).contains(&"Gained quorum 2+1=3 <= 3 for VS [192.0.2.250]:tcp:80".to_string()),
+        "{n:?}"
+    );
+    assert!(logs(&n).contains(
+        &"Removing sorry server [192.0.2.99]:tcp:80 from VS [192.0.2.250]:tcp:80".to_string()
+    ));
     assert_eq!(scripts(&n), vec!["/bin/quorum up"]);
     assert_eq!(weights(&d).len(), 3);
     assert!(!weights(&d).iter().any(|(a, _)| a == "192.0.2.99"));
@@ -243,7 +261,10 @@ fn default_quorum_lost_when_no_server_is_up() {
     assert!(logs(&n).contains(&"Lost quorum 1-0=1 > 0 for VS [192.0.2.250]:tcp:80".to_string()));
     assert!(d.desired()[0].dests.is_empty());
     let n = d.handle(&tr(ids[1], true));
-    assert!(logs(&n).contains(&"Gained quorum 1+0=1 <= 2 for VS [192.0.2.250]:tcp:80".to_string()), "{n:?}");
+    assert!(
+        logs(&n).contains(&"Gained quorum 1+0=1 <= 2 for VS [192.0.2.250]:tcp:80".to_string()),
+        "{n:?}"
+    );
 }
 
 #[test]
@@ -252,7 +273,12 @@ fn alpha_starts_down_and_loses_quorum_at_start() {
     let n = d.configure(&cfg(
         "virtual_server 192.0.2.250 80 { alpha\n sorry_server 192.0.2.99 80\n real_server 192.0.2.12 80 { TCP_CHECK { } } }",
     ));
-    assert!(logs(&n).iter().any(|l| l.starts_with("Lost quorum 1-0=1 > 0")), "{n:?}");
+    assert!(
+        logs(&n)
+            .iter()
+            .any(|l| l.starts_with("Lost quorum 1-0=1 > 0")),
+        "{n:?}"
+    );
     assert!(d.checks()[0].alpha);
     assert_eq!(weights(&d), vec![("192.0.2.99".to_string(), 1)]);
 }
@@ -276,25 +302,56 @@ fn reload_keeps_ids_and_health_of_unchanged_servers() {
         assert!(after.contains(c), "unchanged check kept with its id: {c:?}");
     }
     let st = d.status(true);
-    let rs: Vec<(&str, bool)> = st[0].real_servers.iter().map(|r| (r.server.as_str(), r.alive)).collect();
+    let rs: Vec<(&str, bool)> = st[0]
+        .real_servers
+        .iter()
+        .map(|r| (r.server.as_str(), r.alive))
+        .collect();
     assert_eq!(
         rs,
-        vec![("[192.0.2.12]:tcp:80", false), ("[192.0.2.14]:tcp:80", true), ("[192.0.2.13]:tcp:80", true)]
+        vec![
+            ("[192.0.2.12]:tcp:80", false),
+            ("[192.0.2.14]:tcp:80", true),
+            ("[192.0.2.13]:tcp:80", true)
+        ]
     );
     // A removed virtual server leaves the desired table; it stays owned for the reconcile.
-    d.configure(&cfg("virtual_server 192.0.2.251 80 { real_server 192.0.2.12 80 { } }"));
+    d.configure(&cfg(
+        "virtual_server 192.0.2.251 80 { real_server 192.0.2.12 80 { } }",
+    ));
     let key = ServiceKey::tcp("192.0.2.250".parse().unwrap(), 80);
     assert!(d.owned.contains(&key));
-    let old = vec![VirtualService { service: Service::new(key, "rr"), dests: vec![] }];
-    let p = reconcile::plan(&d.desired(), &old, &reconcile::Options { owned: d.owned.clone(), all: false });
-    assert!(p.to_string().starts_with("del service"), "{p}");
+    let old = vec![VirtualService {
+        service: Service::new(key, "rr"),
+        dests: vec![],
+    }];
+    let p = reconcile::plan(
+        &d.desired(),
+        &old,
+        &reconcile::Options {
+            owned: d.owned.clone(),
+            all: false,
+        },
+    );
+    assert!(
+        p.to_string()
+            .starts_with("delete service TCP 192.0.2.250:80"),
+        "{p}"
+    );
 }
 
 #[test]
 fn omega_runs_down_scripts_at_shutdown() {
     let mut d = Director::default();
-    d.configure(&cfg(&SORRY.replacen("lb_kind NAT", "lb_kind NAT\n omega", 1)));
-    assert_eq!(scripts(&d.shutdown_notes()), vec!["/bin/n down 12", "/bin/quorum down"]);
+    d.configure(&cfg(&SORRY.replacen(
+        "lb_kind NAT",
+        "lb_kind NAT\n omega",
+        1,
+    )));
+    assert_eq!(
+        scripts(&d.shutdown_notes()),
+        vec!["/bin/n down 12", "/bin/quorum down"]
+    );
     let mut d = Director::default();
     d.configure(&cfg(SORRY));
     assert!(d.shutdown_notes().is_empty());
@@ -307,7 +364,16 @@ fn status_renders_virtual_servers() {
     let id = d.checks()[0].id;
     d.handle(&tr(id, false));
     let text = render(&d.status(true));
-    assert!(text.contains("[192.0.2.250]:tcp:80 rr persistent 50s quorum up"), "{text}");
-    assert!(text.contains("[192.0.2.12]:tcp:80  DOWN  weight 1/1  ipvs -"), "{text}");
-    assert!(text.contains("[192.0.2.13]:tcp:80  UP    weight 2/2  ipvs 2"), "{text}");
+    assert!(
+        text.contains("[192.0.2.250]:tcp:80 rr persistent 50s quorum up"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[192.0.2.12]:tcp:80  DOWN  weight 1/1  ipvs -"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[192.0.2.13]:tcp:80  UP    weight 2/2  ipvs 2"),
+        "{text}"
+    );
 }
