@@ -1,0 +1,410 @@
+//! The guide's LVS-DR cluster end to end (needs IPVS: `cargo xtask vm test` runs it
+//! with `--ignored` inside the Debian kernel VM).
+//!
+//! Namespaces client, director1, director2, real1, real2 on one bridge (192.0.2.0/24);
+//! VIP 192.0.2.250; the real servers carry the VIP on `lo` with arp_ignore=1 /
+//! arp_announce=2 and serve HTTP naming themselves; keeld runs on both directors with
+//! the guide's `vrrp_instance` + `virtual_server` (shorter timers).
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+use keel_testkit::Netns;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+const KEELD: &str = env!("CARGO_BIN_EXE_keeld");
+const VIP: &str = "192.0.2.250";
+
+/// A tiny HTTP server in a namespace answering its node name; stops on `stop`.
+struct Web {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Web {
+    fn start(ns: &Netns, name: &'static str) -> Web {
+        let l: TcpListener = ns.enter(|| TcpListener::bind("0.0.0.0:80").unwrap());
+        l.set_nonblocking(true).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                match l.accept() {
+                    Ok((mut c, _)) => {
+                        let _ = c.set_nonblocking(false);
+                        let _ = c.set_read_timeout(Some(Duration::from_millis(500)));
+                        let mut buf = [0u8; 1024];
+                        let mut got = Vec::new();
+                        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                            match c.read(&mut buf) {
+                                Ok(0) | Err(_) => break,
+                                Ok(n) => got.extend_from_slice(&buf[..n]),
+                            }
+                        }
+                        if got.is_empty() {
+                            continue; // a health check's bare connect
+                        }
+                        let _ = c.write_all(
+                            format!(
+                                "HTTP/1.0 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{name}",
+                                name.len()
+                            )
+                            .as_bytes(),
+                        );
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Web {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Web {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// One GET http://VIP/ from the client namespace: the body, or None.
+fn fetch_n(client: &Netns, n: usize) -> Vec<Option<String>> {
+    client.enter(move || {
+        (0..n)
+            .map(|_| {
+                let addr: SocketAddr = format!("{VIP}:80").parse().unwrap();
+                let mut s = TcpStream::connect_timeout(&addr, Duration::from_millis(700)).ok()?;
+                s.set_read_timeout(Some(Duration::from_secs(1))).ok()?;
+                s.write_all(b"GET / HTTP/1.0\r\nHost: vip\r\n\r\n").ok()?;
+                let mut out = String::new();
+                s.read_to_string(&mut out).ok()?;
+                let body = out.split("\r\n\r\n").nth(1)?.to_owned();
+                Some(body)
+            })
+            .collect()
+    })
+}
+
+fn conf(master: bool, persistence: bool) -> String {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../docs/examples/guide/lvs-dr-director1.conf");
+    let mut t = std::fs::read_to_string(&p).unwrap();
+    if !master {
+        t = t
+            .replace("HA_TEST_R1", "HA_TEST_R2")
+            .replace("state MASTER", "state BACKUP")
+            .replace("priority 100", "priority 99");
+    }
+    t = t
+        .replace("ens33", "eth0")
+        .replace("192.168.161.", "192.0.2.")
+        .replace(" 443 {", " 80 {")
+        .replace("delay_loop 15", "delay_loop 1")
+        .replace("connect_timeout 3", "connect_timeout 1")
+        .replace("nb_get_retry 3", "nb_get_retry 1")
+        .replace("delay_before_retry 4", "delay_before_retry 1");
+    if !persistence {
+        t = t.replace("persistence_timeout 50", "");
+    }
+    t
+}
+
+struct Director {
+    ns: Netns,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl Director {
+    fn conf_path(&self) -> PathBuf {
+        self.dir.join(format!("{}.conf", self.ns.name()))
+    }
+    fn log_path(&self) -> PathBuf {
+        self.dir.join(format!("{}.log", self.ns.name()))
+    }
+    fn start(&mut self) {
+        let log = std::fs::File::create(self.log_path()).unwrap();
+        let sock = self.dir.join(format!("{}.sock", self.ns.name()));
+        let pid = self.dir.join(format!("{}.pid", self.ns.name()));
+        let vpid = self.dir.join(format!("{}.vpid", self.ns.name()));
+        let mut c = self.ns.command(&[KEELD]);
+        c.args(["-n", "-l", "-D", "-f"])
+            .arg(self.conf_path())
+            .arg("-p")
+            .arg(pid)
+            .arg("-r")
+            .arg(vpid)
+            .arg("--status-socket")
+            .arg(sock)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
+        self.child = Some(c.spawn().unwrap());
+    }
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = std::process::Command::new("kill")
+                .arg(c.id().to_string())
+                .status();
+            let t = Instant::now();
+            while t.elapsed() < Duration::from_secs(5) {
+                if let Ok(Some(_)) = c.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+    fn ipvs(&self) -> String {
+        self.ns.run_ok(&["ipvsadm", "-ln"])
+    }
+    fn holds_vip(&self) -> bool {
+        self.ns
+            .run_ok(&["ip", "-4", "addr", "show", "dev", "eth0"])
+            .contains(&format!("{VIP}/"))
+    }
+}
+
+impl Drop for Director {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn wait(within: Duration, mut f: impl FnMut() -> bool) -> Option<Duration> {
+    let t = Instant::now();
+    while t.elapsed() < within {
+        if f() {
+            return Some(t.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+fn sysctl(ns: &Netns, key: &str, val: &str) {
+    ns.run_ok(&[
+        "sh",
+        "-c",
+        &format!("echo {val} > /proc/sys/net/{}", key.replace('.', "/")),
+    ]);
+}
+
+#[test]
+#[ignore = "needs IPVS: run by cargo xtask vm test"]
+fn guide_lvs_dr_cluster() {
+    if !keel_testkit::require_root("LVS-DR cluster")
+        || !keel_testkit::require_tool("LVS-DR cluster", "ipvsadm")
+    {
+        return;
+    }
+    let t_all = Instant::now();
+    let dir = std::env::temp_dir().join(format!("keel-dvm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sw = Netns::new("dvm-sw");
+    let client = Netns::new("dvm-client");
+    let d1 = Netns::new("dvm-dir1");
+    let d2 = Netns::new("dvm-dir2");
+    let r1 = Netns::new("dvm-real1");
+    let r2 = Netns::new("dvm-real2");
+    sw.bridge(
+        "br0",
+        &[
+            (&client, "eth0"),
+            (&d1, "eth0"),
+            (&d2, "eth0"),
+            (&r1, "eth0"),
+            (&r2, "eth0"),
+        ],
+    );
+    for (ns, a) in [
+        (&client, "192.0.2.100"),
+        (&d1, "192.0.2.10"),
+        (&d2, "192.0.2.11"),
+        (&r1, "192.0.2.12"),
+        (&r2, "192.0.2.13"),
+    ] {
+        ns.run_ok(&["ip", "addr", "add", &format!("{a}/24"), "dev", "eth0"]);
+    }
+    for r in [&r1, &r2] {
+        r.run_ok(&["ip", "addr", "add", &format!("{VIP}/32"), "dev", "lo"]);
+        for k in ["all", "eth0"] {
+            sysctl(r, &format!("ipv4.conf.{k}.arp_ignore"), "1");
+            sysctl(r, &format!("ipv4.conf.{k}.arp_announce"), "2");
+        }
+    }
+    for d in [&d1, &d2] {
+        for k in ["all", "default", "eth0"] {
+            sysctl(d, &format!("ipv4.conf.{k}.send_redirects"), "0");
+        }
+    }
+    let mut web1 = Some(Web::start(&r1, "real1"));
+    let _web2 = Web::start(&r2, "real2");
+
+    let mut dir1 = Director {
+        ns: d1,
+        dir: dir.clone(),
+        child: None,
+    };
+    let mut dir2 = Director {
+        ns: d2,
+        dir: dir.clone(),
+        child: None,
+    };
+    std::fs::write(dir1.conf_path(), conf(true, false)).unwrap();
+    std::fs::write(dir2.conf_path(), conf(false, false)).unwrap();
+    dir1.start();
+    dir2.start();
+    let both = |d: &Director| {
+        let t = d.ipvs();
+        t.contains("192.0.2.12:80") && t.contains("192.0.2.13:80")
+    };
+    let up = wait(Duration::from_secs(10), || {
+        dir1.holds_vip() && both(&dir1) && both(&dir2)
+    });
+    assert!(
+        up.is_some(),
+        "cluster not up: d1 ipvs {} d2 ipvs {}\nlog1:\n{}\nlog2:\n{}",
+        dir1.ipvs(),
+        dir2.ipvs(),
+        dir1.log(),
+        dir2.log()
+    );
+    eprintln!(
+        "cluster up in {:?}; director1:\n{}",
+        up.unwrap(),
+        dir1.ipvs()
+    );
+    assert!(dir1.ipvs().contains("Route"), "{}", dir1.ipvs());
+
+    // rr without persistence: answers alternate.
+    let got: Vec<String> = fetch_n(&client, 6)
+        .into_iter()
+        .map(|b| b.unwrap_or_default())
+        .collect();
+    eprintln!("rr answers: {got:?}");
+    for w in got.windows(2) {
+        assert_ne!(w[0], w[1], "rr must alternate: {got:?}");
+    }
+    assert!(got.iter().all(|b| b == "real1" || b == "real2"), "{got:?}");
+
+    // real1's server stops: it leaves the table within delay_loop + retry x
+    // delay_before_retry + connect_timeout (1 + 1x1 + 1 = 3 s; slack for the VM).
+    let t0 = Instant::now();
+    web1.take();
+    let gone = wait(Duration::from_secs(8), || {
+        !dir1.ipvs().contains("192.0.2.12:80")
+    });
+    eprintln!("real1 removed after {:?}", t0.elapsed());
+    assert!(
+        gone.is_some(),
+        "real1 still in the table:\n{}\n{}",
+        dir1.ipvs(),
+        dir1.log()
+    );
+    assert!(
+        dir1.log()
+            .contains("Removing service [192.0.2.12]:tcp:80 to VS [192.0.2.250]:tcp:80"),
+        "{}",
+        dir1.log()
+    );
+    let got = fetch_n(&client, 4);
+    assert!(got.iter().all(|b| b.as_deref() == Some("real2")), "{got:?}");
+
+    // real1 back: it returns to the table.
+    let t0 = Instant::now();
+    web1 = Some(Web::start(&r1, "real1"));
+    let back = wait(Duration::from_secs(8), || {
+        dir1.ipvs().contains("192.0.2.12:80")
+    });
+    eprintln!("real1 back after {:?}", t0.elapsed());
+    assert!(back.is_some(), "real1 not re-added:\n{}", dir1.log());
+    assert!(
+        dir1.log()
+            .contains("Adding service [192.0.2.12]:tcp:80 to VS [192.0.2.250]:tcp:80")
+    );
+    let got = fetch_n(&client, 4);
+    assert!(got.iter().any(|b| b.as_deref() == Some("real1")), "{got:?}");
+
+    // keeld status shows the virtual server.
+    let st = dir1.ns.run_ok(&[
+        KEELD,
+        "status",
+        "--socket",
+        dir.join(format!("{}.sock", dir1.ns.name()))
+            .to_str()
+            .unwrap(),
+    ]);
+    assert!(st.contains("[192.0.2.250]:tcp:80 rr"), "{st}");
+    assert!(st.contains("[192.0.2.12]:tcp:80  UP"), "{st}");
+
+    // director1 stops: director2 holds the VIP with its table already programmed,
+    // and the client keeps getting answers.
+    let table2 = dir2.ipvs();
+    assert!(
+        table2.contains("192.0.2.12:80") && table2.contains("192.0.2.13:80"),
+        "{table2}"
+    );
+    let t0 = Instant::now();
+    dir1.stop();
+    let took = wait(Duration::from_secs(6), || dir2.holds_vip());
+    assert!(
+        took.is_some(),
+        "director2 never took the VIP:\n{}",
+        dir2.log()
+    );
+    assert!(
+        !dir1.ipvs().contains("192.0.2.250"),
+        "director1 left its table:\n{}",
+        dir1.ipvs()
+    );
+    let first = wait(Duration::from_secs(5), || fetch_n(&client, 1)[0].is_some());
+    eprintln!(
+        "director2 master after {:?}, first answer after {:?}",
+        took.unwrap(),
+        t0.elapsed()
+    );
+    assert!(first.is_some(), "no answer through director2");
+    let got = fetch_n(&client, 6);
+    assert!(got.iter().all(Option::is_some), "{got:?}");
+
+    // persistence (reload director2 with the guide's persistence_timeout 50): one
+    // client sticks to one real server.
+    std::fs::write(dir2.conf_path(), conf(false, true)).unwrap();
+    dir2.ns.run_ok(&[
+        "kill",
+        "-HUP",
+        &dir2.child.as_ref().unwrap().id().to_string(),
+    ]);
+    let p = wait(Duration::from_secs(5), || {
+        dir2.ipvs().contains("persistent 50")
+    });
+    assert!(
+        p.is_some(),
+        "reload did not set persistence:\n{}",
+        dir2.ipvs()
+    );
+    let got = fetch_n(&client, 6);
+    eprintln!("persistent answers: {got:?}");
+    assert!(
+        got[0].is_some() && got.iter().all(|b| *b == got[0]),
+        "{got:?}"
+    );
+    drop(web1);
+    eprintln!("LVS-DR cluster test took {:?}", t_all.elapsed());
+    let _ = std::fs::remove_dir_all(&dir);
+}
