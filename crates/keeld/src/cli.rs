@@ -87,6 +87,13 @@ pub struct Cli {
     #[arg(long = "status-socket", value_name = "PATH")]
     pub status_socket: Option<PathBuf>,
 
+    /// What SIGTERM does to a master: `resign` (keepalived: priority-0 advert,
+    /// VIPs removed at once) or `handover` (make-before-break: priority-0
+    /// advert, VIPs kept until the new master's first advert, then exit;
+    /// see docs/handover.md).
+    #[arg(long = "stop-mode", value_enum, value_name = "MODE", default_value_t = StopMode::Resign)]
+    pub stop_mode: StopMode,
+
     /// Display the version and exit.
     #[arg(short = 'v', long = "version", action = ArgAction::Version)]
     pub version: Option<bool>,
@@ -127,6 +134,16 @@ pub enum Format {
     Text,
     /// One JSON object: diagnostics and exit code.
     Json,
+}
+
+/// What SIGTERM does to the instances that are master.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StopMode {
+    /// keepalived's behaviour: priority-0 advert and VIPs removed at once.
+    #[default]
+    Resign,
+    /// Make-before-break: keep the VIPs until a new master advertises.
+    Handover,
 }
 
 /// Subcommands talking to a running keeld.
@@ -238,6 +255,12 @@ mod tests {
         let c = Cli::try_parse_from(["keeld", "status", "--socket", "/tmp/s"]).unwrap();
         assert!(
             matches!(c.cmd, Some(Cmd::Status { ref socket, json: false }) if socket == std::path::Path::new("/tmp/s"))
+        );
+        let c = Cli::try_parse_from(["keeld", "--stop-mode", "handover"]).unwrap();
+        assert_eq!(c.stop_mode, StopMode::Handover);
+        assert_eq!(
+            Cli::try_parse_from(["keeld"]).unwrap().stop_mode,
+            StopMode::Resign
         );
         let c = Cli::try_parse_from(["keeld", "handover", "VI_1"]).unwrap();
         assert!(matches!(c.cmd, Some(Cmd::Handover { instance: Some(ref i), .. }) if i == "VI_1"));

@@ -34,6 +34,8 @@ pub struct Options {
     pub config_id: Option<String>,
     /// Status socket.
     pub status_socket: PathBuf,
+    /// What SIGTERM does to masters (`--stop-mode`).
+    pub stop_mode: crate::cli::StopMode,
 }
 
 type SockKey = (u32, bool);
@@ -243,7 +245,13 @@ async fn main_loop(opts: Options) -> u8 {
     let timer = tokio::time::sleep(Duration::from_secs(3600));
     tokio::pin!(timer);
     let mut armed: Option<Instant> = None;
+    // SIGTERM with --stop-mode handover: masters hand over first; exit once
+    // none is still handing over (a second SIGTERM exits at once).
+    let mut handing_over = false;
     loop {
+        if handing_over && !d.insts.iter().any(|i| i.vi.handing_over()) {
+            break;
+        }
         let deadline = d.next_deadline();
         let sleep_to = deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
         if armed != Some(sleep_to) {
@@ -252,7 +260,12 @@ async fn main_loop(opts: Options) -> u8 {
         }
         tokio::select! {
             biased;
-            _ = term.recv() => break,
+            _ = term.recv() => {
+                if handing_over || !d.stop_with_handover() {
+                    break;
+                }
+                handing_over = true;
+            }
             _ = int.recv() => break,
             _ = hup.recv() => d.reload(),
             _ = usr1.recv() => d.dump(),
@@ -1558,8 +1571,59 @@ impl Daemon {
         match req {
             Request::Status => serde_json::to_string(&self.status())
                 .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")),
-            Request::Handover(_) => "{\"error\":\"handover is not implemented yet\"}".to_owned(),
+            Request::Handover(name) => self.handover(name.as_deref()),
         }
+    }
+
+    /// `handover [INSTANCE]`: make-before-break switchover of the named
+    /// instance (all when `None`); a JSON answer listing each one's state.
+    fn handover(&mut self, name: Option<&str>) -> String {
+        let picked: Vec<usize> = (0..self.insts.len())
+            .filter(|&i| name.is_none_or(|n| self.insts[i].plan.name == n))
+            .collect();
+        if picked.is_empty() {
+            let n = name.unwrap_or_default();
+            return serde_json::json!({ "error": format!("no vrrp_instance {n}") }).to_string();
+        }
+        let ne = self.now_e();
+        for &i in &picked {
+            if self.insts[i].vi.state() == State::Master {
+                info!("({}) handover requested", self.insts[i].plan.name);
+            }
+            self.feed(i, ne, Input::Handover);
+        }
+        let list: Vec<serde_json::Value> = picked
+            .iter()
+            .map(|&i| {
+                let vi = &self.insts[i].vi;
+                serde_json::json!({
+                    "instance": self.insts[i].plan.name,
+                    "state": vi.state().as_str(),
+                    "handing_over": vi.handing_over(),
+                    "held": vi.held(),
+                })
+            })
+            .collect();
+        serde_json::json!({ "handover": list }).to_string()
+    }
+
+    /// SIGTERM: with `--stop-mode handover`, start a handover on every
+    /// master; true when at least one is now handing over (exit waits).
+    fn stop_with_handover(&mut self) -> bool {
+        if self.opts.stop_mode != crate::cli::StopMode::Handover {
+            return false;
+        }
+        let ne = self.now_e();
+        for i in 0..self.insts.len() {
+            if self.insts[i].vi.state() == State::Master {
+                self.feed(i, ne, Input::Handover);
+            }
+        }
+        let n = self.insts.iter().filter(|i| i.vi.handing_over()).count();
+        if n > 0 {
+            info!("SIGTERM: handing over {n} instance(s) before stopping");
+        }
+        n > 0
     }
 
     fn dump(&self) {

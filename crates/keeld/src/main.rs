@@ -45,15 +45,25 @@ fn main() -> ExitCode {
                 }
             };
         }
-        Some(Cmd::Handover { instance, .. }) => {
-            eprintln!(
-                "keeld handover{}: not implemented yet",
-                instance
-                    .as_deref()
-                    .map(|i| format!(" {i}"))
-                    .unwrap_or_default()
-            );
-            return ExitCode::from(2);
+        Some(Cmd::Handover { instance, socket }) => {
+            let req = match instance {
+                Some(i) => format!("handover {i}"),
+                None => "handover".to_owned(),
+            };
+            return match status::query(socket, &req) {
+                Ok(text) => {
+                    println!("{}", text.trim_end());
+                    if text.contains("\"error\"") {
+                        ExitCode::from(1)
+                    } else {
+                        ExitCode::SUCCESS
+                    }
+                }
+                Err(e) => {
+                    eprintln!("keeld handover: {e}");
+                    ExitCode::from(1)
+                }
+            };
         }
         None => {}
     }
@@ -81,6 +91,7 @@ fn main() -> ExitCode {
         conf: cli.use_file.clone(),
         config_id: cli.config_id.clone(),
         status_socket: cli.status_socket_path(),
+        stop_mode: cli.stop_mode,
     }))
 }
 

@@ -1,0 +1,281 @@
+//! Make-before-break handover in namespaces (docs/handover.md): the
+//! `keeld handover` command and `--stop-mode handover`, with keeld and with
+//! keepalived 2.2.7 as the peer, seen by a client probing the VIP every
+//! 10 ms (at most one lost probe). Also how fast the priority-0 advert of a
+//! plain SIGTERM (resign) leaves, from a capture.
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+mod common;
+
+use common::{Daemon, KEELD, Lab, PORT, VIP, guide_conf};
+use keel_testkit::probe::Prober;
+use keel_testkit::{require_root, require_tool};
+use std::process::Stdio;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Start keeld on node i like `Lab::start`, with extra arguments.
+fn start_keeld(lab: &mut Lab, i: usize, extra: &[&str]) {
+    let pid = |k: &str| lab.dir.join(format!("node{}-{k}.pid", i + 1));
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(lab.log_path(i))
+        .unwrap();
+    let mut cmd = lab.nodes[i].ns.command(&[KEELD]);
+    cmd.args(["-n", "-l", "-D", "-f"]).arg(lab.conf_path(i));
+    cmd.arg("-p").arg(pid("main"));
+    cmd.arg("-r").arg(pid("vrrp"));
+    cmd.args(extra);
+    cmd.stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log);
+    lab.nodes[i].child = Some(cmd.spawn().unwrap());
+    lab.nodes[i].daemon = Daemon::Keeld;
+}
+
+/// node1: keeld, priority 100, master; node2: `peer`, priority 99, backup.
+fn pair(tag: &str, peer: Daemon, extra: &[&str]) -> Lab {
+    let mut lab = Lab::new(tag, 2);
+    lab.write_conf(0, &guide_conf(true));
+    lab.write_conf(1, &guide_conf(false));
+    start_keeld(&mut lab, 0, extra);
+    let t = lab.wait(Duration::from_secs(8), |l| l.holds_vip(0));
+    lab.check(t.is_some(), "node1 never took the VIP");
+    lab.start(1, peer);
+    std::thread::sleep(Duration::from_millis(1500));
+    lab.check(lab.holders() == vec![0], "only node1 must hold the VIP");
+    lab
+}
+
+fn prober(lab: &Lab) -> Prober {
+    let p = Prober::start(
+        &lab.client,
+        format!("{VIP}:{PORT}").parse().unwrap(),
+        Duration::from_millis(10),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    p
+}
+
+fn handover_command(tag: &str, peer: Daemon) {
+    let lab = pair(tag, peer, &[]);
+    let p = prober(&lab);
+    let t0 = Instant::now();
+    let out = std::process::Command::new(KEELD)
+        .args(["handover", "VI_1", "--socket"])
+        .arg(lab.socket(0))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    lab.check(out.status.success(), &format!("keeld handover: {text}"));
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    lab.check(
+        v["handover"][0]["handing_over"] == true && v["handover"][0]["state"] == "MASTER",
+        &format!("answer {text}"),
+    );
+    // The VIP stays on node1 until node2 advertises as master.
+    let took = lab.wait(Duration::from_secs(3), |l| {
+        l.holds_vip(1) && !l.holds_vip(0)
+    });
+    lab.check(took.is_some(), "node2 did not take over after the handover");
+    // Held: node1 (priority 100) must not preempt back, even after
+    // Master_Down_Interval (3.6 s).
+    let t_held = Instant::now();
+    while t_held.elapsed() < Duration::from_millis(4500) {
+        lab.check(
+            lab.holders() == vec![1],
+            "node1 preempted back after handover",
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let st = lab.status(0);
+    lab.check(
+        st["instances"][0]["state"] == "BACKUP",
+        "node1 must be BACKUP",
+    );
+    let log = p.stop();
+    let lost = log.lost_in(t0, None);
+    eprintln!(
+        "handover command ({peer:?} peer): VIP moved after {} ms, {lost} probes lost of {}",
+        took.unwrap().as_millis(),
+        log.window(t0, None).count()
+    );
+    for line in [
+        "(VI_1) handover requested",
+        "(VI_1) sent 0 priority",
+        "(VI_1) handing over: keeping VIPs until the new master advertises",
+        "(VI_1) Entering BACKUP STATE",
+        "(VI_1) removing VIPs.",
+    ] {
+        lab.check(
+            lab.log(0).contains(line),
+            &format!("node1 log lacks {line:?}"),
+        );
+    }
+    lab.check(lost <= 1, &format!("handover lost {lost} probes (> 1)"));
+    // Unknown instance: error answer, exit 1.
+    let out = std::process::Command::new(KEELD)
+        .args(["handover", "NOPE", "--socket"])
+        .arg(lab.socket(0))
+        .output()
+        .unwrap();
+    lab.check(out.status.code() == Some(1), "unknown instance must exit 1");
+}
+
+fn stop_mode(tag: &str, peer: Daemon) {
+    let mut lab = pair(tag, peer, &["--stop-mode", "handover"]);
+    let p = prober(&lab);
+    let t0 = Instant::now();
+    lab.signal(0, "TERM");
+    lab.check(
+        lab.holds_vip(0),
+        "node1 must keep the VIP right after SIGTERM",
+    );
+    let code = lab.reap(0, Duration::from_secs(5));
+    let exited = t0.elapsed();
+    lab.check(code == Some(0), &format!("node1 exit {code:?}"));
+    lab.check(!lab.holds_vip(0), "node1 removed its VIP");
+    lab.check(lab.holds_vip(1), "node2 holds the VIP");
+    std::thread::sleep(Duration::from_millis(300));
+    let log = p.stop();
+    let lost = log.lost_in(t0, None);
+    eprintln!(
+        "stop-mode handover ({peer:?} peer): exited after {} ms, {lost} probes lost of {}",
+        exited.as_millis(),
+        log.window(t0, None).count()
+    );
+    lab.check(
+        lab.log(0)
+            .contains("SIGTERM: handing over 1 instance(s) before stopping"),
+        "node1 log lacks the handover stop line",
+    );
+    lab.check(
+        lost <= 1,
+        &format!("handover stop lost {lost} probes (> 1)"),
+    );
+}
+
+#[test]
+fn handover_command_keeld_peer() {
+    if !require_root("keeld handover command (namespaces)") {
+        return;
+    }
+    handover_command("hck", Daemon::Keeld);
+}
+
+#[test]
+fn handover_command_keepalived_peer() {
+    if !require_root("keeld handover to keepalived") || !require_tool("handover", "keepalived") {
+        return;
+    }
+    handover_command("hca", Daemon::Keepalived);
+}
+
+#[test]
+fn stop_mode_handover_keeld_peer() {
+    if !require_root("keeld stop-mode handover (namespaces)") {
+        return;
+    }
+    stop_mode("hsk", Daemon::Keeld);
+}
+
+#[test]
+fn stop_mode_handover_keepalived_peer() {
+    if !require_root("keeld stop-mode handover to keepalived")
+        || !require_tool("handover", "keepalived")
+    {
+        return;
+    }
+    stop_mode("hsa", Daemon::Keepalived);
+}
+
+/// kill(2) directly: spawning kill(1) costs about a millisecond, which is
+/// the order of what is measured.
+#[allow(unsafe_code)]
+fn sigterm(pid: i32) {
+    // SAFETY: kill(2) has no memory-safety preconditions; `pid` is a child
+    // daemon this test started.
+    let r = unsafe { libc::kill(pid, libc::SIGTERM) };
+    assert_eq!(r, 0, "kill({pid})");
+}
+
+/// Parse `tcpdump -tt -n` lines: epoch seconds of each VRRP advert from
+/// `src` with priority `prio`.
+fn adverts_at(text: &str, src: &str, prio: u8) -> Vec<f64> {
+    let needle = format!("prio {prio},");
+    text.lines()
+        .filter(|l| l.contains(&format!("{src} > 224.0.0.18")) && l.contains(&needle))
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+/// Resign (default stop mode): time from `kill -TERM` to the priority-0
+/// advert on the wire, keeld and keepalived, from a capture on the client's
+/// port of the bridge.
+fn resign_latency(tag: &str, who: Daemon) -> f64 {
+    let mut lab = Lab::new(tag, 1);
+    lab.write_conf(0, &guide_conf(true));
+    match who {
+        Daemon::Keeld => start_keeld(&mut lab, 0, &[]),
+        Daemon::Keepalived => lab.start(0, Daemon::Keepalived),
+    }
+    let t = lab.wait(Duration::from_secs(8), |l| l.holds_vip(0));
+    lab.check(t.is_some(), "node1 never became master");
+    let cap = lab.dir.join("cap.txt");
+    let mut dump = lab
+        .client
+        .command(&["tcpdump", "-tt", "-n", "-l", "-i", "eth0", "vrrp"])
+        .stdout(std::fs::File::create(&cap).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the capture sees an advert (tcpdump is up).
+    let up = lab.wait(Duration::from_secs(4), |_| {
+        std::fs::read_to_string(&cap).is_ok_and(|t| !adverts_at(&t, "192.0.2.10", 100).is_empty())
+    });
+    lab.check(up.is_some(), "tcpdump saw no advert");
+    std::thread::sleep(Duration::from_millis(200));
+    // The pid is known in advance so the signal is one system call away.
+    let pid = match who {
+        Daemon::Keeld => lab.nodes[0].child.as_ref().unwrap().id().to_string(),
+        Daemon::Keepalived => {
+            // The main pid, as `systemctl stop` (KillMode=process) signals it.
+            let p = std::fs::read_to_string(lab.dir.join("node1-main.pid")).unwrap();
+            p.trim().to_owned()
+        }
+    };
+    let pid: i32 = pid.parse().unwrap();
+    let sent = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    sigterm(pid);
+    let _ = lab.reap(0, Duration::from_secs(3));
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = dump.kill();
+    let _ = dump.wait();
+    let text = std::fs::read_to_string(&cap).unwrap();
+    let zero = adverts_at(&text, "192.0.2.10", 0);
+    lab.check(
+        !zero.is_empty(),
+        &format!("no priority-0 advert captured:\n{text}"),
+    );
+    let lat = zero[0] - sent.as_secs_f64();
+    eprintln!(
+        "resign {who:?}: priority-0 advert on the wire {:.3} ms after kill(2)",
+        lat * 1e3
+    );
+    lat
+}
+
+#[test]
+fn resign_fast_priority_zero_latency() {
+    if !require_root("resign latency") || !require_tool("resign latency", "tcpdump") {
+        return;
+    }
+    let keeld = resign_latency("rfk", Daemon::Keeld);
+    if keel_testkit::which("keepalived").is_some() {
+        let _ = resign_latency("rfa", Daemon::Keepalived);
+    }
+    assert!(
+        keeld < 0.001,
+        "keeld's priority-0 advert left {:.3} ms after SIGTERM (> 1 ms)",
+        keeld * 1e3
+    );
+}
