@@ -207,6 +207,17 @@ fn cpu_ticks(pid: u32) -> u64 {
     get(14) + get(15)
 }
 
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 fn clk_tck() -> u64 {
     std::process::Command::new("getconf")
         .arg("CLK_TCK")
@@ -346,6 +357,7 @@ fn flood(a: &ChaosArgs, lab: &mut Lab, kinds: &[&'static str], seed: u64) -> Res
     let drops0: Vec<u64> = (0..N).map(|i| raw_drops(lab, i)).collect();
     let pids: Vec<u32> = (0..N).map(|i| lab.nodes[i].pid().unwrap_or(0)).collect();
     let cpu0: Vec<u64> = pids.iter().map(|p| cpu_ticks(*p)).collect();
+    let rss0: Vec<u64> = pids.iter().map(|p| rss_kib(*p)).collect();
     let log_len0: Vec<usize> = (0..N)
         .map(|i| std::fs::read_to_string(lab.nodes[i].log_path()).map_or(0, |s| s.len()))
         .collect();
@@ -437,6 +449,7 @@ fn flood(a: &ChaosArgs, lab: &mut Lab, kinds: &[&'static str], seed: u64) -> Res
     }
     stop.store(true, Ordering::Relaxed);
     let cpu1: Vec<u64> = pids.iter().map(|p| cpu_ticks(*p)).collect();
+    let rss1: Vec<u64> = pids.iter().map(|p| rss_kib(*p)).collect();
     let wall1 = std::time::SystemTime::now();
     // Let keeld drain its socket, then read the counters.
     std::thread::sleep(Duration::from_millis(1500));
@@ -471,7 +484,7 @@ fn flood(a: &ChaosArgs, lab: &mut Lab, kinds: &[&'static str], seed: u64) -> Res
     let tck = clk_tck() as f64;
     let _ = writeln!(
         o,
-        "\n| node | state before → after | master transitions during | kernel raw-socket drops | keeld CPU during the flood | log lines during the flood |\n|---|---|---|---|---|---|"
+        "\n| node | state before → after | master transitions during | kernel raw-socket drops | keeld CPU during the flood | VmRSS before → after (KiB) | log lines during the flood |\n|---|---|---|---|---|---|---|"
     );
     let mut problems = Vec::new();
     if let Some((when, h)) = &moved {
@@ -493,8 +506,10 @@ fn flood(a: &ChaosArgs, lab: &mut Lab, kinds: &[&'static str], seed: u64) -> Res
         let (lines, worst) = rate_check(new, wall0, wall1);
         let _ = writeln!(
             o,
-            "| node{} | {st0} → {st1} | {tr} | {kd} | {cpu:.1}% of one core | {lines} (most of one kind in one second: {worst}) |",
-            i + 1
+            "| node{} | {st0} → {st1} | {tr} | {kd} | {cpu:.1}% of one core | {} → {} | {lines} (most of one kind in one second: {worst}) |",
+            i + 1,
+            rss0[i],
+            rss1[i]
         );
         if st0 != st1 {
             problems.push(format!("node{} went from {st0} to {st1}", i + 1));
