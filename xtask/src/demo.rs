@@ -38,6 +38,10 @@ pub struct DemoArgs {
     /// Use a debug build of keeld (faster to build, same behaviour).
     #[arg(long)]
     pub debug: bool,
+    /// The guide's LVS-DR cluster instead (two keeld directors, two real servers,
+    /// a client) in the IPVS VM: the narrated run of keeld's director_vm test.
+    #[arg(long)]
+    pub lvs: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -234,6 +238,9 @@ fn adapt_guide_conf(text: &str) -> String {
 pub fn main(a: DemoArgs) -> Result<()> {
     if !is_root() {
         bail!("cargo xtask demo needs root (it creates network namespaces); run it as root");
+    }
+    if a.lvs {
+        return crate::vm::lvs_demo();
     }
     let _ = in_ci();
     let bin = match a.daemon {
