@@ -7,6 +7,12 @@
 //! until the backup holds the VIP; probes lost when the master returns and
 //! preempts; and the steady-state RSS per node. Prints median / max per
 //! event and writes the table to `target/bench-failover.md`.
+//!
+//! `--mode handover` (or `all`, the default, after the table above): keeld's
+//! make-before-break handover (docs/handover.md) with keeld and with
+//! keepalived as the peer — probes lost by `keeld handover` and by SIGTERM
+//! with `--stop-mode handover` — beside keepalived's own graceful stop in the
+//! same run; written to `target/bench-failover-handover.md`.
 use crate::util::{cargo, is_root, root, run, step};
 use anyhow::{Context, Result, bail};
 use keel_testkit::Netns;
@@ -43,6 +49,8 @@ struct Lab {
     _switch: Netns,
     procs: [Option<Child>; 2],
     _responders: Vec<Responder>,
+    /// Handover mode: node1 runs this keeld with these arguments instead.
+    node1_keeld: Option<(PathBuf, Vec<String>)>,
 }
 
 fn adapt(text: &str) -> String {
@@ -92,6 +100,7 @@ impl Lab {
             _switch: switch,
             procs: [None, None],
             _responders: responders,
+            node1_keeld: None,
         })
     }
 
@@ -102,12 +111,15 @@ impl Lab {
             .open(self.dir.join(format!("node{}.log", i + 1)))?;
         let pid = |k: &str| self.dir.join(format!("node{}-{k}.pid", i + 1));
         let mut cmd = self.nodes[i].command(&[]);
-        cmd.arg(&self.bin);
+        let node1 = self.node1_keeld.as_ref().filter(|_| i == 0);
+        cmd.arg(node1.map_or(&self.bin, |n| &n.0));
         cmd.args(["-n", "-l", "-f"])
             .arg(self.dir.join(format!("node{}.conf", i + 1)));
         cmd.arg("-p").arg(pid("main"));
         cmd.arg("-r").arg(pid("vrrp"));
-        if self.daemon == Daemon::Keepalived {
+        if let Some((_, args)) = node1 {
+            cmd.args(args);
+        } else if self.daemon == Daemon::Keepalived {
             cmd.arg("-c").arg(pid("check")).arg("-P");
         }
         cmd.stdin(Stdio::null())
@@ -119,7 +131,11 @@ impl Lab {
 
     fn pids(&self, i: usize) -> Vec<String> {
         let o = keel_testkit::sh(&["ip", "netns", "pids", self.nodes[i].name()]);
-        let want = self.daemon.name();
+        let want = if i == 0 && self.node1_keeld.is_some() {
+            "keeld"
+        } else {
+            self.daemon.name()
+        };
         String::from_utf8_lossy(&o.stdout)
             .split_whitespace()
             .filter(|p| {
@@ -376,6 +392,198 @@ fn med_max(v: &[f64]) -> String {
     }
 }
 
+#[derive(Default, Debug)]
+struct HandoverSamples {
+    command_lost: Vec<f64>,
+    command_moved_ms: Vec<f64>,
+    stop_lost: Vec<f64>,
+    stop_exit_ms: Vec<f64>,
+}
+
+/// keeld (node1, `--stop-mode handover`) hands over to `peer` (node2), by
+/// command and by SIGTERM, `reps` times each.
+fn handover_runs(
+    peer: Daemon,
+    peer_bin: PathBuf,
+    keeld: &std::path::Path,
+    reps: usize,
+) -> Result<HandoverSamples> {
+    step(&format!(
+        "handover: keeld -> {} ({reps} repetitions)",
+        peer.name()
+    ));
+    let mut lab = Lab::new(peer, peer_bin)?;
+    lab.node1_keeld = Some((
+        keeld.to_owned(),
+        vec!["--stop-mode".into(), "handover".into()],
+    ));
+    let socket = lab.dir.join("node1-main.sock");
+    let mut s = HandoverSamples::default();
+    let prober = Prober::start(
+        &lab.client,
+        format!("{VIP}:{PORT}").parse()?,
+        Duration::from_millis(10),
+    );
+    lab.start(0)?;
+    lab.wait(Duration::from_secs(8), |l| l.holds_vip(0))
+        .context("node1 (keeld) never became master")?;
+    lab.start(1)?;
+    lab.settle_master()?;
+    for rep in 0..reps {
+        // the command: node1 hands over and stays backup
+        let t = Instant::now();
+        let out = Command::new(keeld)
+            .args(["handover", "--socket"])
+            .arg(&socket)
+            .output()?;
+        if !out.status.success() {
+            bail!("keeld handover: {}", String::from_utf8_lossy(&out.stdout));
+        }
+        let moved = lab
+            .wait(Duration::from_secs(5), |l| {
+                l.holds_vip(1) && !l.holds_vip(0)
+            })
+            .context("no takeover after keeld handover")?;
+        std::thread::sleep(Duration::from_millis(300));
+        s.command_lost
+            .push(prober.snapshot().lost_in(t, None) as f64);
+        s.command_moved_ms.push(ms(moved));
+        // back to node1 master: restart it (a held backup leaves at once on
+        // SIGTERM) and let it preempt
+        lab.signal(0, "TERM");
+        lab.reap(0);
+        lab.start(0)?;
+        lab.settle_master()?;
+        // the stop mode
+        let t = Instant::now();
+        lab.signal(0, "TERM");
+        let mut exited = None;
+        if let Some(c) = lab.procs[0].as_mut() {
+            while t.elapsed() < Duration::from_secs(6) {
+                if let Ok(Some(_)) = c.try_wait() {
+                    exited = Some(t.elapsed());
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        lab.reap(0);
+        lab.wait(Duration::from_secs(3), |l| l.holds_vip(1))
+            .context("no takeover after SIGTERM in handover mode")?;
+        std::thread::sleep(Duration::from_millis(300));
+        s.stop_lost.push(prober.snapshot().lost_in(t, None) as f64);
+        s.stop_exit_ms
+            .push(ms(exited.context("keeld did not exit after SIGTERM")?));
+        lab.start(0)?;
+        lab.settle_master()?;
+        eprintln!(
+            "    rep {}: command {} lost (moved after {:.0} ms), stop {} lost (exit after {:.0} ms)",
+            rep + 1,
+            s.command_lost.last().copied().unwrap_or_default(),
+            s.command_moved_ms.last().copied().unwrap_or_default(),
+            s.stop_lost.last().copied().unwrap_or_default(),
+            s.stop_exit_ms.last().copied().unwrap_or_default()
+        );
+    }
+    drop(prober.stop());
+    Ok(s)
+}
+
+/// keepalived's own graceful stop (priority 0, break before make), for the
+/// same table.
+fn keepalived_graceful(reps: usize) -> Result<Vec<f64>> {
+    step(&format!("keepalived graceful stop ({reps} repetitions)"));
+    let mut lab = Lab::new(Daemon::Keepalived, PathBuf::from("/usr/sbin/keepalived"))?;
+    let prober = Prober::start(
+        &lab.client,
+        format!("{VIP}:{PORT}").parse()?,
+        Duration::from_millis(10),
+    );
+    lab.start(0)?;
+    std::thread::sleep(Duration::from_millis(200));
+    lab.start(1)?;
+    lab.settle_master()?;
+    let mut lost = Vec::new();
+    for _ in 0..reps {
+        let t = Instant::now();
+        lab.signal(0, "TERM");
+        lab.wait(Duration::from_secs(5), |l| l.holds_vip(1))
+            .context("keepalived: no takeover after SIGTERM")?;
+        lab.reap(0);
+        std::thread::sleep(Duration::from_millis(300));
+        lost.push(prober.snapshot().lost_in(t, None) as f64);
+        lab.start(0)?;
+        lab.settle_master()?;
+    }
+    drop(prober.stop());
+    Ok(lost)
+}
+
+fn handover_table(keeld: &std::path::Path, reps: usize) -> Result<String> {
+    let k = handover_runs(Daemon::Keeld, keeld.to_owned(), keeld, reps)?;
+    let a = handover_runs(
+        Daemon::Keepalived,
+        PathBuf::from("/usr/sbin/keepalived"),
+        keeld,
+        reps,
+    )?;
+    let ka = keepalived_graceful(reps)?;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Handover (keeld on node1, priority 100, --stop-mode handover; guide pair VRRPv2 advert_int 1), {reps} repetitions, median / max, 10 ms probes. 2 shared cores: noisy.
+"
+    );
+    let _ = writeln!(out, "| event | peer keeld | peer keepalived 2.2.7 |");
+    let _ = writeln!(out, "|---|---|---|");
+    for (name, kv, av) in [
+        (
+            "`keeld handover`: lost probes",
+            &k.command_lost,
+            &a.command_lost,
+        ),
+        (
+            "`keeld handover`: VIP moved after (ms)",
+            &k.command_moved_ms,
+            &a.command_moved_ms,
+        ),
+        (
+            "SIGTERM (handover mode): lost probes",
+            &k.stop_lost,
+            &a.stop_lost,
+        ),
+        (
+            "SIGTERM (handover mode): keeld exits after (ms)",
+            &k.stop_exit_ms,
+            &a.stop_exit_ms,
+        ),
+    ] {
+        let _ = writeln!(out, "| {name} | {} | {} |", med_max(kv), med_max(av));
+    }
+    let _ = writeln!(
+        out,
+        "| keepalived–keepalived graceful stop (same run): lost probes | | {} |",
+        med_max(&ka)
+    );
+    let worst = k
+        .command_lost
+        .iter()
+        .chain(&k.stop_lost)
+        .chain(&a.command_lost)
+        .chain(&a.stop_lost)
+        .copied()
+        .fold(0.0, f64::max);
+    let _ = writeln!(
+        out,
+        "
+worst handover: {worst} lost probe(s) (target <= 1)
+raw peer keeld: {k:?}
+raw peer keepalived: {a:?}
+raw keepalived graceful lost: {ka:?}"
+    );
+    Ok(out)
+}
+
 pub fn main(args: &[String]) -> Result<()> {
     if !is_root() {
         bail!("cargo xtask bench failover needs root (network namespaces)");
@@ -383,13 +591,20 @@ pub fn main(args: &[String]) -> Result<()> {
     crate::deps::ensure(&[("keepalived", "/usr/sbin/keepalived")])?;
     let mut reps = 5usize;
     let mut debug = false;
+    let mut mode = "all".to_owned();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--reps" => reps = it.next().and_then(|n| n.parse().ok()).unwrap_or(5),
             "--debug" => debug = true,
-            other => bail!("unknown argument {other:?} (use --reps N, --debug)"),
+            "--mode" => mode = it.next().cloned().unwrap_or_default(),
+            other => bail!(
+                "unknown argument {other:?} (use --reps N, --debug, --mode all|failover|handover)"
+            ),
         }
+    }
+    if !["all", "failover", "handover"].contains(&mode.as_str()) {
+        bail!("--mode {mode:?}: use all, failover or handover");
     }
     step("building keeld");
     let mut c = cargo();
@@ -403,6 +618,16 @@ pub fn main(args: &[String]) -> Result<()> {
     } else {
         "target/release/keeld"
     });
+    if mode != "failover" {
+        let out = handover_table(&keeld, reps)?;
+        println!("{out}");
+        let path = root().join("target/bench-failover-handover.md");
+        std::fs::write(&path, &out)?;
+        eprintln!("written to {}", path.display());
+        if mode == "handover" {
+            return Ok(());
+        }
+    }
     let k = one_daemon(Daemon::Keeld, keeld, reps)?;
     let a = one_daemon(
         Daemon::Keepalived,

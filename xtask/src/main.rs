@@ -14,6 +14,7 @@ mod deps;
 mod docs;
 mod failover;
 mod fuzz;
+mod scale;
 mod test;
 mod util;
 mod vm;
