@@ -124,6 +124,8 @@ struct Daemon {
     rl: RateLimit,
     link_up: HashMap<u32, bool>,
     max_late: Duration,
+    /// Timer lateness histogram (buckets of `status::LATE_BOUNDS_US`).
+    late_hist: Vec<u64>,
     reloads: u64,
     reload_failures: u64,
     script_security: bool,
@@ -219,6 +221,7 @@ async fn main_loop(opts: Options) -> u8 {
         rl: RateLimit::default(),
         link_up: HashMap::new(),
         max_late: Duration::ZERO,
+        late_hist: vec![0; status::LATE_BOUNDS_US.len() + 1],
         reloads: 0,
         reload_failures: 0,
         script_security: false,
@@ -428,6 +431,11 @@ impl Daemon {
     }
 
     fn note_lateness(&mut self, late: Duration) {
+        let us = u64::try_from(late.as_micros()).unwrap_or(u64::MAX);
+        let b = status::LATE_BOUNDS_US.partition_point(|&le| le < us);
+        if let Some(n) = self.late_hist.get_mut(b) {
+            *n += 1;
+        }
         if late > self.max_late {
             self.max_late = late;
         }
@@ -1503,6 +1511,7 @@ impl Daemon {
             reloads: self.reloads,
             reload_failures: self.reload_failures,
             max_timer_late_ms: self.max_late.as_secs_f64() * 1000.0,
+            timer_late_hist: status::late_hist(&self.late_hist),
             instances: self
                 .insts
                 .iter()

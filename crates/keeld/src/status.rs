@@ -26,6 +26,10 @@ pub struct Status {
     pub reload_failures: u64,
     /// Worst timer lateness seen, in milliseconds.
     pub max_timer_late_ms: f64,
+    /// How late the daemon's timer fired, every wake-up since start: counts
+    /// per bucket (`le_ms`: upper bound in ms, `None` = above the last).
+    #[serde(default)]
+    pub timer_late_hist: Vec<LateBucket>,
     /// Every vrrp_instance.
     pub instances: Vec<InstanceStatus>,
     /// Every vrrp_script.
@@ -33,6 +37,32 @@ pub struct Status {
     /// LVS virtual servers (keeld as a director).
     #[serde(default)]
     pub virtual_servers: Vec<crate::director::VirtualServerStatus>,
+}
+
+/// Upper bounds (µs) of the timer lateness histogram's buckets.
+pub const LATE_BOUNDS_US: [u64; 9] = [
+    100, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000,
+];
+
+/// One bucket of the timer lateness histogram.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LateBucket {
+    /// Upper bound in milliseconds (inclusive); `None` for the overflow bucket.
+    pub le_ms: Option<f64>,
+    /// Timer wake-ups that were this late.
+    pub count: u64,
+}
+
+/// The histogram from the daemon's counts (one more than `LATE_BOUNDS_US`).
+pub fn late_hist(counts: &[u64]) -> Vec<LateBucket> {
+    counts
+        .iter()
+        .enumerate()
+        .map(|(i, &count)| LateBucket {
+            le_ms: LATE_BOUNDS_US.get(i).map(|&us| us as f64 / 1000.0),
+            count,
+        })
+        .collect()
 }
 
 /// One vrrp_instance.
@@ -199,6 +229,20 @@ pub fn render(s: &Status) -> String {
         s.reload_failures,
         s.max_timer_late_ms
     );
+    if s.timer_late_hist.iter().any(|b| b.count > 0) {
+        o.push_str("timer lateness:");
+        for b in &s.timer_late_hist {
+            match b.le_ms {
+                Some(le) => {
+                    let _ = write!(o, "  <={le} ms {}", b.count);
+                }
+                None => {
+                    let _ = write!(o, "  more {}", b.count);
+                }
+            }
+        }
+        o.push('\n');
+    }
     let _ = writeln!(
         o,
         "{:<12} {:<8} {:>4} {:>2} {:<7} {:>9} {:<16} {:>9}  VIPs",
@@ -266,6 +310,7 @@ mod tests {
             reloads: 1,
             reload_failures: 0,
             max_timer_late_ms: 0.4,
+            timer_late_hist: late_hist(&[5, 2, 0, 0, 0, 0, 0, 0, 0, 1]),
             instances: vec![InstanceStatus {
                 name: "VI_1".into(),
                 interface: "eth0".into(),
@@ -312,6 +357,10 @@ mod tests {
         assert!(t.contains("192.0.2.250 (held)"), "{t}");
         assert!(t.contains("dropped:  auth=3"), "{t}");
         assert!(!t.contains("ttl=0"), "{t}");
+        assert!(
+            t.contains("timer lateness:  <=0.1 ms 5  <=0.5 ms 2  <=1 ms 0") && t.contains("more 1"),
+            "{t}"
+        );
     }
 
     #[test]
