@@ -12,6 +12,16 @@ const KEELD: &str = env!("CARGO_BIN_EXE_keeld");
 const IFACES: usize = 4;
 const PER: usize = 250;
 
+/// The daemon, killed and reaped on every path (also when a check panics).
+struct Kid(std::process::Child);
+
+impl Drop for Kid {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn config(changed: bool) -> String {
     let mut s = String::from("global_defs {\n  router_id scale\n}\n");
     for k in 0..IFACES {
@@ -77,7 +87,7 @@ fn thousand_instances_start_reload_stop() {
     let conf = dir.join("scale.conf");
     std::fs::write(&conf, config(false)).unwrap();
     let log = std::fs::File::create(dir.join("keeld.log")).unwrap();
-    let mut child = node
+    let mut child = Kid(node
         .command(&[KEELD])
         .args(["-n", "-l", "-f"])
         .arg(&conf)
@@ -87,7 +97,7 @@ fn thousand_instances_start_reload_stop() {
         .stdout(log.try_clone().unwrap())
         .stderr(log)
         .spawn()
-        .unwrap();
+        .unwrap());
     let sock = dir.join("main.sock");
     let fail = |what: &str| -> ! {
         let log = std::fs::read_to_string(dir.join("keeld.log")).unwrap_or_default();
@@ -129,7 +139,7 @@ fn thousand_instances_start_reload_stop() {
 
     // Reload changing only VI_0_1's VIP.
     std::fs::write(&conf, config(true)).unwrap();
-    let pid = child.id().to_string();
+    let pid = child.0.id().to_string();
     keel_testkit::sh(&["kill", "-HUP", &pid]);
     let t = Instant::now();
     let want = |v: &[(String, String)]| {
@@ -169,15 +179,11 @@ fn thousand_instances_start_reload_stop() {
     let t = Instant::now();
     let mut code = None;
     while t.elapsed() < Duration::from_secs(10) {
-        if let Ok(Some(s)) = child.try_wait() {
+        if let Ok(Some(s)) = child.0.try_wait() {
             code = s.code();
             break;
         }
         std::thread::sleep(Duration::from_millis(20));
-    }
-    if code.is_none() {
-        let _ = child.kill();
-        let _ = child.wait();
     }
     let stop = t.elapsed();
     let left = vips(&node);
