@@ -47,9 +47,10 @@ pub struct Cli {
     #[arg(short = 'D', long = "log-detail")]
     pub log_detail: bool,
 
-    /// Syslog facility local0..local7 (0-7); default daemon.
-    #[arg(short = 'S', long = "log-facility", value_name = "0-7",
-          value_parser = clap::value_parser!(u8).range(0..=7))]
+    /// Syslog facility: 0-7 or local0-local7 (LOG_LOCAL0-7), user or daemon
+    /// (the default), as keepalived takes it. Stored as the syslog facility code.
+    #[arg(short = 'S', long = "log-facility", value_name = "0-7|local0-7|user|daemon",
+          value_parser = parse_facility)]
     pub log_facility: Option<u8>,
 
     /// Don't log via syslog.
@@ -168,6 +169,20 @@ pub enum Cmd {
     },
 }
 
+/// `-S`: keepalived's forms, as the syslog facility code (LOG_USER 1, LOG_DAEMON 3,
+/// LOG_LOCAL0..7 16..23).
+fn parse_facility(s: &str) -> Result<u8, String> {
+    let local = |n: &str| n.parse::<u8>().ok().filter(|n| *n <= 7).map(|n| 16 + n);
+    match s {
+        "user" => Ok(1),
+        "daemon" => Ok(3),
+        _ => s
+            .strip_prefix("local")
+            .map_or_else(|| local(s), local)
+            .ok_or_else(|| format!("'{s}' is not 0-7, local0-local7, user or daemon")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,7 +222,7 @@ mod tests {
             c.vrrp_pid.as_deref(),
             Some(std::path::Path::new("/tmp/b.pid"))
         );
-        assert_eq!(c.log_facility, Some(7));
+        assert_eq!(c.log_facility, Some(23)); // LOG_LOCAL7
         assert_eq!(c.config_id.as_deref(), Some("node1"));
         assert!(c.config_test.is_none());
         assert!(c.cmd.is_none());
@@ -240,6 +255,21 @@ mod tests {
     #[test]
     fn facility_out_of_range_is_rejected() {
         assert!(Cli::try_parse_from(["keeld", "-S", "8"]).is_err());
+        assert!(Cli::try_parse_from(["keeld", "-S", "local8"]).is_err());
+        assert!(Cli::try_parse_from(["keeld", "-S", "kern"]).is_err());
+    }
+
+    #[test]
+    fn facility_names_as_keepalived_takes_them() {
+        let f = |s: &str| {
+            Cli::try_parse_from(["keeld", "-S", s])
+                .unwrap()
+                .log_facility
+        };
+        assert_eq!(f("0"), Some(16));
+        assert_eq!(f("local3"), Some(19));
+        assert_eq!(f("user"), Some(1));
+        assert_eq!(f("daemon"), Some(3));
     }
 
     #[test]

@@ -231,14 +231,16 @@ async fn main_loop(opts: Options) -> u8 {
     let p = plan::build(&cfg, &plan::RealHost);
     d.apply_plan(p, false);
     crate::director::start(&cfg);
+    crate::notify::ready();
 
-    let (mut term, mut int, mut hup, mut usr1) = match (
+    let (mut term, mut int, mut hup, mut usr1, mut usr2) = match (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
         signal(SignalKind::hangup()),
         signal(SignalKind::user_defined1()),
+        signal(SignalKind::user_defined2()),
     ) {
-        (Ok(a), Ok(b), Ok(c), Ok(e)) => (a, b, c, e),
+        (Ok(a), Ok(b), Ok(c), Ok(e), Ok(f)) => (a, b, c, e, f),
         _ => {
             error!("cannot install signal handlers");
             return 2;
@@ -270,8 +272,13 @@ async fn main_loop(opts: Options) -> u8 {
                 handing_over = true;
             }
             _ = int.recv() => break,
-            _ = hup.recv() => d.reload(),
+            _ = hup.recv() => {
+                crate::notify::reloading();
+                d.reload();
+                crate::notify::ready();
+            }
             _ = usr1.recv() => d.dump(),
+            _ = usr2.recv() => d.dump_stats(),
             Some(ev) = rx.recv() => d.event(ev),
             Some((req, reply)) = qrx.recv() => {
                 let _ = reply.send(d.answer(&req));
@@ -286,6 +293,7 @@ async fn main_loop(opts: Options) -> u8 {
             }
         }
     }
+    crate::notify::stopping();
     d.shutdown().await;
     crate::director::shutdown().await;
     let _ = std::fs::remove_file(&opts.status_socket);
@@ -1641,6 +1649,16 @@ impl Daemon {
             info!("{l}");
         }
         let _ = std::fs::write("/tmp/keepalived.data", &text);
+    }
+
+    /// SIGUSR2: statistics (the status as JSON, counters included) to
+    /// /tmp/keepalived.stats, as keepalived writes its statistics there.
+    fn dump_stats(&self) {
+        let json = serde_json::to_string_pretty(&self.status()).unwrap_or_default();
+        match std::fs::write("/tmp/keepalived.stats", json) {
+            Ok(()) => info!("statistics written to /tmp/keepalived.stats"),
+            Err(e) => warn!("cannot write /tmp/keepalived.stats: {e}"),
+        }
     }
 }
 

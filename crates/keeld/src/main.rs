@@ -5,10 +5,12 @@
 //! the netlink link watcher, the timers, the signals and a status socket.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+mod caps;
 mod cli;
 mod daemon;
 mod director;
 mod log;
+mod notify;
 mod pidfile;
 mod plan;
 mod script;
@@ -74,7 +76,7 @@ fn main() -> ExitCode {
         console: cli.log_console,
         syslog: !cli.no_syslog && !cli.log_console,
         detail: cli.log_detail,
-        facility: cli.log_facility.map_or(3, |f| 16 + f),
+        facility: cli.log_facility.unwrap_or(3),
     });
     if cli.check && !cli.vrrp {
         tracing::error!("keeld has no health-checker subsystem yet (-C): nothing to run");
@@ -87,6 +89,11 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    // Before the runtime (and any other thread) starts: capabilities are per thread.
+    match caps::drop_unneeded() {
+        Ok(kept) => tracing::debug!("capabilities kept: {}", kept.join(" ")),
+        Err(e) => tracing::warn!("cannot drop capabilities: {e}"),
+    }
     ExitCode::from(daemon::run(daemon::Options {
         conf: cli.use_file.clone(),
         config_id: cli.config_id.clone(),

@@ -30,8 +30,20 @@ pub struct PidFiles {
 }
 
 fn alive(pid: u32) -> bool {
-    // /proc/PID exists for live processes (and zombies) in our pid namespace.
-    pid != std::process::id() && Path::new("/proc").join(pid.to_string()).exists()
+    // /proc/PID exists for live processes and zombies in our pid namespace; a
+    // zombie (state Z, e.g. a keeld killed with -9 whose parent has not reaped it
+    // yet) is dead and must not block a restart.
+    if pid == std::process::id() {
+        return false;
+    }
+    match std::fs::read_to_string(Path::new("/proc").join(pid.to_string()).join("stat")) {
+        // Field 3, after the parenthesised command name (which may hold spaces).
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_none_or(|state| state != "Z" && state != "X"),
+        Err(_) => false,
+    }
 }
 
 impl PidFiles {
@@ -97,6 +109,27 @@ mod tests {
         // a dead pid is stale: overwrite.
         std::fs::write(&a, "999999999\n").unwrap();
         let _p = PidFiles::create(std::slice::from_ref(&a)).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_zombie_does_not_block_a_restart() {
+        let dir = std::env::temp_dir().join(format!("keeld-zpid-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let a = dir.join("a.pid");
+        // A child that exits at once and is not reaped yet: a zombie.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let stat = format!("/proc/{}/stat", child.id());
+        let t = std::time::Instant::now();
+        while !std::fs::read_to_string(&stat).is_ok_and(|s| s.contains(") Z")) {
+            assert!(t.elapsed().as_secs() < 5, "child never became a zombie");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        std::fs::write(&a, format!("{}\n", child.id())).unwrap();
+        let p = PidFiles::create(std::slice::from_ref(&a));
+        let _ = child.wait();
+        assert!(p.is_ok(), "a zombie's pid file must count as stale");
+        drop(p);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
