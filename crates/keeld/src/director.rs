@@ -196,6 +196,22 @@ pub struct RealServerStatus {
     pub checkers: usize,
     /// Weight in the desired IPVS table (`None`: not in it).
     pub ipvs_weight: Option<u32>,
+    /// Kernel counters of its IPVS entry (refreshed every 2 s; `None` without one).
+    #[serde(default)]
+    pub counters: Option<DestCounters>,
+}
+
+/// A destination's IPVS counters.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct DestCounters {
+    /// Connections scheduled since it was added.
+    pub conns: u64,
+    /// Active connections.
+    pub active: u32,
+    /// Inactive connections.
+    pub inactive: u32,
+    /// Incoming packets.
+    pub in_pkts: u64,
 }
 
 /// Status of one virtual server.
@@ -582,6 +598,7 @@ impl Director {
                                 .iter()
                                 .find(|x| x.addr == r.conf.addr)
                                 .map(|x| x.weight),
+                            counters: None,
                         })
                         .collect(),
                 }
@@ -626,6 +643,13 @@ pub fn render(vss: &[VirtualServerStatus]) -> String {
                 r.weight,
                 r.ipvs_weight.map_or("-".to_owned(), |w| w.to_string())
             );
+            if let Some(c) = r.counters {
+                let _ = writeln!(
+                    o,
+                    "        conns {}  active {}  inactive {}  in_pkts {}",
+                    c.conns, c.active, c.inactive, c.in_pkts
+                );
+            }
         }
     }
     o
@@ -644,11 +668,20 @@ struct Handle {
 }
 
 static HANDLE: OnceLock<Handle> = OnceLock::new();
+static ENABLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// `-P` (VRRP only): never start the director.
+pub fn set_enabled(on: bool) {
+    ENABLED.store(on, std::sync::atomic::Ordering::Relaxed);
+}
 
 /// Start the director task (once) when the configuration has virtual servers.
 /// Must be called from within the daemon's tokio runtime.
 pub fn start(cfg: &conf::Config) {
-    if cfg.virtual_servers.is_empty() || HANDLE.get().is_some() {
+    if cfg.virtual_servers.is_empty()
+        || HANDLE.get().is_some()
+        || !ENABLED.load(std::sync::atomic::Ordering::Relaxed)
+    {
         return;
     }
     let (tx, rx) = mpsc::unbounded_channel();
@@ -773,6 +806,33 @@ fn sync_daemon(cfg: &conf::Config, io: &mut Io) {
     }
 }
 
+/// Merge the kernel's per-destination counters into the status.
+fn add_counters(
+    st: &mut [VirtualServerStatus],
+    d: &Director,
+    list: &[(keel_ipvs::ServiceEntry, Vec<keel_ipvs::DestEntry>)],
+) {
+    for (vs, s) in d.vss.iter().zip(st.iter_mut()) {
+        let Some((_, dests)) = list
+            .iter()
+            .find(|(e, _)| e.service.key == vs.conf.service.key)
+        else {
+            continue;
+        };
+        for (r, rs) in vs.reals.iter().zip(s.real_servers.iter_mut()) {
+            rs.counters = dests
+                .iter()
+                .find(|e| e.dest.addr == r.conf.addr)
+                .map(|e| DestCounters {
+                    conns: e.stats.conns,
+                    active: e.active_conns,
+                    inactive: e.inactive_conns,
+                    in_pkts: e.stats.in_pkts,
+                });
+        }
+    }
+}
+
 async fn run(
     cfg: conf::Config,
     mut rx: mpsc::UnboundedReceiver<Cmd>,
@@ -804,14 +864,21 @@ async fn run(
     if let Err(e) = checker.sync(d.checks()) {
         error!("cannot start the health checks: {e}");
     }
-    let publish = |d: &Director, io: &Io| {
+    let publish = |d: &Director, io: &mut Io| {
+        let mut st = d.status(io.ipvs.is_some());
+        if let Some(Ok(list)) = io.ipvs.as_mut().map(|i| i.list()) {
+            add_counters(&mut st, d, &list);
+        }
         if let Ok(mut s) = snapshot.lock() {
-            *s = d.status(io.ipvs.is_some());
+            *s = st;
         }
     };
-    publish(&d, &io);
+    publish(&d, &mut io);
+    let mut refresh = tokio::time::interval(Duration::from_secs(2));
+    refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
+            _ = refresh.tick(), if io.ipvs.is_some() => publish(&d, &mut io),
             Some(ev) = erx.recv() => {
                 let before = d.desired();
                 run_notes(d.handle(&ev));
@@ -822,7 +889,7 @@ async fn run(
                 if d.desired() != before {
                     io.reconcile(&d);
                 }
-                publish(&d, &io);
+                publish(&d, &mut io);
             }
             cmd = rx.recv() => match cmd {
                 Some(Cmd::Reload(cfg)) => {
@@ -837,7 +904,7 @@ async fn run(
                         ),
                         Err(e) => error!("cannot reload the health checks: {e}"),
                     }
-                    publish(&d, &io);
+                    publish(&d, &mut io);
                 }
                 Some(Cmd::Shutdown(done)) => {
                     run_notes(d.shutdown_notes());

@@ -82,6 +82,7 @@ fn main() -> ExitCode {
         tracing::error!("keeld has no health-checker subsystem yet (-C): nothing to run");
         return ExitCode::from(1);
     }
+    director::set_enabled(!cli.vrrp || cli.check);
     let _pids = match pidfile::PidFiles::create(&cli.pid_files()) {
         Ok(p) => p,
         Err(e) => {

@@ -351,6 +351,10 @@ fn guide_lvs_dr_cluster() {
     ]);
     assert!(st.contains("[192.0.2.250]:tcp:80 rr"), "{st}");
     assert!(st.contains("[192.0.2.12]:tcp:80  UP"), "{st}");
+    assert!(
+        st.contains("        conns "),
+        "IPVS counters in status: {st}"
+    );
 
     // director1 stops: director2 holds the VIP with its table already programmed,
     // and the client keeps getting answers.
