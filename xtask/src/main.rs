@@ -11,6 +11,7 @@ mod bench;
 mod chaos;
 mod demo;
 mod deps;
+mod dist;
 mod docs;
 mod failover;
 mod fuzz;
@@ -41,6 +42,8 @@ enum Cmd {
     Docs(docs::DocsArgs),
     /// Seeded fault injection, soak and hostile-input flood against keeld (root).
     Chaos(chaos::ChaosArgs),
+    /// Man page, shell completions and systemd unit for keeld (target/dist).
+    Dist(dist::DistArgs),
     /// Run benchmarks (`cargo xtask bench NAME`).
     Bench(bench::BenchArgs),
     /// Install the Debian packages the tests need (what `test` does first).
@@ -56,6 +59,7 @@ fn main() -> Result<()> {
         Cmd::Fuzz(a) => fuzz::main(a),
         Cmd::Demo(a) => demo::main(a),
         Cmd::Docs(a) => docs::main(a),
+        Cmd::Dist(a) => dist::main(a),
         Cmd::Bench(a) => bench::main(a),
         Cmd::Chaos(a) => chaos::main(a),
         Cmd::Deps => deps::ensure(deps::TEST_PACKAGES),
