@@ -246,7 +246,7 @@ pub(crate) fn check(cfg: &mut Config, side: &Side, d: &mut Diags, check_env: boo
                     Code::Environment,
                     ip,
                     format!("interface {ifname} does not exist on this host"),
-                    Some("the instance stays in FAULT until it appears".into()),
+                    Some("keeld disables the instance until the interface exists and it is reloaded (SIGHUP)".into()),
                 );
             }
             for (j, t) in v.track_interfaces.iter().enumerate() {
