@@ -767,7 +767,7 @@ impl Io {
         match ipvs.reconcile(&d.desired(), &opts, false) {
             Ok(p) if !p.is_empty() => {
                 for l in p.to_string().lines() {
-                    info!(target: "ipvs", "{l}");
+                    info!(target: "check", "{l}");
                 }
             }
             Ok(_) => {}

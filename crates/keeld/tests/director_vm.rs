@@ -412,3 +412,81 @@ fn guide_lvs_dr_cluster() {
     eprintln!("LVS-DR cluster test took {:?}", t_all.elapsed());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `lvs_sync_daemon` starts the kernel's sync daemons; a reload edits only what
+/// changed; shutdown removes exactly what keel added (a service added by hand stays).
+#[test]
+#[ignore = "needs IPVS: run by cargo xtask vm test"]
+fn sync_daemon_reload_and_shutdown_cleanup() {
+    if !keel_testkit::require_root("LVS sync daemon")
+        || !keel_testkit::require_tool("LVS sync daemon", "ipvsadm")
+    {
+        return;
+    }
+    let ns = Netns::new("dvm-sync");
+    ns.run_ok(&["ip", "link", "add", "eth0", "type", "dummy"]);
+    ns.run_ok(&["ip", "link", "set", "eth0", "up"]);
+    ns.run_ok(&["ip", "addr", "add", "192.0.2.10/24", "dev", "eth0"]);
+    // Someone else's service: keel must leave it alone.
+    ns.run_ok(&["ipvsadm", "-A", "-t", "198.51.100.1:25", "-s", "wlc"]);
+    let dir = std::env::temp_dir().join(format!("keel-dvm-sync-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut d = Director {
+        ns,
+        dir: dir.clone(),
+        child: None,
+    };
+    let conf = |w: u32| {
+        format!(
+            "global_defs {{\n  lvs_sync_daemon eth0 VI_1\n}}\n\
+             vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority 100\n  advert_int 1\n  virtual_ipaddress {{\n    {VIP}\n  }}\n}}\n\
+             virtual_server {VIP} 80 {{\n  lb_algo wrr\n  lb_kind DR\n  real_server 192.0.2.12 80 {{\n    weight {w}\n  }}\n  real_server 192.0.2.13 80 {{\n    weight 1\n  }}\n}}\n"
+        )
+    };
+    std::fs::write(d.conf_path(), conf(2)).unwrap();
+    d.start();
+    let up = wait(Duration::from_secs(8), || {
+        let t = d.ipvs();
+        t.contains("192.0.2.12:80") && t.contains("192.0.2.13:80")
+    });
+    assert!(up.is_some(), "not programmed:\n{}\n{}", d.ipvs(), d.log());
+    let daemons = d.ns.run_ok(&["ipvsadm", "-L", "--daemon"]);
+    assert!(
+        daemons.contains("master sync daemon") && daemons.contains("backup sync daemon"),
+        "{daemons}"
+    );
+    assert!(
+        daemons.contains("eth0") && daemons.contains("syncid=51"),
+        "{daemons}"
+    );
+
+    // Reload with another weight: one edit in place, the service is not re-created.
+    std::fs::write(d.conf_path(), conf(5)).unwrap();
+    let pid = d.child.as_ref().unwrap().id().to_string();
+    d.ns.run_ok(&["kill", "-HUP", &pid]);
+    let edited = wait(Duration::from_secs(5), || {
+        d.ipvs()
+            .lines()
+            .any(|l| l.contains("192.0.2.12:80") && l.contains("Route   5"))
+    });
+    assert!(
+        edited.is_some(),
+        "weight not edited:\n{}\n{}",
+        d.ipvs(),
+        d.log()
+    );
+    let log = d.log();
+    assert!(log.contains("edit destination 192.0.2.12:80"), "{log}");
+    assert!(!log.contains("delete service"), "{log}");
+
+    d.stop();
+    let t = d.ipvs();
+    assert!(!t.contains(VIP), "keel's service left behind:\n{t}");
+    assert!(
+        t.contains("198.51.100.1:25"),
+        "foreign service removed:\n{t}"
+    );
+    let daemons = d.ns.run_ok(&["ipvsadm", "-L", "--daemon"]);
+    assert!(!daemons.contains("sync daemon"), "{daemons}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
