@@ -64,6 +64,8 @@ struct Run {
     adverts: usize,
     streams: usize,
     vips_left: usize,
+    /// keeld only: its own timer lateness histogram (status socket).
+    late_hist: String,
 }
 
 fn pids(ns: &Netns, comm: &str) -> Vec<String> {
@@ -160,6 +162,28 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// keeld's timer lateness histogram from `keeld status --json`, as text.
+fn keeld_late_hist(bin: &Path, sock: &Path) -> String {
+    let Ok(out) = Command::new(bin)
+        .args(["status", "--json", "--socket"])
+        .arg(sock)
+        .output()
+    else {
+        return "-".into();
+    };
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let Some(h) = v["timer_late_hist"].as_array() else {
+        return "-".into();
+    };
+    h.iter()
+        .map(|b| match b["le_ms"].as_f64() {
+            Some(le) => format!("<={le}ms:{}", b["count"]),
+            None => format!(">100ms:{}", b["count"]),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn one(daemon: Daemon, bin: &Path, ifaces: usize, per: usize, dir: &Path) -> Result<Run> {
     let total = ifaces * per;
     step(&format!(
@@ -236,6 +260,11 @@ fn one(daemon: Daemon, bin: &Path, ifaces: usize, per: usize, dir: &Path) -> Res
     let c1 = cpu_ns(&ps);
     let wall = w0.elapsed();
     let rss = rss_kib(&ps);
+    let late_hist = if daemon == Daemon::Keeld {
+        keeld_late_hist(bin, &dir.join("keeld-main.sock"))
+    } else {
+        String::new()
+    };
     let _ = dump.kill();
     let _ = dump.wait();
     let text = std::fs::read_to_string(&cap).unwrap_or_default();
@@ -265,6 +294,7 @@ fn one(daemon: Daemon, bin: &Path, ifaces: usize, per: usize, dir: &Path) -> Res
         adverts,
         streams,
         vips_left: left,
+        late_hist,
     })
 }
 
@@ -361,6 +391,11 @@ pub fn main(args: &[String]) -> Result<()> {
         out,
         "| VIPs left after SIGTERM | {} | {} |",
         k.vips_left, a.vips_left
+    );
+    let _ = writeln!(
+        out,
+        "\nkeeld's own timer lateness (loop wake-ups since start, from its status): {}",
+        k.late_hist
     );
     println!("{out}");
     let path = root().join("target/bench-scale.md");
