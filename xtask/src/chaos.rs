@@ -183,6 +183,16 @@ impl Node {
     }
 
     pub fn start(&mut self, bin: &Path) -> Result<()> {
+        if self.daemon == Daemon::Keepalived {
+            // keepalived 2.2.7 takes a pid file naming a zombie (its SIGKILLed
+            // VRRP child not yet reaped by init) for a running daemon and exits
+            // 0 ("daemon is already running"): clear its files first, as an
+            // admin restarting it after a crash would. (keeld ignores zombies.)
+            for k in ["main", "vrrp"] {
+                let _ =
+                    std::fs::remove_file(self.dir.join(format!("node{}-{k}.pid", self.idx + 1)));
+            }
+        }
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -930,14 +940,27 @@ impl Runner<'_> {
     }
 
     fn kill(&mut self, i: usize) -> Result<()> {
+        let pids = self.lab.nodes[i].pids(true);
         self.lab.nodes[i].signal("KILL");
         self.model.running[i] = false;
         self.model.frozen[i] = false;
         if self.lab.nodes[i].reap(Duration::from_secs(5)).is_none() {
             bail!("node{} did not die of SIGKILL", i + 1);
         }
-        // keepalived's VRRP child may outlive the parent by a moment.
-        std::thread::sleep(Duration::from_millis(20));
+        // keepalived's VRRP child is not our child: wait until it is gone or a
+        // zombie (orphans are reaped by init, whenever it gets to it).
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(3)
+            && pids.iter().any(|p| {
+                std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|st| {
+                    st.rsplit_once(')')
+                        .and_then(|(_, r)| r.split_whitespace().next())
+                        .is_some_and(|state| state != "Z" && state != "X")
+                })
+            })
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         Ok(())
     }
 
