@@ -477,7 +477,7 @@ pub fn main(a: ChaosArgs) -> Result<()> {
 /// other seeds are for `cargo xtask chaos` by hand and the long runs).
 pub const CI_SEED: u64 = 11;
 /// Flood kinds CI sends: all but those of open keeld bugs (docs/chaos.md).
-pub const CI_FLOOD_KINDS: &str = "random,checksum,auth,ttl,vrid,addrcount,truncated";
+pub const CI_FLOOD_KINDS: &str = "random,checksum,auth,ttl,vrid,addrcount,truncated,foreign";
 
 /// The chaos tier of `cargo xtask test`: ten fault steps (VRRPv3, advert_int
 /// 0.1), a 3 s flood at 50,000 packets/s, and a slower flood whose drop

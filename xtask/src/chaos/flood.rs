@@ -128,6 +128,11 @@ fn verdict(src: Ipv4Addr, ttl: u8, payload: &[u8]) -> &'static str {
     if let Err(e) = keel_packet::rx::check(&meta, Delivery::Multicast) {
         return drop_kind(e);
     }
+    // keeld drops a multicast advert whose source is on none of the interface's
+    // subnets (the nodes' eth0 is 192.0.2.0/24), before parsing it.
+    if src.octets()[..3] != [192, 0, 2] {
+        return "source";
+    }
     let pkt = match VrrpPacket::new_checked(payload) {
         Ok(p) => p,
         Err(e) => return drop_kind(e),
@@ -637,7 +642,7 @@ mod tests {
         assert_eq!(one("truncated", &mut rng), ["length"]);
         // A valid advert from outside the subnet passes every packet-level check:
         // only the daemon can refuse it.
-        assert_eq!(one("foreign", &mut rng), ["ACCEPTED"]);
+        assert_eq!(one("foreign", &mut rng), ["source"]);
         assert!(!one("random", &mut rng).contains(&"ACCEPTED"));
         // The IPv4 header is well formed.
         let p = ip_packet(CLIENT, 255, &[1, 2, 3]);
