@@ -25,6 +25,13 @@ pub fn run_tiers(a: &TestArgs) -> Result<()> {
     }
     crate::docs::main(crate::docs::DocsArgs { check: true })?;
     crate::dist::main(crate::dist::DistArgs { out: None })?;
+    step("rustdoc of every crate, warnings denied");
+    run(cargo().env("RUSTDOCFLAGS", "-D warnings").args([
+        "doc",
+        "--workspace",
+        "--no-deps",
+        "-q",
+    ]))?;
     step("unit, property, doc and namespace tests (cargo test --workspace)");
     if !is_root() {
         eprintln!("    !!! not root: privileged tests will SKIP (they fail under CI=true) !!!");
