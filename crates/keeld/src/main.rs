@@ -79,7 +79,9 @@ fn main() -> ExitCode {
         facility: cli.log_facility.unwrap_or(3),
     });
     if cli.check && !cli.vrrp {
-        tracing::error!("keeld has no health-checker subsystem yet (-C): nothing to run");
+        tracing::error!(
+            "-C (checkers only) is not supported: keeld runs the health checkers and IPVS together with VRRP; run without -C, or with -P for VRRP only"
+        );
         return ExitCode::from(1);
     }
     director::set_enabled(!cli.vrrp || cli.check);
