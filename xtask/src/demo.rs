@@ -15,6 +15,7 @@
 //! master, restarts it, crashes it and takes its link down, and prints a timeline and
 //! a summary table. `--daemon keepalived` runs the same script with keepalived for
 //! comparison.
+use crate::lab::{Daemon, GuidePair, PORT, VIP, write_guide_confs};
 use crate::util::{cargo, in_ci, is_root, root, run, step};
 use anyhow::{Context, Result, bail};
 use keel_testkit::Netns;
@@ -26,8 +27,6 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-const VIP: &str = "192.0.2.250";
-const PORT: u16 = 9000;
 const PROBE: Duration = Duration::from_millis(10);
 
 #[derive(clap::Args, Debug)]
@@ -42,12 +41,6 @@ pub struct DemoArgs {
     /// a client) in the IPVS VM: the narrated run of keeld's director_vm test.
     #[arg(long)]
     pub lvs: bool,
-}
-
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Daemon {
-    Keeld,
-    Keepalived,
 }
 
 /// Namespaces created by this run, for the Ctrl-C handler.
@@ -228,13 +221,6 @@ impl Lab {
     }
 }
 
-/// Map the guide's configuration onto the demo's namespaces.
-fn adapt_guide_conf(text: &str) -> String {
-    text.replace("ens33", "eth0")
-        .replace("192.168.161.250", VIP)
-        .replace("192.168.161.", "192.0.2.")
-}
-
 pub fn main(a: DemoArgs) -> Result<()> {
     if !is_root() {
         bail!("cargo xtask demo needs root (it creates network namespaces); run it as root");
@@ -274,41 +260,19 @@ pub fn main(a: DemoArgs) -> Result<()> {
     let dir = root().join("target/demo");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
-    for (i, f) in ["hot-standby-master.conf", "hot-standby-backup.conf"]
-        .iter()
-        .enumerate()
-    {
-        let src = root().join("docs/examples/guide").join(f);
-        let text =
-            std::fs::read_to_string(&src).with_context(|| format!("reading {}", src.display()))?;
-        std::fs::write(
-            dir.join(format!("node{}.conf", i + 1)),
-            adapt_guide_conf(&text),
-        )?;
-    }
+    write_guide_confs(&dir)?;
 
     step("creating namespaces node1, node2, client and a bridge");
-    let switch = Netns::new("demo-sw");
-    register(&switch);
-    let nodes = [Netns::new("demo-node1"), Netns::new("demo-node2")];
-    nodes.iter().for_each(register);
-    let client = Netns::new("demo-client");
-    register(&client);
-    switch.bridge(
-        "br0",
-        &[(&nodes[0], "eth0"), (&nodes[1], "eth0"), (&client, "eth0")],
-    );
-    for (ns, ip) in [
-        (&nodes[0], "192.0.2.10/24"),
-        (&nodes[1], "192.0.2.11/24"),
-        (&client, "192.0.2.100/24"),
-    ] {
-        ns.run_ok(&["ip", "addr", "add", ip, "dev", "eth0"]);
+    let pair = GuidePair::new("demo");
+    for ns in [&pair.switch, &pair.nodes[0], &pair.nodes[1], &pair.client] {
+        register(ns);
     }
-    let responders = vec![
-        Responder::start(&nodes[0], PORT, "node1"),
-        Responder::start(&nodes[1], PORT, "node2"),
-    ];
+    let GuidePair {
+        switch,
+        nodes,
+        client,
+        responders,
+    } = pair;
     let mut lab = Lab {
         t0: Instant::now(),
         daemon: a.daemon,

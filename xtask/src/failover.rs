@@ -13,6 +13,7 @@
 //! keepalived as the peer — probes lost by `keeld handover` and by SIGTERM
 //! with `--stop-mode handover` — beside keepalived's own graceful stop in the
 //! same run; written to `target/bench-failover-handover.md`.
+use crate::lab::{Daemon, GuidePair, PORT, VIP, cpu_ns, write_guide_confs};
 use crate::util::{cargo, is_root, root, run, step};
 use anyhow::{Context, Result, bail};
 use keel_testkit::Netns;
@@ -21,24 +22,6 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-const VIP: &str = "192.0.2.250";
-const PORT: u16 = 9000;
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Daemon {
-    Keeld,
-    Keepalived,
-}
-
-impl Daemon {
-    fn name(self) -> &'static str {
-        match self {
-            Daemon::Keeld => "keeld",
-            Daemon::Keepalived => "keepalived",
-        }
-    }
-}
 
 struct Lab {
     daemon: Daemon,
@@ -53,44 +36,18 @@ struct Lab {
     node1_keeld: Option<(PathBuf, Vec<String>)>,
 }
 
-fn adapt(text: &str) -> String {
-    text.replace("ens33", "eth0")
-        .replace("192.168.161.250", VIP)
-        .replace("192.168.161.", "192.0.2.")
-}
-
 impl Lab {
     fn new(daemon: Daemon, bin: PathBuf) -> Result<Lab> {
         let dir = root().join(format!("target/bench-failover/{}", daemon.name()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)?;
-        for (i, f) in ["hot-standby-master.conf", "hot-standby-backup.conf"]
-            .iter()
-            .enumerate()
-        {
-            let src = root().join("docs/examples/guide").join(f);
-            let text = std::fs::read_to_string(&src)
-                .with_context(|| format!("reading {}", src.display()))?;
-            std::fs::write(dir.join(format!("node{}.conf", i + 1)), adapt(&text))?;
-        }
-        let switch = Netns::new("bf-sw");
-        let nodes = [Netns::new("bf-n1"), Netns::new("bf-n2")];
-        let client = Netns::new("bf-c");
-        switch.bridge(
-            "br0",
-            &[(&nodes[0], "eth0"), (&nodes[1], "eth0"), (&client, "eth0")],
-        );
-        for (ns, ip) in [
-            (&nodes[0], "192.0.2.10/24"),
-            (&nodes[1], "192.0.2.11/24"),
-            (&client, "192.0.2.100/24"),
-        ] {
-            ns.run_ok(&["ip", "addr", "add", ip, "dev", "eth0"]);
-        }
-        let responders = vec![
-            Responder::start(&nodes[0], PORT, "node1"),
-            Responder::start(&nodes[1], PORT, "node2"),
-        ];
+        write_guide_confs(&dir)?;
+        let GuidePair {
+            switch,
+            nodes,
+            client,
+            responders,
+        } = GuidePair::new("bf");
         Ok(Lab {
             daemon,
             bin,
@@ -178,27 +135,6 @@ impl Lab {
                     .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
             })
             .sum()
-    }
-
-    /// CPU time of node i's daemon processes (all threads), in nanoseconds,
-    /// from /proc/PID/task/TID/schedstat (finer than the 10 ms tick counters).
-    fn cpu_ns(&self, i: usize) -> u64 {
-        let mut total = 0;
-        for p in self.pids(i) {
-            let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) else {
-                continue;
-            };
-            for t in tasks.flatten() {
-                if let Ok(st) = std::fs::read_to_string(t.path().join("schedstat")) {
-                    total += st
-                        .split_whitespace()
-                        .next()
-                        .and_then(|n| n.parse::<u64>().ok())
-                        .unwrap_or(0);
-                }
-            }
-        }
-        total
     }
 
     fn holds_vip(&self, i: usize) -> bool {
@@ -297,9 +233,9 @@ fn one_daemon(daemon: Daemon, bin: PathBuf, reps: usize) -> Result<Samples> {
         s.rss_kib.push(lab.rss_kib(i) as f64);
     }
     // Steady-state CPU over 20 s, scaled to a minute.
-    let (m0, b0) = (lab.cpu_ns(0), lab.cpu_ns(1));
+    let (m0, b0) = (cpu_ns(&lab.pids(0)), cpu_ns(&lab.pids(1)));
     std::thread::sleep(Duration::from_secs(20));
-    let (m1, b1) = (lab.cpu_ns(0), lab.cpu_ns(1));
+    let (m1, b1) = (cpu_ns(&lab.pids(0)), cpu_ns(&lab.pids(1)));
     s.cpu_master_ms_min
         .push(m1.saturating_sub(m0) as f64 / 1e6 * 3.0);
     s.cpu_backup_ms_min

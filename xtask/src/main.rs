@@ -15,6 +15,7 @@ mod dist;
 mod docs;
 mod failover;
 mod fuzz;
+mod lab;
 mod scale;
 mod test;
 mod util;

@@ -1,4 +1,4 @@
-//! `cargo xtask bench scale [-- --instances N --ifaces K --debug]`: one
+//! `cargo xtask bench scale [-- --ifaces K --per N --debug]`: one
 //! daemon with 5,000 VRRP instances (20 interfaces × 250 VRIDs, advert_int 1,
 //! one VIP each, no peer: all become master), keeld then keepalived in the
 //! same run, on veth pairs whose other ends sit in a sink namespace (this
@@ -11,6 +11,7 @@
 //! window, the advert gap per (interface, VRID) from a tcpdump capture in the
 //! sink namespace (p50 / p99 / max; ideal 1000 ms), and that a stop leaves no
 //! VIP behind. Writes `target/bench-scale.md`.
+use crate::lab::{Daemon, cpu_ns};
 use crate::util::{cargo, is_root, root, run, step};
 use anyhow::{Context, Result, bail};
 use keel_testkit::Netns;
@@ -19,21 +20,6 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Daemon {
-    Keeld,
-    Keepalived,
-}
-
-impl Daemon {
-    fn name(self) -> &'static str {
-        match self {
-            Daemon::Keeld => "keeld",
-            Daemon::Keepalived => "keepalived",
-        }
-    }
-}
 
 /// Interface k: node side `s{k}` 198.51.100.(8k+1)/29, sink side `k{k}`.
 fn node_addr(k: usize) -> String {
@@ -77,25 +63,6 @@ fn pids(ns: &Netns, comm: &str) -> Vec<String> {
         })
         .map(str::to_owned)
         .collect()
-}
-
-fn cpu_ns(pids: &[String]) -> u64 {
-    let mut total = 0;
-    for p in pids {
-        let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) else {
-            continue;
-        };
-        for t in tasks.flatten() {
-            if let Ok(st) = std::fs::read_to_string(t.path().join("schedstat")) {
-                total += st
-                    .split_whitespace()
-                    .next()
-                    .and_then(|n| n.parse::<u64>().ok())
-                    .unwrap_or(0);
-            }
-        }
-    }
-    total
 }
 
 fn rss_kib(pids: &[String]) -> u64 {
