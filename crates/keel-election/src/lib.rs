@@ -117,4 +117,5 @@ pub use config::{AuthConfig, ConfigError, InitialState, InstanceConfig, Track, T
 pub use counters::{Counters, NewMasterReason, RxError};
 pub use instance::{Input, Instance, State};
 pub use sync::SyncGroup;
+pub use sync::{Members as SyncMembers, propagate as propagate_sync};
 pub use time::Instant;

@@ -17,13 +17,16 @@
 use crate::{Action, Input, Instance, Instant, State};
 use std::collections::VecDeque;
 
-/// What propagation needs from a group's members (the [`SyncGroup`] below,
-/// or the simulator's nodes).
-pub(crate) trait Members {
+/// What sync-group propagation needs from a group's members: the
+/// [`SyncGroup`] below, the simulator's nodes, or a daemon that keeps its
+/// instances elsewhere (exported as `SyncMembers`).
+pub trait Members {
+    /// How many members the group has (indices `0..count()`).
     fn count(&self) -> usize;
-    /// State of member `i`; `None` when it is not running at all (crashed).
+    /// Member `i`; `None` when it is not running at all (crashed).
     fn member(&self, i: usize) -> Option<&Instance>;
-    /// Feed member `i` (and collect its actions).
+    /// Give `input` to member `i`. The caller collects the member's actions
+    /// (`poll_action`) afterwards, as it would for any other input.
     fn feed(&mut self, now: Instant, i: usize, input: Input);
 }
 
@@ -31,8 +34,11 @@ fn state_of<M: Members>(m: &M, i: usize) -> State {
     m.member(i).map_or(State::Initialize, Instance::state)
 }
 
-/// Propagate the state changes since `before` through the group.
-pub(crate) fn propagate<M: Members>(m: &mut M, now: Instant, mut before: Vec<State>) {
+/// Propagate the state changes since `before` (each member's state before the
+/// last input) through the group, by feeding the members `SyncMaster`,
+/// `SyncBackup` and `SyncFault` inputs by the rules in the module doc
+/// (exported as `propagate_sync`).
+pub fn propagate<M: Members>(m: &mut M, now: Instant, mut before: Vec<State>) {
     let n = m.count();
     // Each round only moves members towards a state another member reached,
     // so this settles in a few rounds; the bound is a safety net.

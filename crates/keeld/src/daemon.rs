@@ -1044,73 +1044,12 @@ impl Daemon {
         }
     }
 
-    fn propagate(
-        &mut self,
-        members: &[usize],
-        now: keel_election::Instant,
-        mut before: Vec<State>,
-    ) {
-        let n = members.len();
-        let st = |d: &Daemon, j: usize| d.insts[members[j]].vi.state();
-        for _ in 0..=n * 4 {
-            // A member with a fault of its own drags the others into FAULT.
-            for j in 0..n {
-                let others_fault = (0..n).any(|k| {
-                    let x = &self.insts[members[k]].vi;
-                    k != j && x.state() != State::Initialize && x.own_fault()
-                });
-                let x = &self.insts[members[j]].vi;
-                if x.state() != State::Initialize && x.sync_fault_flag() != others_fault {
-                    self.insts[members[j]]
-                        .vi
-                        .handle(now, Input::SyncFault(others_fault));
-                }
-            }
-            // Master only when every running member wants it, or the group already is.
-            let running: Vec<usize> = (0..n)
-                .filter(|&j| st(self, j) != State::Initialize)
-                .collect();
-            let group_master = running.iter().any(|&j| st(self, j) == State::Master);
-            let all_want = !running.is_empty()
-                && running
-                    .iter()
-                    .all(|&j| self.insts[members[j]].vi.wants_master());
-            for &j in &running {
-                if (all_want || group_master) && self.insts[members[j]].vi.wants_master() {
-                    self.insts[members[j]].vi.handle(now, Input::SyncMaster);
-                }
-            }
-            let after: Vec<State> = (0..n).map(|j| st(self, j)).collect();
-            let mut changed = false;
-            for k in 0..n {
-                let (b, a) = (before[k], after[k]);
-                if b == a {
-                    continue;
-                }
-                if a == State::Backup
-                    && b != State::Master
-                    && (0..n).any(|j| j != k && st(self, j) == State::Master)
-                {
-                    self.insts[members[k]].vi.handle(now, Input::SyncMaster);
-                    changed = true;
-                    continue;
-                }
-                let target = match (b, a) {
-                    (_, State::Master) => Input::SyncMaster,
-                    (State::Master, State::Backup) => Input::SyncBackup,
-                    _ => continue,
-                };
-                for j in (0..n).filter(|&j| j != k) {
-                    let s0 = st(self, j);
-                    self.insts[members[j]].vi.handle(now, target.clone());
-                    changed |= st(self, j) != s0;
-                }
-            }
-            before = after;
-            if !changed {
-                break;
-            }
-        }
+    fn propagate(&mut self, members: &[usize], now: keel_election::Instant, before: Vec<State>) {
+        let mut view = GroupView {
+            insts: &mut self.insts,
+            members,
+        };
+        keel_election::propagate_sync(&mut view, now, before);
     }
 
     // --------------------------------------------------------------- actions
@@ -1658,6 +1597,30 @@ impl Daemon {
         match std::fs::write("/tmp/keepalived.stats", json) {
             Ok(()) => info!("statistics written to /tmp/keepalived.stats"),
             Err(e) => warn!("cannot write /tmp/keepalived.stats: {e}"),
+        }
+    }
+}
+
+/// One sync group's members seen through keel-election's propagation rules;
+/// their actions are drained by the caller (`Daemon::drain`).
+struct GroupView<'a> {
+    insts: &'a mut [Inst],
+    members: &'a [usize],
+}
+
+impl keel_election::SyncMembers for GroupView<'_> {
+    fn count(&self) -> usize {
+        self.members.len()
+    }
+    fn member(&self, i: usize) -> Option<&Instance> {
+        self.members
+            .get(i)
+            .and_then(|&k| self.insts.get(k))
+            .map(|x| &x.vi)
+    }
+    fn feed(&mut self, now: keel_election::Instant, i: usize, input: Input) {
+        if let Some(x) = self.members.get(i).and_then(|&k| self.insts.get_mut(k)) {
+            x.vi.handle(now, input);
         }
     }
 }
