@@ -57,11 +57,12 @@ pub struct Cli {
     #[arg(short = 'G', long = "no-syslog")]
     pub no_syslog: bool,
 
-    /// Only run with the VRRP subsystem (keeld has no other yet; accepted).
+    /// Only run with the VRRP subsystem (no virtual servers, no health checks).
     #[arg(short = 'P', long = "vrrp")]
     pub vrrp: bool,
 
-    /// Only run with the health-checker subsystem (not available in keeld yet).
+    /// Only run with the health-checker subsystem (virtual servers and IPVS; no
+    /// VRRP instances, no VIPs).
     #[arg(short = 'C', long = "check")]
     pub check: bool,
 
@@ -112,6 +113,16 @@ impl Cli {
         match &self.pid {
             Some(pid) => pid.with_extension("sock"),
             None => PathBuf::from(DEFAULT_STATUS_SOCKET),
+        }
+    }
+
+    /// Which subsystems run, `(checkers, vrrp)`, as keepalived's `-C` / `-P`
+    /// select them (both when neither or both are given).
+    pub fn roles(&self) -> (bool, bool) {
+        match (self.check, self.vrrp) {
+            (true, false) => (true, false),
+            (false, true) => (false, true),
+            _ => (true, true),
         }
     }
 
@@ -250,6 +261,20 @@ mod tests {
         let c = Cli::try_parse_from(["keeld", "-t", "-f", "/x.conf"]).unwrap();
         assert_eq!(c.config_test.as_deref(), Some(""));
         assert_eq!(c.use_file, PathBuf::from("/x.conf"));
+    }
+
+    #[test]
+    fn check_and_vrrp_select_the_subsystems() {
+        let roles = |a: &[&str]| {
+            let mut v = vec!["keeld"];
+            v.extend_from_slice(a);
+            Cli::try_parse_from(v).unwrap().roles()
+        };
+        assert_eq!(roles(&[]), (true, true));
+        assert_eq!(roles(&["-C"]), (true, false));
+        assert_eq!(roles(&["--check"]), (true, false));
+        assert_eq!(roles(&["-P"]), (false, true));
+        assert_eq!(roles(&["-C", "-P"]), (true, true));
     }
 
     #[test]

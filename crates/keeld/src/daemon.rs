@@ -1114,6 +1114,7 @@ impl Daemon {
                 }
                 Action::StateChanged { to, .. } => {
                     self.insts[i].since = Instant::now();
+                    crate::director::vrrp_state(&self.insts[i].plan.name, to);
                     if to != State::Master {
                         self.insts[i].garp.clear();
                     }

@@ -4,25 +4,37 @@
 //! The pure part ([`Director`]) turns the configuration into checks and a desired IPVS
 //! table and applies health transitions, quorum, hysteresis and sorry servers the way
 //! keepalived 2.2.7 does (`ipwrapper.c`: `perform_svr_state`, `update_quorum_state`),
-//! returning log lines and scripts to run ([`Note`]). The I/O part is one tokio task
-//! ([`start`]) that owns the [`keel_check::Checker`] and the [`keel_ipvs::Ipvs`] socket;
-//! the VRRP loop only calls [`start`], [`reload`], [`shutdown`] and [`status`].
+//! returning log lines and scripts to run ([`Note`]). A `virtual_server group NAME`
+//! becomes one IPVS service per member of its `virtual_server_group` (`IP PORT`,
+//! `IP-LAST PORT` ranges, `fwmark N`), each with the virtual server's real servers,
+//! which are health-checked once: a dead real server leaves every member.
+//! [`SyncCtl`] drives `lvs_sync_daemon` from its VRRP instance's state as keepalived's
+//! VRRP process does (MASTER: the master daemon; BACKUP/FAULT: the backup daemon).
+//!
+//! The I/O part is one tokio task ([`start`]) that owns the [`keel_check::Checker`]
+//! and the [`keel_ipvs::Ipvs`] socket; the VRRP loop only calls [`start`], [`reload`],
+//! [`vrrp_state`], [`shutdown`] and [`status`]. [`set_roles`] selects keepalived's
+//! halves: `-P` runs no checker (only the sync daemon), `-C` runs the checkers without
+//! VRRP ([`only`]: no instances, so no sync daemon, as in keepalived).
 //!
 //! Without IPVS (no `ip_vs` module) the task logs one error and keeps checking, so
 //! `keeld status` still shows the real servers' health; nothing is programmed.
 //!
-//! Differences from keepalived: `virtual_server_group` is not programmed (a warning);
-//! `lvs_sync_daemon` starts both the master and the backup sync daemon at start
-//! (keepalived switches them with the VRRP instance's state); after a reload that
-//! changes a real server's checkers its health restarts from "up" (or "down" with
-//! `alpha`) until the restarted checks report.
+//! Differences from keepalived: after a reload that changes a real server's
+//! checkers its health restarts from "up" (or "down" with `alpha`) until the
+//! restarted checks report; a reload that removes the `lvs_sync_daemon` line stops
+//! the daemon (keepalived leaves it running); keepalived logs nothing when it starts
+//! or stops a sync daemon, keeld logs one line each; `ha_suspend` is parsed but the
+//! checkers are not suspended.
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use keel_check::{self as kc, CheckId, RealServerCheck, RealServerHealth};
 use keel_conf::model as conf;
+use keel_election::State;
 use keel_ipvs::reconcile::{self, VirtualService};
 use keel_ipvs::{Dest, Forward, Persistence, Service, ServiceKey};
 use serde::{Deserialize, Serialize};
@@ -54,7 +66,13 @@ struct RsConf {
 /// One virtual server, resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct VsConf {
+    /// The service's settings (scheduler, persistence); its key is the first of `keys`.
     service: Service,
+    /// One IPVS service per key: one for a plain virtual server, one per address
+    /// (and fwmark) of its `virtual_server_group`.
+    keys: Vec<ServiceKey>,
+    /// The real servers' protocol (for their labels and checks).
+    proto: kc::Proto,
     label: String,
     forward: Forward,
     quorum: u32,
@@ -99,7 +117,7 @@ impl Vs {
 
     fn sorry_label(&self) -> Option<String> {
         let (a, p) = self.conf.sorry?;
-        Some(rs_label(a, proto_of(&self.conf.service.key), p))
+        Some(rs_label(a, self.conf.proto, p))
     }
 
     /// keepalived's `update_quorum_state`.
@@ -147,9 +165,17 @@ impl Vs {
         }
     }
 
-    /// The IPVS entries this virtual server wants now.
-    fn desired(&self) -> VirtualService {
-        let key = self.conf.service.key;
+    /// The IPVS entries this virtual server wants now: one service per key, each
+    /// with every live real server (a group's members share the health checks).
+    fn desired(&self) -> Vec<VirtualService> {
+        self.conf
+            .keys
+            .iter()
+            .map(|k| self.desired_one(*k))
+            .collect()
+    }
+
+    fn desired_one(&self, key: ServiceKey) -> VirtualService {
         let sorry_active = self.conf.sorry.is_some() && !self.quorum_up;
         let mut dests = Vec::new();
         for r in &self.reals {
@@ -175,7 +201,10 @@ impl Vs {
         dests.retain(|d| seen.insert((d.addr, d.port)));
         dests.reverse();
         VirtualService {
-            service: self.conf.service.clone(),
+            service: Service {
+                key,
+                ..self.conf.service.clone()
+            },
             dests,
         }
     }
@@ -235,17 +264,6 @@ pub struct VirtualServerStatus {
     pub real_servers: Vec<RealServerStatus>,
 }
 
-fn proto_of(key: &ServiceKey) -> kc::Proto {
-    match key {
-        ServiceKey::Addr { protocol, .. } => match protocol {
-            keel_ipvs::Protocol::Udp => kc::Proto::Udp,
-            keel_ipvs::Protocol::Sctp => kc::Proto::Sctp,
-            _ => kc::Proto::Tcp,
-        },
-        ServiceKey::Fwmark { .. } => kc::Proto::None,
-    }
-}
-
 fn rs_label(addr: IpAddr, proto: kc::Proto, port: u16) -> String {
     format!("[{addr}]:{}:{port}", proto.as_str())
 }
@@ -259,29 +277,104 @@ fn dest_port(fwd: Forward, key: &ServiceKey, port: u16) -> u16 {
     }
 }
 
-fn vs_key(vs: &conf::VirtualServer) -> Option<(ServiceKey, String)> {
+/// The IPVS services of one virtual server: its key(s), keepalived's label and the
+/// real servers' protocol. `Err` is a note saying why it is skipped.
+fn vs_keys(
+    vs: &conf::VirtualServer,
+    groups: &[conf::VirtualServerGroup],
+) -> Result<(Vec<ServiceKey>, String, kc::Proto), String> {
+    let (ipvs_proto, proto) = match vs.protocol {
+        conf::Protocol::Tcp => (keel_ipvs::Protocol::Tcp, kc::Proto::Tcp),
+        conf::Protocol::Udp => (keel_ipvs::Protocol::Udp, kc::Proto::Udp),
+        conf::Protocol::Sctp => (keel_ipvs::Protocol::Sctp, kc::Proto::Sctp),
+    };
+    let addr_key = |addr: IpAddr, port: u16| ServiceKey::Addr {
+        protocol: ipvs_proto,
+        addr,
+        port,
+    };
+    // A fwmark service's family: the real servers' (keepalived's default is IPv4).
+    let fwm_family = match vs.real_servers.first().map(|r| r.addr) {
+        Some(IpAddr::V6(_)) => keel_ipvs::Family::Inet6,
+        _ => keel_ipvs::Family::Inet,
+    };
     match &vs.addr {
-        conf::VsAddr::Ip { addr, port } => {
-            let key = match vs.protocol {
-                conf::Protocol::Tcp => ServiceKey::tcp(*addr, *port),
-                conf::Protocol::Udp => ServiceKey::udp(*addr, *port),
-                conf::Protocol::Sctp => ServiceKey::sctp(*addr, *port),
+        conf::VsAddr::Ip { addr, port } => Ok((
+            vec![addr_key(*addr, *port)],
+            rs_label(*addr, proto, *port),
+            proto,
+        )),
+        conf::VsAddr::Fwmark(m) => Ok((
+            vec![ServiceKey::fwmark(fwm_family, *m)],
+            format!("FWM {m}"),
+            kc::Proto::None,
+        )),
+        conf::VsAddr::Group(name) => {
+            let Some(g) = groups.iter().find(|g| g.name == *name) else {
+                return Err(format!(
+                    "virtual_server group {name}: no virtual_server_group {name}: skipped"
+                ));
             };
-            let p = match vs.protocol {
-                conf::Protocol::Tcp => "tcp",
-                conf::Protocol::Udp => "udp",
-                conf::Protocol::Sctp => "sctp",
-            };
-            Some((key, format!("[{addr}]:{p}:{port}")))
+            let mut keys = Vec::new();
+            for e in &g.entries {
+                match e {
+                    conf::VsgEntry::Fwmark(m) => keys.push(ServiceKey::fwmark(fwm_family, *m)),
+                    conf::VsgEntry::Range {
+                        addr,
+                        range_end,
+                        port,
+                    } => match group_range(*addr, *range_end) {
+                        Some(addrs) => keys.extend(addrs.into_iter().map(|a| addr_key(a, *port))),
+                        None => {
+                            return Err(format!(
+                                "virtual_server_group {name}: address range end is less than address range start ({addr}-{}): skipped",
+                                range_end.unwrap_or(0)
+                            ));
+                        }
+                    },
+                }
+            }
+            let mut seen = BTreeSet::new();
+            keys.retain(|k| seen.insert(*k));
+            if keys.is_empty() {
+                return Err(format!(
+                    "virtual server group {name} has no entries: skipped"
+                ));
+            }
+            // keepalived's FMT_VS for a group: the name and the (unset) port.
+            Ok((keys, format!("[{name}]:0"), proto))
         }
-        conf::VsAddr::Fwmark(m) => {
-            let fam = match vs.real_servers.first().map(|r| r.addr) {
-                Some(IpAddr::V6(_)) => keel_ipvs::Family::Inet6,
-                _ => keel_ipvs::Family::Inet,
-            };
-            Some((ServiceKey::fwmark(fam, *m), format!("FWM {m}")))
+    }
+}
+
+/// The addresses of a `virtual_server_group` entry `ADDR[-END]`: END replaces the
+/// last byte (IPv4) or the last 16-bit group (IPv6). `None` when END < start.
+fn group_range(addr: IpAddr, end: Option<u16>) -> Option<Vec<IpAddr>> {
+    let Some(end) = end else {
+        return Some(vec![addr]);
+    };
+    match addr {
+        IpAddr::V4(a) => {
+            let o = a.octets();
+            let end = u8::try_from(end).ok()?;
+            (o[3] <= end).then(|| {
+                (o[3]..=end)
+                    .map(|x| IpAddr::from([o[0], o[1], o[2], x]))
+                    .collect()
+            })
         }
-        conf::VsAddr::Group(_) => None,
+        IpAddr::V6(a) => {
+            let mut g = a.segments();
+            let first = g[7];
+            (first <= end).then(|| {
+                (first..=end)
+                    .map(|x| {
+                        g[7] = x;
+                        IpAddr::from(g)
+                    })
+                    .collect()
+            })
+        }
     }
 }
 
@@ -395,13 +488,16 @@ impl Director {
         }
         let mut notes = Vec::new();
         for v in &cfg.virtual_servers {
-            let Some((key, label)) = vs_key(v) else {
-                notes.push(Note::Log(
-                    "virtual_server group is not supported by the director yet: skipped".into(),
-                ));
-                continue;
+            let (keys, label, proto) = match vs_keys(v, &cfg.virtual_server_groups) {
+                Ok(k) => k,
+                Err(why) => {
+                    notes.push(Note::Log(why));
+                    continue;
+                }
             };
-            let mut service = Service::new(key, v.lb_algo.as_str());
+            // Two virtual servers on one group differ only by protocol.
+            let id_key = format!("{label}/{}", proto.as_str());
+            let mut service = Service::new(keys[0], v.lb_algo.as_str());
             if let Some(t) = v.persistence_timeout {
                 service = service.persistent(t);
                 if let (Some(IpAddr::V4(m)), Some(p)) =
@@ -418,7 +514,6 @@ impl Director {
                 conf::ForwardMethod::Dr => Forward::Route,
                 conf::ForwardMethod::Tun => Forward::TUNNEL,
             };
-            let proto = proto_of(&key);
             let mut reals = Vec::new();
             for r in &v.real_servers {
                 let rlabel = rs_label(r.addr, proto, r.port);
@@ -427,7 +522,7 @@ impl Director {
                     .iter()
                     .enumerate()
                     .map(|(i, c)| {
-                        let id = self.ids.get(&label, r.addr, r.port, i);
+                        let id = self.ids.get(&id_key, r.addr, r.port, i);
                         let mut k = RealServerCheck::new(
                             id,
                             std::net::SocketAddr::new(r.addr, r.port),
@@ -471,6 +566,8 @@ impl Director {
             let mut vs = Vs {
                 conf: VsConf {
                     service,
+                    keys: keys.clone(),
+                    proto,
                     label: label.clone(),
                     forward,
                     quorum: v.quorum,
@@ -485,7 +582,7 @@ impl Director {
                 reals,
             };
             vs.update_quorum(&mut notes);
-            self.owned.insert(key);
+            self.owned.extend(keys);
             self.vss.push(vs);
         }
         self.by_check.clear();
@@ -553,7 +650,7 @@ impl Director {
 
     /// The IPVS table keel wants now.
     pub fn desired(&self) -> Vec<VirtualService> {
-        self.vss.iter().map(Vs::desired).collect()
+        self.vss.iter().flat_map(Vs::desired).collect()
     }
 
     /// Scripts to run at shutdown (`omega`: notify_down of live real servers, quorum_down).
@@ -575,7 +672,7 @@ impl Director {
         self.vss
             .iter()
             .map(|vs| {
-                let d = vs.desired();
+                let d = vs.desired_one(vs.conf.keys[0]);
                 VirtualServerStatus {
                     service: vs.conf.label.clone(),
                     scheduler: vs.conf.service.scheduler.clone(),
@@ -655,10 +752,111 @@ pub fn render(vss: &[VirtualServerStatus]) -> String {
     o
 }
 
+// ------------------------------------------------------------ sync daemon
+
+/// One action on the kernel's connection sync daemons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncOp {
+    /// Stop the master or the backup daemon.
+    Stop(keel_ipvs::SyncState),
+    /// Start this daemon.
+    Start(keel_ipvs::SyncDaemon),
+}
+
+/// `lvs_sync_daemon` following its VRRP instance, like keepalived's VRRP process
+/// (`vrrp_state_become_master` / `vrrp_state_leave_master`, `reload_vrrp_thread`):
+/// the instance becomes MASTER → stop the backup daemon, start the master one; it
+/// leaves MASTER (BACKUP or FAULT) → stop master, start backup; it starts in BACKUP
+/// or FAULT → start backup. INIT (shutdown, removal) changes nothing. A reload that
+/// changes the daemon's parameters (interface, id, maxlen, port, ttl, group)
+/// restarts it; shutdown stops the one running. No I/O: returns [`SyncOp`]s.
+#[derive(Debug, Default)]
+pub struct SyncCtl {
+    /// The configured daemon (role ignored) and the instance that drives it.
+    conf: Option<(keel_ipvs::SyncDaemon, String)>,
+    /// Last MASTER/BACKUP/FAULT state reported per instance.
+    states: HashMap<String, State>,
+    /// What runs (as started by us).
+    running: Option<keel_ipvs::SyncDaemon>,
+}
+
+impl SyncCtl {
+    /// Take the `lvs_sync_daemon` line of a configuration (`None` when absent).
+    /// The sync id defaults to the instance's virtual_router_id, as in keepalived.
+    pub fn configure(&mut self, cfg: &conf::Config) -> Vec<SyncOp> {
+        self.conf = cfg.global.lvs_sync_daemon.as_ref().map(|s| {
+            let id = s.id.map(u32::from).unwrap_or_else(|| {
+                cfg.vrrp_instances
+                    .iter()
+                    .find(|i| i.name == s.vrrp_instance)
+                    .map_or(0, |i| u32::from(i.virtual_router_id))
+            });
+            let mut d = keel_ipvs::SyncDaemon::new(keel_ipvs::SyncState::Backup, &s.interface, id);
+            d.max_len = s.maxlen;
+            d.port = s.port;
+            d.ttl = s.ttl;
+            d.group = s.group;
+            (d, s.vrrp_instance.clone())
+        });
+        self.converge()
+    }
+
+    /// An instance changed state.
+    pub fn vrrp_state(&mut self, instance: &str, state: State) -> Vec<SyncOp> {
+        if state == State::Initialize {
+            return Vec::new();
+        }
+        self.states.insert(instance.to_owned(), state);
+        self.converge()
+    }
+
+    /// Stop what runs.
+    pub fn shutdown(&mut self) -> Vec<SyncOp> {
+        self.running
+            .take()
+            .map(|r| SyncOp::Stop(r.state))
+            .into_iter()
+            .collect()
+    }
+
+    /// Record that a start failed (nothing runs).
+    pub fn start_failed(&mut self) {
+        self.running = None;
+    }
+
+    /// The daemon that should run now.
+    fn wanted(&self) -> Option<keel_ipvs::SyncDaemon> {
+        let (d, inst) = self.conf.as_ref()?;
+        let role = match self.states.get(inst)? {
+            State::Master => keel_ipvs::SyncState::Master,
+            State::Backup | State::Fault => keel_ipvs::SyncState::Backup,
+            State::Initialize => return None,
+        };
+        Some(keel_ipvs::SyncDaemon {
+            state: role,
+            ..d.clone()
+        })
+    }
+
+    fn converge(&mut self) -> Vec<SyncOp> {
+        let want = self.wanted();
+        if want == self.running {
+            return Vec::new();
+        }
+        let mut ops: Vec<SyncOp> = self.shutdown();
+        if let Some(w) = want {
+            ops.push(SyncOp::Start(w.clone()));
+            self.running = Some(w);
+        }
+        ops
+    }
+}
+
 // ------------------------------------------------------------------ the task
 
 enum Cmd {
     Reload(Box<conf::Config>),
+    VrrpState(String, State),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -668,19 +866,40 @@ struct Handle {
 }
 
 static HANDLE: OnceLock<Handle> = OnceLock::new();
-static ENABLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+static CHECKERS: AtomicBool = AtomicBool::new(true);
+static VRRP: AtomicBool = AtomicBool::new(true);
+/// Every instance's last state, kept before the task starts (VRRP instances
+/// start before the director) and handed to it at start.
+static STATES: Mutex<Vec<(String, State)>> = Mutex::new(Vec::new());
 
-/// `-P` (VRRP only): never start the director.
-pub fn set_enabled(on: bool) {
-    ENABLED.store(on, std::sync::atomic::Ordering::Relaxed);
+/// Which halves run: `checkers` (virtual servers, keepalived's checker process; off
+/// with `-P`) and `vrrp` (the VRRP-driven sync daemon, keepalived's VRRP process;
+/// off with `-C`). Call before [`start`].
+pub fn set_roles(checkers: bool, vrrp: bool) {
+    CHECKERS.store(checkers, Ordering::Relaxed);
+    VRRP.store(vrrp, Ordering::Relaxed);
 }
 
-/// Start the director task (once) when the configuration has virtual servers.
-/// Must be called from within the daemon's tokio runtime.
+/// The part of a configuration the director acts on under the current roles.
+fn view(cfg: &conf::Config) -> conf::Config {
+    let mut c = cfg.clone();
+    if !CHECKERS.load(Ordering::Relaxed) {
+        c.virtual_servers.clear();
+        c.virtual_server_groups.clear();
+        c.global.lvs_flush = false;
+    }
+    if !VRRP.load(Ordering::Relaxed) {
+        c.global.lvs_sync_daemon = None;
+    }
+    c
+}
+
+/// Start the director task (once) when the configuration has virtual servers or an
+/// `lvs_sync_daemon`. Must be called from within the daemon's tokio runtime.
 pub fn start(cfg: &conf::Config) {
-    if cfg.virtual_servers.is_empty()
+    let cfg = view(cfg);
+    if (cfg.virtual_servers.is_empty() && cfg.global.lvs_sync_daemon.is_none())
         || HANDLE.get().is_some()
-        || !ENABLED.load(std::sync::atomic::Ordering::Relaxed)
     {
         return;
     }
@@ -695,21 +914,35 @@ pub fn start(cfg: &conf::Config) {
     {
         return;
     }
-    tokio::spawn(run(cfg.clone(), rx, snapshot));
+    tokio::spawn(run(cfg, rx, snapshot));
 }
 
 /// SIGHUP: hand the new configuration to the director (starts it if the old one had
-/// no virtual servers).
+/// nothing for it).
 pub fn reload(cfg: &conf::Config) {
     match HANDLE.get() {
         Some(h) => {
-            let _ = h.tx.send(Cmd::Reload(Box::new(cfg.clone())));
+            let _ = h.tx.send(Cmd::Reload(Box::new(view(cfg))));
         }
         None => start(cfg),
     }
 }
 
-/// Stop the checks and remove what keel added to IPVS.
+/// A VRRP instance changed state (drives `lvs_sync_daemon`). Cheap; call on every
+/// state change, before or after [`start`].
+pub fn vrrp_state(instance: &str, state: State) {
+    if let Ok(mut v) = STATES.lock() {
+        match v.iter_mut().find(|(n, _)| n == instance) {
+            Some(e) => e.1 = state,
+            None => v.push((instance.to_owned(), state)),
+        }
+    }
+    if let Some(h) = HANDLE.get() {
+        let _ = h.tx.send(Cmd::VrrpState(instance.to_owned(), state));
+    }
+}
+
+/// Stop the checks, remove what keel added to IPVS and stop the sync daemon.
 pub async fn shutdown() {
     let Some(h) = HANDLE.get() else { return };
     let (t, r) = oneshot::channel();
@@ -752,7 +985,14 @@ fn run_notes(notes: Vec<Note>) {
 
 struct Io {
     ipvs: Option<keel_ipvs::Ipvs>,
-    syncd: bool,
+    syncd: SyncCtl,
+}
+
+fn role(s: keel_ipvs::SyncState) -> &'static str {
+    match s {
+        keel_ipvs::SyncState::Master => "master",
+        keel_ipvs::SyncState::Backup => "backup",
+    }
 }
 
 impl Io {
@@ -774,34 +1014,49 @@ impl Io {
             Err(e) => error!("IPVS reconcile failed: {e}"),
         }
     }
-}
 
-fn sync_daemon(cfg: &conf::Config, io: &mut Io) {
-    let Some(s) = &cfg.global.lvs_sync_daemon else {
-        return;
-    };
-    let Some(ipvs) = io.ipvs.as_mut() else { return };
-    let id = s.id.map(u32::from).unwrap_or_else(|| {
-        cfg.vrrp_instances
-            .iter()
-            .find(|i| i.name == s.vrrp_instance)
-            .map_or(0, |i| u32::from(i.virtual_router_id))
-    });
-    for st in [keel_ipvs::SyncState::Master, keel_ipvs::SyncState::Backup] {
-        let mut d = keel_ipvs::SyncDaemon::new(st, &s.interface, id);
-        d.max_len = s.maxlen;
-        d.port = s.port;
-        d.ttl = s.ttl;
-        d.group = s.group;
-        match ipvs.start_sync_daemon(&d) {
-            Ok(()) => {
-                io.syncd = true;
-                info!(
-                    "Starting IPVS {st:?} sync daemon on {} (id {id})",
-                    s.interface
-                );
+    /// Carry out the sync daemon's start/stop operations.
+    fn sync(&mut self, ops: Vec<SyncOp>) {
+        let Some(ipvs) = self.ipvs.as_mut() else {
+            return;
+        };
+        for op in ops {
+            match op {
+                SyncOp::Stop(st) => match ipvs.stop_sync_daemon(st) {
+                    Ok(()) => info!("Stopped the IPVS {} sync daemon", role(st)),
+                    Err(e) => warn!("cannot stop the IPVS {} sync daemon: {e}", role(st)),
+                },
+                SyncOp::Start(d) => {
+                    let mut r = ipvs.start_sync_daemon(&d);
+                    // EBUSY: one is left from an earlier run (keeld killed): replace it.
+                    if r.as_ref().err().and_then(keel_ipvs::Error::errno)
+                        == Some(keel_ipvs::Errno::BUSY)
+                    {
+                        warn!(
+                            "an IPVS {} sync daemon was already running: restarting it",
+                            role(d.state)
+                        );
+                        let _ = ipvs.stop_sync_daemon(d.state);
+                        r = ipvs.start_sync_daemon(&d);
+                    }
+                    match r {
+                        Ok(()) => info!(
+                            "Started the IPVS {} sync daemon on {} (syncid {})",
+                            role(d.state),
+                            d.interface,
+                            d.sync_id
+                        ),
+                        Err(e) => {
+                            self.syncd.start_failed();
+                            error!(
+                                "cannot start the IPVS {} sync daemon on {}: {e}",
+                                role(d.state),
+                                d.interface
+                            );
+                        }
+                    }
+                }
             }
-            Err(e) => error!("cannot start the IPVS {st:?} sync daemon: {e}"),
         }
     }
 }
@@ -813,21 +1068,30 @@ fn add_counters(
     list: &[(keel_ipvs::ServiceEntry, Vec<keel_ipvs::DestEntry>)],
 ) {
     for (vs, s) in d.vss.iter().zip(st.iter_mut()) {
-        let Some((_, dests)) = list
+        // A group's members: the sum over its services.
+        let entries: Vec<&keel_ipvs::DestEntry> = list
             .iter()
-            .find(|(e, _)| e.service.key == vs.conf.service.key)
-        else {
+            .filter(|(e, _)| vs.conf.keys.contains(&e.service.key))
+            .flat_map(|(_, dests)| dests.iter())
+            .collect();
+        if entries.is_empty() {
             continue;
-        };
+        }
         for (r, rs) in vs.reals.iter().zip(s.real_servers.iter_mut()) {
-            rs.counters = dests
+            rs.counters = entries
                 .iter()
-                .find(|e| e.dest.addr == r.conf.addr)
+                .filter(|e| e.dest.addr == r.conf.addr)
                 .map(|e| DestCounters {
                     conns: e.stats.conns,
                     active: e.active_conns,
                     inactive: e.inactive_conns,
                     in_pkts: e.stats.in_pkts,
+                })
+                .reduce(|a, b| DestCounters {
+                    conns: a.conns.saturating_add(b.conns),
+                    active: a.active.saturating_add(b.active),
+                    inactive: a.inactive.saturating_add(b.inactive),
+                    in_pkts: a.in_pkts.saturating_add(b.in_pkts),
                 });
         }
     }
@@ -842,11 +1106,16 @@ async fn run(
         ipvs: match keel_ipvs::Ipvs::new() {
             Ok(i) => Some(i),
             Err(e) => {
-                error!("{e}; virtual_server blocks are not programmed");
+                let what = if cfg.virtual_servers.is_empty() {
+                    "lvs_sync_daemon is not started"
+                } else {
+                    "virtual_server blocks are not programmed"
+                };
+                error!("{e}; {what}");
                 None
             }
         },
-        syncd: false,
+        syncd: SyncCtl::default(),
     };
     if let (true, Some(ipvs)) = (cfg.global.lvs_flush, io.ipvs.as_mut()) {
         match ipvs.flush() {
@@ -854,7 +1123,13 @@ async fn run(
             Err(e) => error!("lvs_flush: {e}"),
         }
     }
-    sync_daemon(&cfg, &mut io);
+    // The states reported before the task ran, then the configured daemon.
+    let early = STATES.lock().map(|v| v.clone()).unwrap_or_default();
+    for (name, st) in early {
+        io.syncd.vrrp_state(&name, st);
+    }
+    let ops = io.syncd.configure(&cfg);
+    io.sync(ops);
     let (etx, mut erx) = mpsc::channel(1024);
     let mut checker = kc::Checker::new(etx, kc::CheckerOptions::default());
     let mut d = Director::default();
@@ -878,7 +1153,7 @@ async fn run(
     refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            _ = refresh.tick(), if io.ipvs.is_some() => publish(&d, &mut io),
+            _ = refresh.tick(), if io.ipvs.is_some() && !d.vss.is_empty() => publish(&d, &mut io),
             Some(ev) = erx.recv() => {
                 let before = d.desired();
                 run_notes(d.handle(&ev));
@@ -897,7 +1172,10 @@ async fn run(
                     run_notes(notes);
                     io.reconcile(&d);
                     d.owned = d.desired().iter().map(|v| v.service.key).collect();
+                    let ops = io.syncd.configure(&cfg);
+                    io.sync(ops);
                     match checker.sync(d.checks()) {
+                        Ok(s) if s.added.is_empty() && s.replaced.is_empty() && s.removed.is_empty() && s.unchanged.is_empty() => {}
                         Ok(s) => info!(
                             "Health checks reloaded: {} added, {} changed, {} removed, {} unchanged",
                             s.added.len(), s.replaced.len(), s.removed.len(), s.unchanged.len()
@@ -906,21 +1184,22 @@ async fn run(
                     }
                     publish(&d, &mut io);
                 }
+                Some(Cmd::VrrpState(name, st)) => {
+                    let ops = io.syncd.vrrp_state(&name, st);
+                    io.sync(ops);
+                }
                 Some(Cmd::Shutdown(done)) => {
                     run_notes(d.shutdown_notes());
                     checker.shutdown().await;
-                    if let Some(ipvs) = io.ipvs.as_mut() {
+                    if let (Some(ipvs), false) = (io.ipvs.as_mut(), d.owned.is_empty()) {
                         let opts = reconcile::Options { owned: d.owned.clone(), all: false };
                         match ipvs.reconcile(&[], &opts, false) {
                             Ok(p) => info!("Removed {} IPVS service(s) keel added", p.ops.len()),
                             Err(e) => error!("cannot remove keel's IPVS services: {e}"),
                         }
-                        if io.syncd {
-                            for st in [keel_ipvs::SyncState::Master, keel_ipvs::SyncState::Backup] {
-                                let _ = ipvs.stop_sync_daemon(st);
-                            }
-                        }
                     }
+                    let ops = io.syncd.shutdown();
+                    io.sync(ops);
                     let _ = done.send(());
                     return;
                 }
@@ -929,6 +1208,8 @@ async fn run(
         }
     }
 }
+
+pub mod only;
 
 #[cfg(test)]
 mod tests;

@@ -78,13 +78,8 @@ fn main() -> ExitCode {
         detail: cli.log_detail,
         facility: cli.log_facility.unwrap_or(3),
     });
-    if cli.check && !cli.vrrp {
-        tracing::error!(
-            "-C (checkers only) is not supported: keeld runs the health checkers and IPVS together with VRRP; run without -C, or with -P for VRRP only"
-        );
-        return ExitCode::from(1);
-    }
-    director::set_enabled(!cli.vrrp || cli.check);
+    let (checkers, vrrp) = cli.roles();
+    director::set_roles(checkers, vrrp);
     let _pids = match pidfile::PidFiles::create(&cli.pid_files()) {
         Ok(p) => p,
         Err(e) => {
@@ -96,6 +91,13 @@ fn main() -> ExitCode {
     match caps::drop_unneeded() {
         Ok(kept) => tracing::debug!("capabilities kept: {}", kept.join(" ")),
         Err(e) => tracing::warn!("cannot drop capabilities: {e}"),
+    }
+    if !vrrp {
+        return ExitCode::from(director::only::run(director::only::Options {
+            conf: cli.use_file.clone(),
+            config_id: cli.config_id.clone(),
+            status_socket: cli.status_socket_path(),
+        }));
     }
     ExitCode::from(daemon::run(daemon::Options {
         conf: cli.use_file.clone(),

@@ -413,8 +413,27 @@ fn guide_lvs_dr_cluster() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// `lvs_sync_daemon` starts the kernel's sync daemons; a reload edits only what
-/// changed; shutdown removes exactly what keel added (a service added by hand stays).
+/// The kernel's sync daemons as `(role, syncid)`, from `ipvsadm -L --daemon`.
+fn daemons(ns: &Netns) -> Vec<(String, String)> {
+    ns.run_ok(&["ipvsadm", "-L", "--daemon"])
+        .lines()
+        .filter_map(|l| {
+            let role = l.split_whitespace().next()?.to_owned();
+            let id = l
+                .split("syncid=")
+                .nth(1)?
+                .split([',', ')'])
+                .next()?
+                .to_owned();
+            Some((role, id))
+        })
+        .collect()
+}
+
+/// `lvs_sync_daemon` follows its VRRP instance (BACKUP at start: backup daemon;
+/// MASTER: master daemon only; FAULT: backup again); a reload that changes the line
+/// restarts it and edits only what changed in the table; shutdown stops it and
+/// removes exactly what keel added (a service added by hand stays).
 #[test]
 #[ignore = "needs IPVS: run by cargo xtask vm test"]
 fn sync_daemon_reload_and_shutdown_cleanup() {
@@ -424,8 +443,10 @@ fn sync_daemon_reload_and_shutdown_cleanup() {
         return;
     }
     let ns = Netns::new("dvm-sync");
-    ns.run_ok(&["ip", "link", "add", "eth0", "type", "dummy"]);
-    ns.run_ok(&["ip", "link", "set", "eth0", "up"]);
+    for l in ["eth0", "trk0"] {
+        ns.run_ok(&["ip", "link", "add", l, "type", "dummy"]);
+        ns.run_ok(&["ip", "link", "set", l, "up"]);
+    }
     ns.run_ok(&["ip", "addr", "add", "192.0.2.10/24", "dev", "eth0"]);
     // Someone else's service: keel must leave it alone.
     ns.run_ok(&["ipvsadm", "-A", "-t", "198.51.100.1:25", "-s", "wlc"]);
@@ -436,48 +457,88 @@ fn sync_daemon_reload_and_shutdown_cleanup() {
         dir: dir.clone(),
         child: None,
     };
-    let conf = |w: u32| {
+    let conf = |w: u32, id: &str| {
         format!(
-            "global_defs {{\n  lvs_sync_daemon eth0 VI_1\n}}\n\
-             vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority 100\n  advert_int 1\n  virtual_ipaddress {{\n    {VIP}\n  }}\n}}\n\
+            "global_defs {{\n  lvs_sync_daemon eth0 VI_1{id}\n}}\n\
+             vrrp_instance VI_1 {{\n  interface eth0\n  track_interface {{\n    trk0\n  }}\n  virtual_router_id 51\n  priority 100\n  advert_int 2\n  virtual_ipaddress {{\n    {VIP}\n  }}\n}}\n\
              virtual_server {VIP} 80 {{\n  lb_algo wrr\n  lb_kind DR\n  real_server 192.0.2.12 80 {{\n    weight {w}\n  }}\n  real_server 192.0.2.13 80 {{\n    weight 1\n  }}\n}}\n"
         )
     };
-    std::fs::write(d.conf_path(), conf(2)).unwrap();
+    let pair = |r: &str, id: &str| vec![(r.to_owned(), id.to_owned())];
+    std::fs::write(d.conf_path(), conf(2, "")).unwrap();
     d.start();
     let up = wait(Duration::from_secs(8), || {
         let t = d.ipvs();
         t.contains("192.0.2.12:80") && t.contains("192.0.2.13:80")
     });
     assert!(up.is_some(), "not programmed:\n{}\n{}", d.ipvs(), d.log());
-    let daemons = d.ns.run_ok(&["ipvsadm", "-L", "--daemon"]);
+    // BACKUP (master down timer: 3 x 2 s + skew): the backup daemon alone, syncid = VRID.
+    let backup = wait(Duration::from_secs(5), || {
+        daemons(&d.ns) == pair("backup", "51")
+    });
     assert!(
-        daemons.contains("master sync daemon") && daemons.contains("backup sync daemon"),
-        "{daemons}"
+        backup.is_some() && !d.holds_vip(),
+        "backup daemon at start: {:?}\n{}",
+        daemons(&d.ns),
+        d.log()
     );
+    // MASTER: the master daemon alone.
+    let master = wait(Duration::from_secs(15), || {
+        d.holds_vip() && daemons(&d.ns) == pair("master", "51")
+    });
     assert!(
-        daemons.contains("eth0") && daemons.contains("syncid=51"),
-        "{daemons}"
+        master.is_some(),
+        "master daemon once MASTER: {:?}\n{}",
+        daemons(&d.ns),
+        d.log()
+    );
+    // FAULT (tracked interface down): back to the backup daemon.
+    d.ns.run_ok(&["ip", "link", "set", "trk0", "down"]);
+    let fault = wait(Duration::from_secs(5), || {
+        !d.holds_vip() && daemons(&d.ns) == pair("backup", "51")
+    });
+    assert!(
+        fault.is_some(),
+        "backup daemon in FAULT: {:?}\n{}",
+        daemons(&d.ns),
+        d.log()
+    );
+    d.ns.run_ok(&["ip", "link", "set", "trk0", "up"]);
+    let master = wait(Duration::from_secs(15), || {
+        d.holds_vip() && daemons(&d.ns) == pair("master", "51")
+    });
+    assert!(
+        master.is_some(),
+        "master again: {:?}\n{}",
+        daemons(&d.ns),
+        d.log()
     );
 
-    // Reload with another weight: one edit in place, the service is not re-created.
-    std::fs::write(d.conf_path(), conf(5)).unwrap();
+    // Reload with another weight and sync id: one edit in place (the service is not
+    // re-created) and the master daemon restarted with the new id.
+    std::fs::write(d.conf_path(), conf(5, " id 7")).unwrap();
     let pid = d.child.as_ref().unwrap().id().to_string();
     d.ns.run_ok(&["kill", "-HUP", &pid]);
     let edited = wait(Duration::from_secs(5), || {
         d.ipvs()
             .lines()
             .any(|l| l.contains("192.0.2.12:80") && l.contains("Route   5"))
+            && daemons(&d.ns) == pair("master", "7")
     });
     assert!(
         edited.is_some(),
-        "weight not edited:\n{}\n{}",
+        "weight not edited or daemon not restarted:\n{}\n{:?}\n{}",
         d.ipvs(),
+        daemons(&d.ns),
         d.log()
     );
     let log = d.log();
     assert!(log.contains("edit destination 192.0.2.12:80"), "{log}");
     assert!(!log.contains("delete service"), "{log}");
+    assert!(
+        log.contains("Started the IPVS master sync daemon on eth0 (syncid 7)"),
+        "{log}"
+    );
 
     d.stop();
     let t = d.ipvs();
@@ -486,7 +547,6 @@ fn sync_daemon_reload_and_shutdown_cleanup() {
         t.contains("198.51.100.1:25"),
         "foreign service removed:\n{t}"
     );
-    let daemons = d.ns.run_ok(&["ipvsadm", "-L", "--daemon"]);
-    assert!(!daemons.contains("sync daemon"), "{daemons}");
+    assert_eq!(daemons(&d.ns), vec![], "sync daemon left running");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -377,3 +377,326 @@ fn status_renders_virtual_servers() {
         "{text}"
     );
 }
+
+const GROUP: &str = "
+virtual_server_group web {
+    192.0.2.250 80
+    192.0.2.240-242 8080
+    fwmark 7
+}
+virtual_server group web {
+    lb_algo wrr
+    lb_kind DR
+    persistence_timeout 30
+    real_server 192.0.2.12 80 { weight 2\n TCP_CHECK { } }
+    real_server 192.0.2.13 80 { weight 1\n TCP_CHECK { } }
+}
+";
+
+fn keys(d: &Director) -> Vec<String> {
+    d.desired()
+        .iter()
+        .map(|v| match v.service.key {
+            ServiceKey::Addr {
+                protocol,
+                addr,
+                port,
+            } => format!("{protocol:?} {addr}:{port}"),
+            ServiceKey::Fwmark { mark, .. } => format!("FWM {mark}"),
+        })
+        .collect()
+}
+
+#[test]
+fn group_expands_to_one_service_per_address_and_fwmark() {
+    let mut d = Director::default();
+    let notes = d.configure(&cfg(GROUP));
+    assert!(notes.is_empty(), "{notes:?}");
+    assert_eq!(
+        keys(&d),
+        vec![
+            "Tcp 192.0.2.250:80",
+            "Tcp 192.0.2.240:8080",
+            "Tcp 192.0.2.241:8080",
+            "Tcp 192.0.2.242:8080",
+            "FWM 7",
+        ]
+    );
+    let want = d.desired();
+    for v in &want {
+        assert_eq!(v.service.scheduler, "wrr");
+        assert_eq!(v.service.persistence.map(|p| p.timeout), Some(30));
+        let dests: Vec<(String, u16, u32)> = v
+            .dests
+            .iter()
+            .map(|x| (x.addr.to_string(), x.port, x.weight))
+            .collect();
+        // DR: the kernel forwards to the member's port (a fwmark keeps the server's).
+        let port = match v.service.key {
+            ServiceKey::Addr { port, .. } => port,
+            ServiceKey::Fwmark { .. } => 80,
+        };
+        assert_eq!(
+            dests,
+            vec![
+                ("192.0.2.12".to_string(), port, 2),
+                ("192.0.2.13".to_string(), port, 1)
+            ],
+            "{:?}",
+            v.service.key
+        );
+    }
+    // Every member is owned (removed at shutdown), and checked once per real server.
+    assert_eq!(d.owned.len(), 5);
+    assert_eq!(d.checks().len(), 2);
+    let st = d.status(false);
+    assert_eq!(st.len(), 1);
+    assert_eq!(st[0].service, "[web]:0", "keepalived's FMT_VS for a group");
+}
+
+#[test]
+fn group_dead_server_leaves_every_member_and_returns_to_every_member() {
+    let mut d = Director::default();
+    d.configure(&cfg(GROUP));
+    let id = d.checks()[0].id;
+    let n = d.handle(&tr(id, false));
+    assert_eq!(
+        logs(&n)[1],
+        "Removing service [192.0.2.12]:tcp:80 to VS [web]:0"
+    );
+    for v in d.desired() {
+        let addrs: Vec<String> = v.dests.iter().map(|x| x.addr.to_string()).collect();
+        assert_eq!(addrs, vec!["192.0.2.13"], "{:?}", v.service.key);
+    }
+    // One plan against the full table: one delete per member, nothing else.
+    let full = {
+        let mut d2 = Director::default();
+        d2.configure(&cfg(GROUP));
+        d2.desired()
+    };
+    let p = reconcile::plan(&d.desired(), &full, &reconcile::Options::default());
+    assert_eq!(p.ops.len(), 5, "{p}");
+    assert!(
+        p.to_string()
+            .lines()
+            .all(|l| l.starts_with("delete destination 192.0.2.12:")),
+        "{p}"
+    );
+    d.handle(&tr(id, true));
+    assert_eq!(d.desired(), full);
+}
+
+#[test]
+fn group_quorum_and_sorry_server_apply_to_every_member() {
+    let mut d = Director::default();
+    d.configure(&cfg(&GROUP.replacen(
+        "lb_kind DR",
+        "lb_kind DR\n sorry_server 192.0.2.99 80",
+        1,
+    )));
+    let ids: Vec<CheckId> = d.checks().iter().map(|c| c.id).collect();
+    d.handle(&tr(ids[0], false));
+    let n = d.handle(&tr(ids[1], false));
+    assert!(
+        logs(&n).contains(&"Lost quorum 1-0=1 > 0 for VS [web]:0".to_string()),
+        "{n:?}"
+    );
+    assert!(
+        logs(&n).contains(&"Adding sorry server [192.0.2.99]:tcp:80 to VS [web]:0".to_string())
+    );
+    for v in d.desired() {
+        let addrs: Vec<String> = v.dests.iter().map(|x| x.addr.to_string()).collect();
+        assert_eq!(addrs, vec!["192.0.2.99"], "{:?}", v.service.key);
+    }
+}
+
+#[test]
+fn group_reload_adds_and_removes_members_only() {
+    let mut d = Director::default();
+    d.configure(&cfg(GROUP));
+    let before = d.desired();
+    let ids = d.checks();
+    // Drop the range, add an address: the real servers' checks are unchanged.
+    d.configure(&cfg(&GROUP.replacen(
+        "192.0.2.240-242 8080",
+        "192.0.2.251 80",
+        1,
+    )));
+    assert_eq!(d.checks(), ids, "checks kept with their ids");
+    let p = reconcile::plan(
+        &d.desired(),
+        &before,
+        &reconcile::Options {
+            owned: d.owned.clone(),
+            all: false,
+        },
+    );
+    let text = p.to_string();
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with("delete service"))
+            .count(),
+        3,
+        "{text}"
+    );
+    assert!(text.contains("add service TCP 192.0.2.251:80"), "{text}");
+    assert!(!text.contains("192.0.2.250:80"), "{text}");
+}
+
+#[test]
+fn group_range_expansion() {
+    let v4 = |s: &str| s.parse::<IpAddr>().unwrap();
+    assert_eq!(
+        group_range(v4("192.0.2.1"), None),
+        Some(vec![v4("192.0.2.1")])
+    );
+    assert_eq!(
+        group_range(v4("192.0.2.9"), Some(11)),
+        Some(vec![v4("192.0.2.9"), v4("192.0.2.10"), v4("192.0.2.11")])
+    );
+    assert_eq!(
+        group_range(v4("192.0.2.9"), Some(9)),
+        Some(vec![v4("192.0.2.9")])
+    );
+    assert_eq!(group_range(v4("192.0.2.9"), Some(8)), None);
+    assert_eq!(group_range(v4("192.0.2.9"), Some(300)), None);
+    assert_eq!(
+        group_range(v4("2001:db8::fe"), Some(0x100)),
+        Some(vec![
+            v4("2001:db8::fe"),
+            v4("2001:db8::ff"),
+            v4("2001:db8::100")
+        ])
+    );
+    assert_eq!(group_range(v4("2001:db8::2"), Some(1)), None);
+}
+
+#[test]
+fn group_with_bad_range_is_skipped_with_a_note() {
+    let mut d = Director::default();
+    let n = d.configure(&cfg(&GROUP.replacen(
+        "192.0.2.240-242",
+        "192.0.2.240-239",
+        1,
+    )));
+    assert_eq!(
+        logs(&n),
+        vec![
+            "virtual_server_group web: address range end is less than address range start (192.0.2.240-239): skipped"
+        ]
+    );
+    assert!(d.desired().is_empty());
+    assert!(d.checks().is_empty());
+}
+
+const SYNCD: &str = "
+global_defs {
+    lvs_sync_daemon eth1 VI_1 maxlen 1400 port 8849 ttl 2 group 239.0.0.81
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    priority 100
+    virtual_ipaddress { 192.0.2.250 }
+}
+vrrp_instance VI_2 {
+    interface eth0
+    virtual_router_id 52
+    priority 100
+    virtual_ipaddress { 192.0.2.251 }
+}
+";
+
+fn daemon(st: keel_ipvs::SyncState, id: u32) -> keel_ipvs::SyncDaemon {
+    let mut d = keel_ipvs::SyncDaemon::new(st, "eth1", id);
+    d.max_len = Some(1400);
+    d.port = Some(8849);
+    d.ttl = Some(2);
+    d.group = Some("239.0.0.81".parse().unwrap());
+    d
+}
+
+#[test]
+fn sync_daemon_follows_the_instance_state() {
+    use keel_ipvs::SyncState::{Backup, Master};
+    let mut s = SyncCtl::default();
+    // Nothing runs until the instance reports a state.
+    assert!(s.configure(&cfg(SYNCD)).is_empty());
+    // Another instance does not drive it.
+    assert!(s.vrrp_state("VI_2", State::Master).is_empty());
+    // BACKUP at start: the backup daemon, sync id = the instance's VRID.
+    assert_eq!(
+        s.vrrp_state("VI_1", State::Backup),
+        vec![SyncOp::Start(daemon(Backup, 51))]
+    );
+    assert!(s.vrrp_state("VI_1", State::Backup).is_empty());
+    // MASTER: stop backup, start master (keepalived's ipvs_syncd_master).
+    assert_eq!(
+        s.vrrp_state("VI_1", State::Master),
+        vec![SyncOp::Stop(Backup), SyncOp::Start(daemon(Master, 51))]
+    );
+    // FAULT: stop master, start backup (ipvs_syncd_backup).
+    assert_eq!(
+        s.vrrp_state("VI_1", State::Fault),
+        vec![SyncOp::Stop(Master), SyncOp::Start(daemon(Backup, 51))]
+    );
+    // FAULT -> BACKUP: the backup daemon keeps running.
+    assert!(s.vrrp_state("VI_1", State::Backup).is_empty());
+    s.vrrp_state("VI_1", State::Master);
+    // INIT (shutdown of the instance) changes nothing; shutdown stops what runs.
+    assert!(s.vrrp_state("VI_1", State::Initialize).is_empty());
+    assert_eq!(s.shutdown(), vec![SyncOp::Stop(Master)]);
+    assert!(s.shutdown().is_empty());
+}
+
+#[test]
+fn sync_daemon_reload_restarts_only_on_change() {
+    use keel_ipvs::SyncState::{Backup, Master};
+    let mut s = SyncCtl::default();
+    s.vrrp_state("VI_1", State::Master);
+    s.vrrp_state("VI_2", State::Backup);
+    assert_eq!(
+        s.configure(&cfg(SYNCD)),
+        vec![SyncOp::Start(daemon(Master, 51))],
+        "a state reported before the configuration is used"
+    );
+    // Same line: nothing.
+    assert!(s.configure(&cfg(SYNCD)).is_empty());
+    // Another id: restarted with it.
+    let with_id = SYNCD.replacen("VI_1 maxlen", "VI_1 id 7 maxlen", 1);
+    assert_eq!(
+        s.configure(&cfg(&with_id)),
+        vec![SyncOp::Stop(Master), SyncOp::Start(daemon(Master, 7))]
+    );
+    // Now driven by VI_2 (BACKUP): its VRID and its role.
+    let by_vi2 = SYNCD.replacen("eth1 VI_1", "eth1 VI_2", 1);
+    assert_eq!(
+        s.configure(&cfg(&by_vi2)),
+        vec![SyncOp::Stop(Master), SyncOp::Start(daemon(Backup, 52))]
+    );
+    // Line removed: stopped (keepalived leaves it running).
+    let none = SYNCD.replacen(
+        "lvs_sync_daemon eth1 VI_1 maxlen 1400 port 8849 ttl 2 group 239.0.0.81",
+        "",
+        1,
+    );
+    assert_eq!(s.configure(&cfg(&none)), vec![SyncOp::Stop(Backup)]);
+    assert!(s.vrrp_state("VI_1", State::Master).is_empty());
+}
+
+#[test]
+fn sync_daemon_failed_start_is_retried_on_the_next_transition() {
+    use keel_ipvs::SyncState::{Backup, Master};
+    let mut s = SyncCtl::default();
+    s.configure(&cfg(SYNCD));
+    assert_eq!(
+        s.vrrp_state("VI_1", State::Backup),
+        vec![SyncOp::Start(daemon(Backup, 51))]
+    );
+    s.start_failed();
+    // Nothing to stop; the master daemon is started.
+    assert_eq!(
+        s.vrrp_state("VI_1", State::Master),
+        vec![SyncOp::Start(daemon(Master, 51))]
+    );
+}

@@ -1,0 +1,168 @@
+//! `-C` alone (keepalived's `--check`): the checkers without VRRP. The virtual
+//! servers are checked and programmed into IPVS as in the full daemon, but no
+//! vrrp_instance runs: no VRRP socket, no VIP, no stale-VIP cleanup (a `keeld -P`
+//! may own VIPs on this host), no `lvs_sync_daemon` (keepalived's VRRP process
+//! drives it). SIGHUP reloads, SIGTERM/SIGINT stop (removing what keel added to
+//! IPVS), and the status socket answers `status` like the full daemon.
+use std::path::PathBuf;
+use std::time::Instant;
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use tracing::{error, info, warn};
+
+use crate::status::{self, Query, Request, Status};
+
+/// What `-C` needs from the command line.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Configuration file.
+    pub conf: PathBuf,
+    /// `-i`.
+    pub config_id: Option<String>,
+    /// Status socket.
+    pub status_socket: PathBuf,
+}
+
+/// Run until SIGTERM/SIGINT; the process exit code.
+pub fn run(opts: Options) -> u8 {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            error!("cannot start the runtime: {e}");
+            return 2;
+        }
+    };
+    rt.block_on(main_loop(opts))
+}
+
+/// Load and log diagnostics; `None` when the file has errors.
+fn load(opts: &Options) -> Option<keel_conf::Config> {
+    let lo = keel_conf::LoadOptions {
+        config_id: opts.config_id.clone(),
+        check_environment: false,
+    };
+    let l = keel_conf::load_file(&opts.conf, &lo);
+    for d in &l.diagnostics {
+        for line in d.to_string().lines() {
+            if d.is_error() {
+                error!("{line}");
+            } else {
+                warn!("{line}");
+            }
+        }
+    }
+    (!l.has_errors()).then_some(l.config)
+}
+
+struct State {
+    opts: Options,
+    started: Instant,
+    reloads: u64,
+    reload_failures: u64,
+}
+
+impl State {
+    fn answer(&self, req: &Request) -> String {
+        match req {
+            Request::Status => {
+                let s = Status {
+                    pid: std::process::id(),
+                    version: env!("CARGO_PKG_VERSION").to_owned(),
+                    config_file: self.opts.conf.display().to_string(),
+                    uptime_s: self.started.elapsed().as_secs_f64(),
+                    reloads: self.reloads,
+                    reload_failures: self.reload_failures,
+                    max_timer_late_ms: 0.0,
+                    timer_late_hist: Vec::new(),
+                    instances: Vec::new(),
+                    scripts: Vec::new(),
+                    virtual_servers: super::status(),
+                };
+                serde_json::to_string(&s).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+            }
+            Request::Handover(_) => serde_json::json!({
+                "error": "no vrrp_instance runs: keeld runs the checkers only (-C)"
+            })
+            .to_string(),
+        }
+    }
+}
+
+async fn main_loop(opts: Options) -> u8 {
+    info!(
+        "Starting keeld v{} (checkers only: virtual servers, no VRRP)",
+        env!("CARGO_PKG_VERSION")
+    );
+    let Some(cfg) = load(&opts) else {
+        error!(
+            "Configuration file {} has errors: not starting",
+            opts.conf.display()
+        );
+        return 3;
+    };
+    if cfg.virtual_servers.is_empty() {
+        info!("No virtual_server in the configuration: nothing to check");
+    }
+    let (qtx, mut qrx) = mpsc::channel::<Query>(8);
+    if let Err(e) = status::serve(&opts.status_socket, qtx) {
+        warn!(
+            "cannot open status socket {}: {e}",
+            opts.status_socket.display()
+        );
+    }
+    super::start(&cfg);
+    crate::notify::ready();
+    let (mut term, mut int, mut hup) = match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) {
+        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+        _ => {
+            error!("cannot install signal handlers");
+            return 2;
+        }
+    };
+    let mut st = State {
+        opts: opts.clone(),
+        started: Instant::now(),
+        reloads: 0,
+        reload_failures: 0,
+    };
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => {
+                crate::notify::reloading();
+                info!("Reloading");
+                match load(&opts) {
+                    Some(cfg) => {
+                        st.reloads += 1;
+                        super::reload(&cfg);
+                    }
+                    None => {
+                        st.reload_failures += 1;
+                        error!(
+                            "Reload of {} failed: keeping the running configuration",
+                            opts.conf.display()
+                        );
+                    }
+                }
+                crate::notify::ready();
+            }
+            Some((req, reply)) = qrx.recv() => {
+                let _ = reply.send(st.answer(&req));
+            }
+        }
+    }
+    crate::notify::stopping();
+    super::shutdown().await;
+    let _ = std::fs::remove_file(&opts.status_socket);
+    info!("Stopped keeld");
+    0
+}
