@@ -550,3 +550,128 @@ fn sync_daemon_reload_and_shutdown_cleanup() {
     assert_eq!(daemons(&d.ns), vec![], "sync daemon left running");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `keeld -C` with a `virtual_server group`: one IPVS service per group member
+/// (an address, a range, a fwmark), each with both real servers; a dead real server
+/// leaves every member and comes back to every member; no VIP, no sync daemon (no
+/// VRRP under -C); shutdown removes every member.
+#[test]
+#[ignore = "needs IPVS: run by cargo xtask vm test"]
+fn check_only_programs_a_virtual_server_group() {
+    if !keel_testkit::require_root("virtual_server_group")
+        || !keel_testkit::require_tool("virtual_server_group", "ipvsadm")
+    {
+        return;
+    }
+    let ns = Netns::new("dvm-vsg");
+    ns.run_ok(&["ip", "link", "add", "eth0", "type", "dummy"]);
+    ns.run_ok(&["ip", "link", "set", "eth0", "up"]);
+    ns.run_ok(&["ip", "addr", "add", "192.0.2.10/24", "dev", "eth0"]);
+    for a in ["192.0.2.12", "192.0.2.13"] {
+        ns.run_ok(&["ip", "addr", "add", &format!("{a}/32"), "dev", "lo"]);
+    }
+    let dir = std::env::temp_dir().join(format!("keel-dvm-vsg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut d = Director {
+        ns,
+        dir: dir.clone(),
+        child: None,
+    };
+    std::fs::write(
+        d.conf_path(),
+        format!(
+            "global_defs {{\n  lvs_sync_daemon eth0 VI_1\n}}\n\
+             vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority 255\n  advert_int 1\n  virtual_ipaddress {{\n    {VIP}\n  }}\n}}\n\
+             virtual_server_group web {{\n  {VIP} 80\n  192.0.2.240-241 8080\n  fwmark 7\n}}\n\
+             virtual_server group web {{\n  delay_loop 1\n  lb_algo rr\n  lb_kind DR\n\
+               real_server 192.0.2.12 80 {{\n    TCP_CHECK {{\n      connect_timeout 1\n      retry 1\n      delay_before_retry 1\n    }}\n  }}\n\
+               real_server 192.0.2.13 80 {{\n    TCP_CHECK {{\n      connect_timeout 1\n      retry 1\n      delay_before_retry 1\n    }}\n  }}\n}}\n"
+        ),
+    )
+    .unwrap();
+    let listen = |a: &str| {
+        let a = a.to_owned();
+        d.ns.enter(move || TcpListener::bind(format!("{a}:80")).unwrap())
+    };
+    let mut web12 = Some(listen("192.0.2.12"));
+    let _web13 = listen("192.0.2.13");
+    // The start switches the child's arguments: -C first.
+    let log = std::fs::File::create(d.log_path()).unwrap();
+    let mut c = d.ns.command(&[KEELD]);
+    c.args(["-C", "-n", "-l", "-D", "-f"])
+        .arg(d.conf_path())
+        .arg("-p")
+        .arg(dir.join("vsg.pid"))
+        .arg("--status-socket")
+        .arg(dir.join("vsg.sock"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log);
+    d.child = Some(c.spawn().unwrap());
+    let dests = |d: &Director, a: &str| {
+        d.ipvs()
+            .lines()
+            .filter(|l| l.contains(&format!("-> {a}:")))
+            .count()
+    };
+    let up = wait(Duration::from_secs(10), || {
+        dests(&d, "192.0.2.12") == 4 && dests(&d, "192.0.2.13") == 4
+    });
+    let t = d.ipvs();
+    assert!(up.is_some(), "group not programmed:\n{t}\n{}", d.log());
+    for svc in [
+        "TCP  192.0.2.250:80 rr",
+        "TCP  192.0.2.240:8080 rr",
+        "TCP  192.0.2.241:8080 rr",
+        "FWM  7 rr",
+    ] {
+        assert!(t.contains(svc), "{svc} missing:\n{t}");
+    }
+    assert!(t.contains("-> 192.0.2.12:8080"), "DR: member's port\n{t}");
+    // Checked once per real server, not once per member.
+    std::thread::sleep(Duration::from_secs(2));
+    let log = d.log();
+    assert_eq!(
+        log.matches("TCP connection to [192.0.2.12]:tcp:80 success.")
+            .count(),
+        1,
+        "{log}"
+    );
+    // -C: no VRRP, so no VIP and no sync daemon.
+    assert!(!d.holds_vip(), "-C took the VIP\n{log}");
+    assert_eq!(daemons(&d.ns), vec![], "sync daemon under -C");
+
+    web12.take();
+    let gone = wait(Duration::from_secs(8), || {
+        dests(&d, "192.0.2.12") == 0 && dests(&d, "192.0.2.13") == 4
+    });
+    assert!(
+        gone.is_some(),
+        "12 not removed everywhere:\n{}\n{}",
+        d.ipvs(),
+        d.log()
+    );
+    assert!(
+        d.log()
+            .contains("Removing service [192.0.2.12]:tcp:80 to VS [web]:0"),
+        "{}",
+        d.log()
+    );
+    web12 = Some(listen("192.0.2.12"));
+    let back = wait(Duration::from_secs(8), || dests(&d, "192.0.2.12") == 4);
+    assert!(
+        back.is_some(),
+        "12 not back everywhere:\n{}\n{}",
+        d.ipvs(),
+        d.log()
+    );
+
+    d.stop();
+    let t = d.ipvs();
+    assert!(
+        !t.contains("192.0.2.24") && !t.contains(VIP) && !t.contains("FWM"),
+        "members left behind:\n{t}"
+    );
+    drop(web12);
+    let _ = std::fs::remove_dir_all(&dir);
+}
