@@ -10,6 +10,8 @@
 //! which are health-checked once: a dead real server leaves every member.
 //! [`SyncCtl`] drives `lvs_sync_daemon` from its VRRP instance's state as keepalived's
 //! VRRP process does (MASTER: the master daemon; BACKUP/FAULT: the backup daemon).
+//! `ha_suspend` leaves a virtual server's checks out while none of its addresses is
+//! on this host ([`Director::set_local_addrs`]; keepalived's `update_checker_activity`).
 //!
 //! The I/O part is one tokio task ([`start`]) that owns the [`keel_check::Checker`]
 //! and the [`keel_ipvs::Ipvs`] socket; the VRRP loop only calls [`start`], [`reload`],
@@ -24,8 +26,10 @@
 //! checkers its health restarts from "up" (or "down" with `alpha`) until the
 //! restarted checks report; a reload that removes the `lvs_sync_daemon` line stops
 //! the daemon (keepalived leaves it running); keepalived logs nothing when it starts
-//! or stops a sync daemon, keeld logs one line each; `ha_suspend` is parsed but the
-//! checkers are not suspended.
+//! or stops a sync daemon, keeld logs one line each; `ha_suspend` reads the host's
+//! addresses every second and at every VRRP state change (keepalived follows netlink
+//! address events), and a resumed check starts afresh (its first verdict decides,
+//! where keepalived's checker resumes its retry count).
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -82,6 +86,8 @@ struct VsConf {
     quorum_up: Option<conf::Script>,
     quorum_down: Option<conf::Script>,
     omega: bool,
+    /// `ha_suspend`: the addresses whose presence on this host enables the checks.
+    ha_suspend: Option<Vec<IpAddr>>,
 }
 
 #[derive(Debug, Clone)]
@@ -103,7 +109,24 @@ impl Rs {
 struct Vs {
     conf: VsConf,
     quorum_up: bool,
+    /// The checks run (false while `ha_suspend` and no address of it is local).
+    active: bool,
     reals: Vec<Rs>,
+}
+
+impl Vs {
+    /// keepalived's per-checker line (`register_checkers_thread`,
+    /// `update_checker_activity`) for every checker of this virtual server.
+    fn checker_lines(&self, verb: &str, notes: &mut Vec<Note>) {
+        for r in &self.reals {
+            for _ in &r.conf.checks {
+                notes.push(Note::Log(format!(
+                    "{verb} healthchecker for service {} for VS {}",
+                    r.conf.label, self.conf.label
+                )));
+            }
+        }
+    }
 }
 
 impl Vs {
@@ -260,6 +283,9 @@ pub struct VirtualServerStatus {
     pub programmed: bool,
     /// Health transitions seen since start.
     pub transitions: u64,
+    /// Its checks are suspended (`ha_suspend` and no address of it is local).
+    #[serde(default)]
+    pub suspended: bool,
     /// The real servers.
     pub real_servers: Vec<RealServerStatus>,
 }
@@ -480,8 +506,10 @@ impl Director {
     pub fn configure(&mut self, cfg: &conf::Config) -> Vec<Note> {
         let mut old: HashMap<(String, IpAddr, u16), Rs> = HashMap::new();
         let mut old_quorum: HashMap<String, bool> = HashMap::new();
+        let mut old_active: HashMap<String, bool> = HashMap::new();
         for vs in self.vss.drain(..) {
             old_quorum.insert(vs.conf.label.clone(), vs.quorum_up);
+            old_active.insert(vs.conf.label.clone(), vs.active);
             for r in vs.reals {
                 old.insert((vs.conf.label.clone(), r.conf.addr, r.conf.port), r);
             }
@@ -563,6 +591,20 @@ impl Director {
                 };
                 reals.push(Rs { conf: rc, health });
             }
+            let fwmark = keys.iter().any(|k| matches!(k, ServiceKey::Fwmark { .. }));
+            if v.ha_suspend && fwmark {
+                notes.push(Note::Log(format!(
+                    "Virtual server {label}: cannot use ha_suspend with fwmarks - clearing ha_suspend"
+                )));
+            }
+            let ha_suspend = (v.ha_suspend && !fwmark).then(|| {
+                keys.iter()
+                    .filter_map(|k| match k {
+                        ServiceKey::Addr { addr, .. } => Some(*addr),
+                        ServiceKey::Fwmark { .. } => None,
+                    })
+                    .collect::<Vec<IpAddr>>()
+            });
             let mut vs = Vs {
                 conf: VsConf {
                     service,
@@ -577,10 +619,22 @@ impl Director {
                     quorum_up: v.quorum_up.as_deref().cloned(),
                     quorum_down: v.quorum_down.as_deref().cloned(),
                     omega: v.omega,
+                    ha_suspend,
                 },
                 quorum_up: old_quorum.get(&label).copied().unwrap_or(true),
+                active: true,
                 reals,
             };
+            if vs.conf.ha_suspend.is_some() {
+                // Suspended until set_local_addrs finds an address (kept over a reload).
+                match old_active.get(&label) {
+                    Some(a) => vs.active = *a,
+                    None => {
+                        vs.active = false;
+                        vs.checker_lines("Deactivating", &mut notes);
+                    }
+                }
+            }
             vs.update_quorum(&mut notes);
             self.owned.extend(keys);
             self.vss.push(vs);
@@ -596,12 +650,40 @@ impl Director {
         notes
     }
 
-    /// Every check to run ([`keel_check::Checker::sync`] input).
+    /// Every check to run ([`keel_check::Checker::sync`] input): those of suspended
+    /// (`ha_suspend`) virtual servers are left out.
     pub fn checks(&self) -> Vec<RealServerCheck> {
         self.vss
             .iter()
+            .filter(|v| v.active)
             .flat_map(|v| v.reals.iter().flat_map(|r| r.conf.checks.iter().cloned()))
             .collect()
+    }
+
+    /// Whether some virtual server has `ha_suspend` (the caller then reports the
+    /// host's addresses with [`Director::set_local_addrs`]).
+    pub fn uses_ha_suspend(&self) -> bool {
+        self.vss.iter().any(|v| v.conf.ha_suspend.is_some())
+    }
+
+    /// The host's addresses now: `ha_suspend` virtual servers whose address (any
+    /// member's, for a group) appeared are activated, those whose addresses are all
+    /// gone are suspended, with keepalived's lines. Returns the notes; the checks to
+    /// run ([`Director::checks`]) changed when they are not empty. Health is kept while
+    /// suspended; the restarted checks' first verdict decides again.
+    pub fn set_local_addrs(&mut self, local: &BTreeSet<IpAddr>) -> Vec<Note> {
+        let mut notes = Vec::new();
+        for vs in &mut self.vss {
+            let Some(addrs) = &vs.conf.ha_suspend else {
+                continue;
+            };
+            let want = addrs.iter().any(|a| local.contains(a));
+            if want != vs.active {
+                vs.active = want;
+                vs.checker_lines(if want { "Activating" } else { "Suspending" }, &mut notes);
+            }
+        }
+        notes
     }
 
     /// Apply one checker event: keepalived's log lines and scripts.
@@ -617,6 +699,10 @@ impl Director {
             return notes;
         };
         let vs = &mut self.vss[i];
+        if !vs.active {
+            // A verdict of a check stopped by ha_suspend, still in the queue.
+            return Vec::new();
+        }
         let was_alive = vs.reals[j].alive();
         let Some((alive, _w)) = vs.reals[j].health.handle(ev) else {
             return notes;
@@ -681,6 +767,7 @@ impl Director {
                     sorry_active: vs.conf.sorry.is_some() && !vs.quorum_up,
                     programmed,
                     transitions: self.transitions.get(&vs.conf.label).copied().unwrap_or(0),
+                    suspended: !vs.active,
                     real_servers: vs
                         .reals
                         .iter()
@@ -711,7 +798,7 @@ pub fn render(vss: &[VirtualServerStatus]) -> String {
     for v in vss {
         let _ = writeln!(
             o,
-            "{} {}{} quorum {}{}{}  transitions {}",
+            "{} {}{} quorum {}{}{}{}  transitions {}",
             v.service,
             v.scheduler,
             v.persistence_s
@@ -727,6 +814,11 @@ pub fn render(vss: &[VirtualServerStatus]) -> String {
                 ""
             } else {
                 "  NOT PROGRAMMED (no IPVS)"
+            },
+            if v.suspended {
+                "  CHECKS SUSPENDED (ha_suspend)"
+            } else {
+                ""
             },
             v.transitions
         );
@@ -1097,6 +1189,40 @@ fn add_counters(
     }
 }
 
+/// `ha_suspend`: the host's addresses (one rtnetlink dump), handed to the director;
+/// the checks are re-synced when a virtual server was activated or suspended.
+fn ha_poll(d: &mut Director, nl: &mut Option<keel_vip::Netlink>, checker: &mut kc::Checker) {
+    use keel_vip::VipControl as _;
+    if !d.uses_ha_suspend() {
+        return;
+    }
+    if nl.is_none() {
+        match keel_vip::Netlink::with_stamp(0) {
+            Ok(n) => *nl = Some(n),
+            Err(e) => {
+                error!("ha_suspend: cannot open rtnetlink: {e}");
+                return;
+            }
+        }
+    }
+    let Some(n) = nl.as_mut() else { return };
+    let local: BTreeSet<IpAddr> = match n.list(None) {
+        Ok(v) => v.into_iter().map(|v| v.addr).collect(),
+        Err(e) => {
+            warn!("ha_suspend: cannot list local addresses: {e}");
+            return;
+        }
+    };
+    let notes = d.set_local_addrs(&local);
+    if notes.is_empty() {
+        return;
+    }
+    run_notes(notes);
+    if let Err(e) = checker.sync(d.checks()) {
+        error!("cannot restart the health checks: {e}");
+    }
+}
+
 async fn run(
     cfg: conf::Config,
     mut rx: mpsc::UnboundedReceiver<Cmd>,
@@ -1136,6 +1262,8 @@ async fn run(
     let notes = d.configure(&cfg);
     run_notes(notes);
     io.reconcile(&d);
+    let mut nl = None;
+    ha_poll(&mut d, &mut nl, &mut checker);
     if let Err(e) = checker.sync(d.checks()) {
         error!("cannot start the health checks: {e}");
     }
@@ -1151,9 +1279,16 @@ async fn run(
     publish(&d, &mut io);
     let mut refresh = tokio::time::interval(Duration::from_secs(2));
     refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // ha_suspend: the addresses are read again every second and at every VRRP
+    // state change (the VIPs are on or off by the time the change reaches us).
+    let mut addr_tick = tokio::time::interval(Duration::from_secs(1));
+    addr_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = refresh.tick(), if io.ipvs.is_some() && !d.vss.is_empty() => publish(&d, &mut io),
+            _ = addr_tick.tick(), if d.uses_ha_suspend() => {
+                ha_poll(&mut d, &mut nl, &mut checker);
+            }
             Some(ev) = erx.recv() => {
                 let before = d.desired();
                 run_notes(d.handle(&ev));
@@ -1174,6 +1309,7 @@ async fn run(
                     d.owned = d.desired().iter().map(|v| v.service.key).collect();
                     let ops = io.syncd.configure(&cfg);
                     io.sync(ops);
+                    ha_poll(&mut d, &mut nl, &mut checker);
                     match checker.sync(d.checks()) {
                         Ok(s) if s.added.is_empty() && s.replaced.is_empty() && s.removed.is_empty() && s.unchanged.is_empty() => {}
                         Ok(s) => info!(
@@ -1187,6 +1323,7 @@ async fn run(
                 Some(Cmd::VrrpState(name, st)) => {
                     let ops = io.syncd.vrrp_state(&name, st);
                     io.sync(ops);
+                    ha_poll(&mut d, &mut nl, &mut checker);
                 }
                 Some(Cmd::Shutdown(done)) => {
                     run_notes(d.shutdown_notes());

@@ -700,3 +700,102 @@ fn sync_daemon_failed_start_is_retried_on_the_next_transition() {
         vec![SyncOp::Start(daemon(Master, 51))]
     );
 }
+
+const HA: &str = "
+virtual_server 192.0.2.250 80 {
+    ha_suspend
+    real_server 192.0.2.12 80 { TCP_CHECK { } HTTP_GET { url { path / } } }
+    real_server 192.0.2.13 80 { TCP_CHECK { } }
+}
+virtual_server 192.0.2.251 80 {
+    real_server 192.0.2.14 80 { TCP_CHECK { } }
+}
+";
+
+fn addrs(v: &[&str]) -> BTreeSet<IpAddr> {
+    v.iter().map(|a| a.parse().unwrap()).collect()
+}
+
+fn targets(d: &Director) -> Vec<String> {
+    d.checks().iter().map(|c| c.target.to_string()).collect()
+}
+
+#[test]
+fn ha_suspend_runs_checks_only_while_the_vip_is_local() {
+    let mut d = Director::default();
+    let n = d.configure(&cfg(HA));
+    assert_eq!(
+        logs(&n),
+        vec![
+            "Deactivating healthchecker for service [192.0.2.12]:tcp:80 for VS [192.0.2.250]:tcp:80",
+            "Deactivating healthchecker for service [192.0.2.12]:tcp:80 for VS [192.0.2.250]:tcp:80",
+            "Deactivating healthchecker for service [192.0.2.13]:tcp:80 for VS [192.0.2.250]:tcp:80",
+        ],
+        "one line per checker, as keepalived's register_checkers_thread"
+    );
+    assert!(d.uses_ha_suspend());
+    // Suspended: only the other virtual server's check runs; the table is unchanged.
+    assert_eq!(targets(&d), vec!["192.0.2.14:80"]);
+    assert_eq!(weights(&d).len(), 3);
+    assert!(d.status(true)[0].suspended && !d.status(true)[1].suspended);
+    assert!(render(&d.status(true)).contains("CHECKS SUSPENDED (ha_suspend)"));
+    // Another address: nothing.
+    assert!(d.set_local_addrs(&addrs(&["192.0.2.10"])).is_empty());
+    // The VIP arrives: activated.
+    let n = d.set_local_addrs(&addrs(&["192.0.2.10", "192.0.2.250"]));
+    assert_eq!(logs(&n).len(), 3);
+    assert!(logs(&n)[0].starts_with("Activating healthchecker for service [192.0.2.12]:tcp:80"));
+    assert_eq!(
+        targets(&d),
+        vec![
+            "192.0.2.12:80",
+            "192.0.2.12:80",
+            "192.0.2.13:80",
+            "192.0.2.14:80"
+        ]
+    );
+    assert!(d.set_local_addrs(&addrs(&["192.0.2.250"])).is_empty());
+    // A failure while active is applied.
+    let id13 = d.checks()[2].id;
+    d.handle(&tr(id13, false));
+    assert_eq!(weights(&d).len(), 2);
+    // The VIP leaves: suspended; a verdict still queued from the stopped check is dropped.
+    let n = d.set_local_addrs(&addrs(&[]));
+    assert_eq!(
+        logs(&n)[2],
+        "Suspending healthchecker for service [192.0.2.13]:tcp:80 for VS [192.0.2.250]:tcp:80"
+    );
+    assert!(d.handle(&tr(id13, true)).is_empty());
+    assert_eq!(weights(&d).len(), 2, "health kept while suspended");
+    // A reload keeps the suspended state (no new Deactivating lines).
+    assert!(d.configure(&cfg(HA)).is_empty());
+    assert_eq!(targets(&d), vec!["192.0.2.14:80"]);
+    d.set_local_addrs(&addrs(&["192.0.2.250"]));
+    assert!(d.configure(&cfg(HA)).is_empty());
+    assert_eq!(targets(&d).len(), 4, "and the active state");
+}
+
+#[test]
+fn ha_suspend_group_member_address_activates_and_fwmark_clears_it() {
+    let mut d = Director::default();
+    d.configure(&cfg(&GROUP.replacen("    fwmark 7\n", "", 1).replacen(
+        "lb_kind DR",
+        "lb_kind DR\n ha_suspend",
+        1,
+    )));
+    assert!(d.checks().is_empty());
+    d.set_local_addrs(&addrs(&["192.0.2.241"]));
+    assert_eq!(d.checks().len(), 2);
+    let mut d = Director::default();
+    let n = d.configure(&cfg(&GROUP.replacen(
+        "lb_kind DR",
+        "lb_kind DR\n ha_suspend",
+        1,
+    )));
+    assert_eq!(
+        logs(&n),
+        vec!["Virtual server [web]:0: cannot use ha_suspend with fwmarks - clearing ha_suspend"]
+    );
+    assert!(!d.uses_ha_suspend());
+    assert_eq!(d.checks().len(), 2);
+}
