@@ -1,21 +1,56 @@
-//! keel-check at scale: 5,000 real servers, TCP_CHECK every second, against a few
-//! listeners on 127.0.0.1. Measures the CPU time of the checker's thread (one
-//! current-thread tokio runtime) per second of wall time.
+//! TCP_CHECK at scale, keel against keepalived 2.2.7 in the same run: 5,000 real servers
+//! (one virtual server, `delay_loop 1`, one TCP_CHECK each, `connect_timeout 3`) checked
+//! against local listeners in a fresh network namespace. Prints, for each checker, the
+//! CPU time it used per second of wall time (user and system), the checks per second the
+//! listeners accepted, and the load average.
 //!
-//! A timed benchmark rather than a criterion one: the quantity is a rate under steady
-//! load, not the latency of one call. `cargo xtask bench check`
-//! (= `cargo bench -p keel-benches --bench check`). Environment:
-//! `KEEL_BENCH_CHECKS` (default 5000), `KEEL_BENCH_SECS` (measured seconds, default 10),
-//! `KEEL_BENCH_LISTENERS` (default 8), `KEEL_BENCH_RESET=1` (close with RST, see
-//! `CheckerOptions::tcp_reset_on_close`).
+//! `cargo xtask bench check` builds keeld (release) and the IPVS shim, then runs this
+//! (`cargo bench -p keel-benches --bench check`) with:
+//! * `KEEL_BENCH_KEELD`: keeld's binary. keeld runs the generated keepalived.conf (no
+//!   `vrrp_instance`); without kernel IPVS it logs one error and runs the checks anyway.
+//!   Measured: every thread of the keeld process.
+//! * `KEEL_BENCH_SHIM`: `benches/shim/ipvs-shim.so`, LD_PRELOADed into keepalived.
+//!   keepalived 2.2.7's checker exits at start without kernel IPVS ("IPVS: Can't
+//!   initialize ipvs"); the shim fakes ONLY its IPVS calls (the generic-netlink family
+//!   lookup for "IPVS" fails, then the IP_VS_SO_* get/setsockopt calls succeed with an
+//!   empty table and are discarded; see the C file). Its scheduler, sockets, connects and
+//!   closes are keepalived's own. `keepalived -n -C` forks a checker child; measured:
+//!   that child (`-c` pid file), not the idle parent.
+//! * the keel-check library itself in this process (a current-thread runtime on one
+//!   thread, the way keeld's director runs it), measured as that thread.
+//!
+//! The subjects run one after the other, `KEEL_BENCH_ROUNDS` rounds, the order rotating
+//! each round, against the same listeners in the same namespace. Each is started, then
+//! given until the listeners see 95 % of the checks per second (at most
+//! `KEEL_BENCH_SETTLE` seconds, default 40: keepalived takes ~7 s to its first check and
+//! then ramps up over several seconds) plus 2 s, then `KEEL_BENCH_SECS` (default 10)
+//! measured seconds. CPU: /proc/PID/task/*/schedstat (ns), user/system split from
+//! /proc/PID/stat (10 ms ticks). Environment: `KEEL_BENCH_CHECKS` (5000),
+//! `KEEL_BENCH_ROUNDS` (3), `KEEL_BENCH_LISTENERS` (8 ports),
+//! `KEEL_BENCH_DST=spread|one`: `spread` (default) gives every real server its own
+//! `connect_ip` in 127.0.0.0/8 (as 5,000 real servers have 5,000 addresses: no
+//! ephemeral-port reuse pressure), `one` sends every check to 127.0.0.1 (8 ports).
+//! `KEEL_BENCH_RESET=1`: the in-process keel-check closes with RST
+//! (`CheckerOptions::tcp_reset_on_close`; keeld and keepalived close with FIN).
+//! `KEEL_BENCH_ONLY=keel-check,keeld,keepalived` picks subjects; `KEEL_BENCH_KEEP=1`
+//! keeps the daemons' logs and the configuration (the path is printed).
+//!
+//! Needs root (namespace); without it only the in-process keel-check runs, on the host's
+//! loopback. Only loopback addresses inside the bench's own namespace are contacted; the
+//! real-server addresses (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24) are only names.
+//! Two shared cores: numbers are noisy, which is why the subjects are interleaved.
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used)]
 
-use std::net::{SocketAddr, TcpListener};
+use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use keel_check::{CheckId, CheckSpec, Checker, CheckerOptions, Event, RealServerCheck};
+use keel_testkit::Netns;
 
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -24,80 +59,144 @@ fn env(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// CPU time (user + system) of the calling thread, from /proc (ns precision).
-fn thread_cpu() -> Duration {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
-    let ns = s
-        .split_whitespace()
-        .next()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    Duration::from_nanos(ns)
+const BASE_PORT: u16 = 20001;
+
+/// The real servers: (name address, name port, connect_ip, connect_port).
+#[derive(Clone)]
+struct Plan {
+    servers: Vec<(Ipv4Addr, u16, Ipv4Addr, u16)>,
 }
 
-/// (user, system) CPU time of the calling thread, from /proc (clock ticks).
-fn thread_user_sys() -> (Duration, Duration) {
-    let s = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
-    let after = s.rsplit_once(')').map(|x| x.1).unwrap_or("");
-    let f: Vec<u64> = after
-        .split_whitespace()
-        .map(|v| v.parse().unwrap_or(0))
-        .collect();
-    let t = |i: usize| Duration::from_millis(f.get(i).copied().unwrap_or(0) * 10);
-    (t(11), t(12))
-}
-
-/// CPU time of the whole process (all threads), from /proc/self/stat (clock ticks).
-fn process_cpu() -> Duration {
-    let s = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = s.rsplit_once(')').map(|x| x.1).unwrap_or("");
-    let f: Vec<u64> = after
-        .split_whitespace()
-        .map(|v| v.parse().unwrap_or(0))
-        .collect();
-    // fields 14 and 15 (utime, stime) are at index 11, 12 after the ")"
-    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
-    Duration::from_millis(ticks * 10) // USER_HZ = 100 on Linux
-}
-
-fn nofile_limit() -> String {
-    std::fs::read_to_string("/proc/self/limits")
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("Max open files"))
-        .map(|l| {
-            l.split_whitespace()
-                .skip(3)
-                .take(2)
-                .collect::<Vec<_>>()
-                .join("/")
-        })
-        .unwrap_or_default()
-}
-
-fn main() {
-    let checks = env("KEEL_BENCH_CHECKS", 5000);
-    let secs = env("KEEL_BENCH_SECS", 10);
-    let n_listeners = env("KEEL_BENCH_LISTENERS", 8);
-    let reset = env("KEEL_BENCH_RESET", 0) != 0;
-
-    // Listeners: plain threads doing blocking accept + close, outside the measured thread.
-    let accepts = Arc::new(AtomicU64::new(0));
-    let mut targets: Vec<SocketAddr> = Vec::new();
-    for _ in 0..n_listeners {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        targets.push(l.local_addr().unwrap());
-        let accepts = accepts.clone();
-        std::thread::spawn(move || {
-            while let Ok((c, _)) = l.accept() {
-                drop(c);
-                accepts.fetch_add(1, Ordering::Relaxed);
+impl Plan {
+    fn new(n: usize, ports: u16, spread: bool) -> Plan {
+        let nets = [[192, 0, 2], [198, 51, 100], [203, 0, 113]];
+        let mut servers = Vec::with_capacity(n);
+        'all: for net in nets {
+            for host in 1..=249u8 {
+                for port in 1..=10u16 {
+                    if servers.len() >= n {
+                        break 'all;
+                    }
+                    let i = servers.len();
+                    let dst = if spread {
+                        // 127.0.(i/250).(i%250 + 1): one address per real server
+                        Ipv4Addr::new(127, 0, (i / 250) as u8, (i % 250) as u8 + 1)
+                    } else {
+                        Ipv4Addr::LOCALHOST
+                    };
+                    servers.push((
+                        Ipv4Addr::new(net[0], net[1], net[2], host),
+                        port,
+                        dst,
+                        BASE_PORT + (i as u16 % ports),
+                    ));
+                }
             }
-        });
+        }
+        Plan { servers }
     }
 
-    // The checker: one thread, one current-thread runtime.
-    let checker_thread = std::thread::spawn(move || {
+    fn keepalived_conf(&self) -> String {
+        let mut s = String::from(
+            "global_defs {\n  router_id keel_checkbench\n}\n\
+             virtual_server 192.0.2.250 80 {\n  delay_loop 1\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n",
+        );
+        for (ip, port, cip, cport) in &self.servers {
+            let _ = write!(
+                s,
+                "  real_server {ip} {port} {{\n    weight 1\n    TCP_CHECK {{\n      \
+                 connect_ip {cip}\n      connect_port {cport}\n      connect_timeout 3\n    }}\n  }}\n"
+            );
+        }
+        s.push_str("}\n");
+        s
+    }
+}
+
+/// One measured window of one subject.
+#[derive(Debug, Clone, Default)]
+struct Sample {
+    cpu_ms_per_s: f64,
+    user_ms_per_s: f64,
+    sys_ms_per_s: f64,
+    checks_per_s: f64,
+    load1: f64,
+    note: String,
+}
+
+fn load1() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+/// (schedstat ns, user ticks, system ticks) of a process (all threads) or a thread dir.
+fn cpu_of_task(dir: &Path) -> (u64, u64, u64) {
+    let ns = std::fs::read_to_string(dir.join("schedstat"))
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0);
+    let stat = std::fs::read_to_string(dir.join("stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
+    let f: Vec<u64> = after
+        .split_whitespace()
+        .map(|v| v.parse().unwrap_or(0))
+        .collect();
+    // fields 14 (utime) and 15 (stime) are at index 11, 12 after the ")"
+    (
+        ns,
+        f.get(11).copied().unwrap_or(0),
+        f.get(12).copied().unwrap_or(0),
+    )
+}
+
+fn cpu_of_pid(pid: u32) -> (u64, u64, u64) {
+    let mut ns = 0;
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for t in tasks.flatten() {
+            ns += cpu_of_task(&t.path()).0;
+        }
+    }
+    // /proc/PID/stat's utime/stime already sum all threads
+    let (_, u, s) = cpu_of_task(Path::new(&format!("/proc/{pid}")));
+    (ns, u, s)
+}
+
+fn sample(
+    c0: (u64, u64, u64),
+    c1: (u64, u64, u64),
+    acc: u64,
+    wall: Duration,
+    note: String,
+) -> Sample {
+    let w = wall.as_secs_f64();
+    Sample {
+        cpu_ms_per_s: c1.0.saturating_sub(c0.0) as f64 / 1e6 / w,
+        user_ms_per_s: c1.1.saturating_sub(c0.1) as f64 * 10.0 / w,
+        sys_ms_per_s: c1.2.saturating_sub(c0.2) as f64 * 10.0 / w,
+        checks_per_s: acc as f64 / w,
+        load1: load1(),
+        note,
+    }
+}
+
+struct Setup {
+    ns: Option<Arc<Netns>>,
+    plan: Plan,
+    accepts: Arc<AtomicU64>,
+    settle: Duration,
+    secs: Duration,
+    reset: bool,
+    dir: PathBuf,
+}
+
+/// keel-check in this process: a current-thread runtime on one thread (in the namespace).
+fn run_keel_check(s: &Setup) -> Sample {
+    let plan = s.plan.clone();
+    let accepts = s.accepts.clone();
+    let (settle, secs, reset) = (s.settle, s.secs, s.reset);
+    let body = move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -108,15 +207,23 @@ fn main() {
                 tx,
                 CheckerOptions {
                     seed: Some(1),
-                    bootstrap_delay: Duration::ZERO,
                     tcp_reset_on_close: reset,
+                    ..CheckerOptions::default()
                 },
             );
-            for i in 0..checks {
-                let target = targets[(i % n_listeners) as usize];
-                let mut c = RealServerCheck::new(CheckId(i), target, CheckSpec::tcp());
+            for (i, (ip, port, cip, cport)) in plan.servers.iter().enumerate() {
+                let mut spec = CheckSpec::tcp();
+                if let CheckSpec::Tcp { conn } = &mut spec {
+                    conn.connect_ip = Some(IpAddr::V4(*cip));
+                    conn.connect_port = Some(*cport);
+                    conn.connect_timeout = Duration::from_secs(3);
+                }
+                let mut c = RealServerCheck::new(
+                    CheckId(i as u64),
+                    SocketAddr::new(IpAddr::V4(*ip), *port),
+                    spec,
+                );
                 c.delay_loop = Duration::from_secs(1);
-                c.warmup = Some(Duration::from_secs(1));
                 checker.add(c).unwrap();
             }
             let events = tokio::spawn(async move {
@@ -128,60 +235,386 @@ fn main() {
                 }
                 (up, down)
             });
-            // settle: every check has run at least once
-            tokio::time::sleep(Duration::from_secs(3)).await;
-            let (cpu0, us0, wall0) = (thread_cpu(), thread_user_sys(), Instant::now());
-            tokio::time::sleep(Duration::from_secs(secs)).await;
-            let (cpu, wall) = (thread_cpu() - cpu0, wall0.elapsed());
-            let us1 = thread_user_sys();
-            let user_sys = (us1.0 - us0.0, us1.1 - us0.1);
+            let acc = accepts.clone();
+            let n = plan.servers.len();
+            let ramp = tokio::task::spawn_blocking(move || ramp_up(&acc, n, settle))
+                .await
+                .unwrap();
+            let me = Path::new("/proc/thread-self");
+            let (c0, a0, w0) = (
+                cpu_of_task(me),
+                accepts.load(Ordering::Relaxed),
+                Instant::now(),
+            );
+            tokio::time::sleep(secs).await;
+            let (c1, a1, wall) = (
+                cpu_of_task(me),
+                accepts.load(Ordering::Relaxed),
+                w0.elapsed(),
+            );
             checker.shutdown().await;
             let (up, down) = events.await.unwrap();
-            (cpu, wall, user_sys, up, down)
+            sample(
+                c0,
+                c1,
+                a1 - a0,
+                wall,
+                format!("{}; verdicts {up} up, {down} down", ramp_note(ramp)),
+            )
         })
-    });
+    };
+    match &s.ns {
+        Some(ns) => ns.enter(body),
+        None => std::thread::spawn(body).join().unwrap(),
+    }
+}
 
-    // measure process totals and accepted connections over roughly the same window
-    std::thread::sleep(Duration::from_secs(3));
-    let (pcpu0, acc0, w0) = (
-        process_cpu(),
-        accepts.load(Ordering::Relaxed),
+/// Wait until the listeners see at least 95 % of `n` checks per second (over 1 s),
+/// at most `limit`, then 2 s more. Returns the time it took to get there, if it did.
+fn ramp_up(accepts: &AtomicU64, n: usize, limit: Duration) -> Option<Duration> {
+    let t0 = Instant::now();
+    let mut last = accepts.load(Ordering::Relaxed);
+    let mut got = None;
+    while t0.elapsed() < limit {
+        std::thread::sleep(Duration::from_secs(1));
+        let now = accepts.load(Ordering::Relaxed);
+        if (now - last) as f64 >= 0.95 * n as f64 {
+            got = Some(t0.elapsed());
+            break;
+        }
+        last = now;
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    got
+}
+
+fn ramp_note(r: Option<Duration>) -> String {
+    match r {
+        Some(d) => format!("steady after {} s", d.as_secs()),
+        None => "NOT steady".to_owned(),
+    }
+}
+
+fn read_pid(path: &Path, limit: Duration) -> Option<u32> {
+    let t = Instant::now();
+    while t.elapsed() < limit {
+        if let Some(p) = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+        {
+            return Some(p);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+fn alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+fn stop(child: &mut Child, main_pid: Option<u32>) {
+    if let Some(p) = main_pid {
+        let _ = Command::new("kill")
+            .args(["-TERM", &p.to_string()])
+            .status();
+    }
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(20) {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn count_lines(path: &Path, needle: &str) -> usize {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(needle))
+        .count()
+}
+
+/// keeld or keepalived as a process in the namespace, on the same keepalived.conf.
+fn run_daemon(s: &Setup, name: &str, bin: &Path, shim: Option<&Path>, round: u64) -> Sample {
+    let ns = s.ns.as_ref().unwrap();
+    let conf = s.dir.join("keepalived.conf");
+    let tag = format!("{name}-{round}");
+    let main_pid = s.dir.join(format!("{tag}.pid"));
+    let check_pid = s.dir.join(format!("{tag}-check.pid"));
+    let log = s.dir.join(format!("{tag}.log"));
+    let logf = std::fs::File::create(&log).unwrap();
+    let mut cmd = ns.command(&[]);
+    if let Some(shim) = shim {
+        // LD_PRELOAD only on keepalived (through env, after `ip netns exec`)
+        cmd.arg("env")
+            .arg(format!("LD_PRELOAD={}", shim.display()))
+            .arg(format!(
+                "KEEL_IPVS_SHIM_LOG={}",
+                s.dir.join("shim.log").display()
+            ));
+    }
+    cmd.arg(bin).args(["-n", "-l", "-f"]).arg(&conf);
+    cmd.arg("-p").arg(&main_pid);
+    if shim.is_some() {
+        cmd.arg("-C").arg("-c").arg(&check_pid);
+    } else {
+        cmd.arg("--status-socket")
+            .arg(s.dir.join(format!("{tag}.sock")));
+    }
+    cmd.stdin(Stdio::null())
+        .stdout(logf.try_clone().unwrap())
+        .stderr(logf);
+    let mut child = cmd.spawn().unwrap();
+    let main = read_pid(&main_pid, Duration::from_secs(10));
+    let measured = if shim.is_some() {
+        read_pid(&check_pid, Duration::from_secs(10))
+    } else {
+        main
+    };
+    let ramp = ramp_up(&s.accepts, s.plan.servers.len(), s.settle);
+    let Some(pid) = measured.filter(|p| alive(*p)) else {
+        stop(&mut child, main);
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let tail: Vec<&str> = text.lines().rev().take(5).collect();
+        return Sample {
+            cpu_ms_per_s: f64::NAN,
+            note: format!("did not run: {tail:?}"),
+            ..Sample::default()
+        };
+    };
+    let (c0, a0, w0) = (
+        cpu_of_pid(pid),
+        s.accepts.load(Ordering::Relaxed),
         Instant::now(),
     );
-    std::thread::sleep(Duration::from_secs(secs));
-    let (pcpu, acc, pw) = (
-        process_cpu() - pcpu0,
-        accepts.load(Ordering::Relaxed) - acc0,
+    std::thread::sleep(s.secs);
+    let (c1, a1, wall) = (
+        cpu_of_pid(pid),
+        s.accepts.load(Ordering::Relaxed),
         w0.elapsed(),
     );
-    let (cpu, wall, (user, sys), up, down) = checker_thread.join().unwrap();
+    let threads = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    stop(&mut child, main);
+    let ok = count_lines(&log, "success");
+    let failed = count_lines(&log, "failed");
+    sample(
+        c0,
+        c1,
+        a1 - a0,
+        wall,
+        format!(
+            "{}; pid {pid} ({threads} thread(s)); log: {ok} success, {failed} failed lines",
+            ramp_note(ramp)
+        ),
+    )
+}
 
-    let rate = acc as f64 / pw.as_secs_f64();
-    let share = cpu.as_secs_f64() / wall.as_secs_f64();
-    println!("keel-check TCP_CHECK benchmark");
+fn stats(v: &[f64]) -> (f64, f64, f64) {
+    let v: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return (f64::NAN, f64::NAN, f64::NAN);
+    }
+    let mean = v.iter().sum::<f64>() / v.len() as f64;
+    let min = v.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    (mean, min, max)
+}
+
+fn main() {
+    // criterion-style arguments from `cargo bench` (e.g. --bench) are ignored
+    let checks = env("KEEL_BENCH_CHECKS", 5000) as usize;
+    let secs = Duration::from_secs(env("KEEL_BENCH_SECS", 10));
+    let settle = Duration::from_secs(env("KEEL_BENCH_SETTLE", 40));
+    let rounds = env("KEEL_BENCH_ROUNDS", 3);
+    let ports = env("KEEL_BENCH_LISTENERS", 8).clamp(1, 1000) as u16;
+    let reset = env("KEEL_BENCH_RESET", 0) != 0;
+    let spread = std::env::var("KEEL_BENCH_DST").map_or(true, |v| v != "one");
+    let only = std::env::var("KEEL_BENCH_ONLY").unwrap_or_default();
+    let wanted = |n: &str| only.is_empty() || only.split(',').any(|o| o == n);
+    let root = std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
+    let keeld = std::env::var_os("KEEL_BENCH_KEELD").map(PathBuf::from);
+    let shim = std::env::var_os("KEEL_BENCH_SHIM").map(PathBuf::from);
+    let keepalived = ["/usr/sbin/keepalived", "/sbin/keepalived"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists());
+
+    let plan = Plan::new(checks, ports, spread);
+    if plan.servers.len() < checks {
+        eprintln!("only {} unique real servers available", plan.servers.len());
+    }
+    let dir = std::env::temp_dir().join(format!("keel-checkbench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("keepalived.conf"), plan.keepalived_conf()).unwrap();
+
+    let ns = if root {
+        Some(Arc::new(Netns::new("chk")))
+    } else {
+        eprintln!("not root: no namespace; only the in-process keel-check runs, on the host");
+        None
+    };
+    // Listeners: blocking accept + close on plain threads (not measured).
+    let bind_ip = if spread && ns.is_some() {
+        Ipv4Addr::UNSPECIFIED
+    } else {
+        Ipv4Addr::LOCALHOST
+    };
+    let mk = move || {
+        (0..ports)
+            .map(|i| TcpListener::bind((bind_ip, BASE_PORT + i)).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let listeners = match &ns {
+        Some(ns) => ns.enter(mk),
+        None => mk(),
+    };
+    let accepts = Arc::new(AtomicU64::new(0));
+    for l in listeners {
+        let accepts = accepts.clone();
+        std::thread::spawn(move || {
+            while let Ok((c, _)) = l.accept() {
+                drop(c);
+                accepts.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+    let setup = Setup {
+        ns: ns.clone(),
+        plan,
+        accepts,
+        settle,
+        secs,
+        reset,
+        dir: dir.clone(),
+    };
+
+    let mut subjects: Vec<&str> = Vec::new();
+    if wanted("keel-check") {
+        subjects.push("keel-check");
+    }
+    if ns.is_some() {
+        match (&keeld, wanted("keeld")) {
+            (Some(_), true) => subjects.push("keeld"),
+            (None, true) => eprintln!("KEEL_BENCH_KEELD not set: keeld skipped"),
+            _ => {}
+        }
+        match (&keepalived, &shim, wanted("keepalived")) {
+            (Some(_), Some(_), true) => subjects.push("keepalived"),
+            (None, _, true) => eprintln!("keepalived is not installed: skipped"),
+            (_, None, true) => {
+                eprintln!(
+                    "KEEL_BENCH_SHIM not set (cargo xtask bench check builds it): keepalived skipped"
+                )
+            }
+            _ => {}
+        }
+    }
     println!(
-        "  real servers: {checks}, delay_loop 1 s, listeners: {n_listeners}, close with {}, RLIMIT_NOFILE {}",
-        if reset { "RST" } else { "FIN (as keepalived)" },
-        nofile_limit()
+        "TCP_CHECK benchmark: {} real servers, delay_loop 1, connect_timeout 3, {} listener port(s), destinations {}, {} round(s) of {} s (after ramp-up, at most {} s), {}",
+        setup.plan.servers.len(),
+        ports,
+        if spread {
+            "one 127.0.x.y per real server"
+        } else {
+            "all 127.0.0.1"
+        },
+        rounds,
+        secs.as_secs(),
+        settle.as_secs(),
+        if ns.is_some() {
+            "fresh network namespace"
+        } else {
+            "host namespace"
+        },
     );
-    println!("  first verdicts: {up} up, {down} down (expected {checks} up, 0 down)");
-    println!(
-        "  checks completed: {rate:.0}/s over {:.1} s (listener accepts)",
-        pw.as_secs_f64()
-    );
-    println!(
-        "  checker thread CPU: {:.1} ms per wall second ({:.1}% of one core), {:.1} us per check",
-        share * 1000.0,
-        share * 100.0,
-        cpu.as_secs_f64() * 1e6 / (rate * wall.as_secs_f64()).max(1.0)
-    );
-    println!(
-        "  of which user {:.0} ms, system {:.0} ms per wall second (tick-based)",
-        user.as_secs_f64() * 1000.0 / wall.as_secs_f64(),
-        sys.as_secs_f64() * 1000.0 / wall.as_secs_f64()
-    );
-    println!(
-        "  whole process (checker + listener threads): {:.1} ms CPU per wall second",
-        pcpu.as_secs_f64() * 1000.0 / pw.as_secs_f64()
-    );
+    let mut results: Vec<(String, Vec<Sample>)> = subjects
+        .iter()
+        .map(|s| (s.to_string(), Vec::new()))
+        .collect();
+    for round in 0..rounds {
+        let k = subjects.len().max(1);
+        for j in 0..subjects.len() {
+            let idx = (j + round as usize) % k;
+            let name = subjects[idx];
+            let smp = match name {
+                "keel-check" => run_keel_check(&setup),
+                "keeld" => run_daemon(&setup, "keeld", keeld.as_deref().unwrap(), None, round),
+                _ => run_daemon(
+                    &setup,
+                    "keepalived",
+                    keepalived.as_deref().unwrap(),
+                    shim.as_deref(),
+                    round,
+                ),
+            };
+            println!(
+                "  round {} {:<11} CPU {:6.1} ms/s (user {:5.0}, sys {:5.0}, ticks) checks {:5.0}/s load1 {:.2}  {}",
+                round + 1,
+                name,
+                smp.cpu_ms_per_s,
+                smp.user_ms_per_s,
+                smp.sys_ms_per_s,
+                smp.checks_per_s,
+                smp.load1,
+                smp.note
+            );
+            results[idx].1.push(smp);
+            // let the previous subject's TIME_WAIT sockets and exit settle a little
+            std::thread::sleep(Duration::from_secs(2));
+        }
+    }
+    println!("summary (mean [min..max] over rounds):");
+    let mut means = std::collections::HashMap::new();
+    for (name, v) in &results {
+        let cpu = stats(&v.iter().map(|s| s.cpu_ms_per_s).collect::<Vec<_>>());
+        let user = stats(&v.iter().map(|s| s.user_ms_per_s).collect::<Vec<_>>());
+        let sys = stats(&v.iter().map(|s| s.sys_ms_per_s).collect::<Vec<_>>());
+        let rate = stats(&v.iter().map(|s| s.checks_per_s).collect::<Vec<_>>());
+        println!(
+            "  {name:<11} CPU {:.1} [{:.1}..{:.1}] ms/s, user {:.0} sys {:.0} ms/s, checks {:.0} [{:.0}..{:.0}]/s, {:.1} us CPU per check",
+            cpu.0,
+            cpu.1,
+            cpu.2,
+            user.0,
+            sys.0,
+            rate.0,
+            rate.1,
+            rate.2,
+            cpu.0 * 1000.0 / rate.0
+        );
+        means.insert(name.clone(), (cpu.0, rate.0));
+    }
+    if let Some(&(ka, ka_rate)) = means.get("keepalived") {
+        for k in ["keeld", "keel-check"] {
+            if let Some(&(c, rate)) = means.get(k) {
+                println!(
+                    "  {k} / keepalived CPU: {:.2} (per check: {:.2}); target <= 0.50",
+                    c / ka,
+                    (c / rate) / (ka / ka_rate)
+                );
+            }
+        }
+    }
+    if let Ok(log) = std::fs::read_to_string(dir.join("shim.log")) {
+        println!("IPVS shim (calls faked per keepalived process):");
+        for l in log.lines() {
+            println!("  {l}");
+        }
+    }
+    drop(setup);
+    drop(ns);
+    if env("KEEL_BENCH_KEEP", 0) == 0 {
+        let _ = std::fs::remove_dir_all(&dir);
+    } else {
+        println!("logs and configuration kept in {}", dir.display());
+    }
 }

@@ -35,6 +35,41 @@ pub fn criterion_benches() -> Vec<String> {
     v
 }
 
+/// `bench check`: build keeld (release) and benches/shim/ipvs-shim.so, then run the
+/// check bench with them (keel-check, keeld and keepalived's checker, interleaved).
+fn check(args: &[String]) -> Result<()> {
+    // Either may fail to build; the bench then runs without that subject and says so.
+    let mut c = cargo();
+    c.args(["build", "--release", "-p", "keeld"]);
+    step("bench check: building keeld");
+    let keeld = run(&mut c).map(|()| root().join("target/release/keeld"));
+    let out = root().join("target/keel-bench");
+    std::fs::create_dir_all(&out)?;
+    let shim = out.join("ipvs-shim.so");
+    step("bench check: building the IPVS shim keepalived's checker needs on a kernel without IPVS");
+    let shim = run(std::process::Command::new("cc")
+        .args(["-O2", "-Wall", "-shared", "-fPIC", "-o"])
+        .arg(&shim)
+        .arg(root().join("benches/shim/ipvs-shim.c"))
+        .arg("-ldl"))
+    .map(|()| shim);
+    step("benchmark check");
+    let mut c = cargo();
+    c.args(["bench", "-p", "keel-benches", "--bench", "check"]);
+    for (var, built) in [("KEEL_BENCH_KEELD", keeld), ("KEEL_BENCH_SHIM", shim)] {
+        match built {
+            Ok(p) => {
+                c.env(var, p);
+            }
+            Err(e) => eprintln!("    warning: {e:#}; {var} not set"),
+        }
+    }
+    if !args.is_empty() {
+        c.arg("--").args(args);
+    }
+    run(&mut c)
+}
+
 pub fn main(a: BenchArgs) -> Result<()> {
     let all = criterion_benches();
     let names = match &a.name {
@@ -42,7 +77,10 @@ pub fn main(a: BenchArgs) -> Result<()> {
         None => all.clone(),
     };
     for n in names {
-        if all.contains(&n) {
+        if n == "check" {
+            // keel vs keepalived's checker (with the IPVS shim) in a namespace
+            check(&a.args)?;
+        } else if all.contains(&n) {
             step(&format!("benchmark {n}"));
             let mut c = cargo();
             c.args(["bench", "-p", "keel-benches", "--bench", &n]);

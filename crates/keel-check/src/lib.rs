@@ -85,11 +85,12 @@
 //!
 //! # Cost
 //!
-//! `cargo xtask bench check`: 5,000 real servers with TCP_CHECK every second against
-//! local listeners cost the checker thread about 0.2 s of CPU per second, 90 % of it in
-//! the kernel (socket, connect with the loopback handshake, close); the user-space part
-//! is about 5 µs per check. `bench/keepalived-checker-cpu.sh` measures keepalived's
-//! checker on the same load (it needs IPVS, e.g. in keel's VM).
+//! `cargo xtask bench check` (benches/benches/check.rs): 5,000 real servers with
+//! TCP_CHECK every second against local listeners in a namespace, keel-check, keeld and
+//! keepalived 2.2.7's checker interleaved in the same run. Each check is a full loopback
+//! TCP handshake and close, and the kernel's share of that (charged to the connecting
+//! process) is about 90 % of either checker's CPU; see docs/check-bench.md for the
+//! measured numbers.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 mod event;
