@@ -1120,9 +1120,11 @@ impl Io {
                 },
                 SyncOp::Start(d) => {
                     let mut r = ipvs.start_sync_daemon(&d);
-                    // EBUSY: one is left from an earlier run (keeld killed): replace it.
-                    if r.as_ref().err().and_then(keel_ipvs::Error::errno)
-                        == Some(keel_ipvs::Errno::BUSY)
+                    // EEXIST / EBUSY: one is left from an earlier run (keeld killed,
+                    // or started by hand): replace it.
+                    let errno = r.as_ref().err().and_then(keel_ipvs::Error::errno);
+                    if errno == Some(keel_ipvs::Errno::EXISTS)
+                        || errno == Some(keel_ipvs::Errno::BUSY)
                     {
                         warn!(
                             "an IPVS {} sync daemon was already running: restarting it",

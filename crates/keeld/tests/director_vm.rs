@@ -466,6 +466,17 @@ fn sync_daemon_reload_and_shutdown_cleanup() {
     };
     let pair = |r: &str, id: &str| vec![(r.to_owned(), id.to_owned())];
     std::fs::write(d.conf_path(), conf(2, "")).unwrap();
+    // A backup daemon left running (by hand, or by a killed keeld): replaced.
+    d.ns.run_ok(&[
+        "ipvsadm",
+        "--start-daemon",
+        "backup",
+        "--mcast-interface",
+        "eth0",
+        "--syncid",
+        "3",
+    ]);
+    assert_eq!(daemons(&d.ns), pair("backup", "3"));
     d.start();
     let up = wait(Duration::from_secs(30), || {
         let t = d.ipvs();
@@ -480,6 +491,12 @@ fn sync_daemon_reload_and_shutdown_cleanup() {
         backup.is_some(),
         "backup daemon at start: {:?}\n{}",
         daemons(&d.ns),
+        d.log()
+    );
+    assert!(
+        d.log()
+            .contains("an IPVS backup sync daemon was already running: restarting it"),
+        "{}",
         d.log()
     );
     // MASTER: the master daemon alone.
