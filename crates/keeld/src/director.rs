@@ -974,13 +974,23 @@ pub fn set_roles(checkers: bool, vrrp: bool) {
 
 /// The part of a configuration the director acts on under the current roles.
 fn view(cfg: &conf::Config) -> conf::Config {
+    view_for(
+        cfg,
+        CHECKERS.load(Ordering::Relaxed),
+        VRRP.load(Ordering::Relaxed),
+    )
+}
+
+/// Without the checkers (`-P`): no virtual server, no `lvs_flush`. Without VRRP
+/// (`-C`): no sync daemon (keepalived's VRRP process drives it).
+fn view_for(cfg: &conf::Config, checkers: bool, vrrp: bool) -> conf::Config {
     let mut c = cfg.clone();
-    if !CHECKERS.load(Ordering::Relaxed) {
+    if !checkers {
         c.virtual_servers.clear();
         c.virtual_server_groups.clear();
         c.global.lvs_flush = false;
     }
-    if !VRRP.load(Ordering::Relaxed) {
+    if !vrrp {
         c.global.lvs_sync_daemon = None;
     }
     c

@@ -799,3 +799,24 @@ fn ha_suspend_group_member_address_activates_and_fwmark_clears_it() {
     assert!(!d.uses_ha_suspend());
     assert_eq!(d.checks().len(), 2);
 }
+
+#[test]
+fn roles_select_what_the_director_sees() {
+    let full = cfg(&format!("global_defs {{\n lvs_flush\n}}\n{SYNCD}{GROUP}"));
+    let both = view_for(&full, true, true);
+    assert_eq!(both.virtual_servers.len(), 1);
+    assert!(both.global.lvs_sync_daemon.is_some() && both.global.lvs_flush);
+    // -P: the sync daemon only.
+    let p = view_for(&full, false, true);
+    assert!(p.virtual_servers.is_empty() && p.virtual_server_groups.is_empty());
+    assert!(p.global.lvs_sync_daemon.is_some() && !p.global.lvs_flush);
+    let mut d = Director::default();
+    assert!(d.configure(&p).is_empty() && d.desired().is_empty());
+    // -C: the virtual servers, no sync daemon.
+    let c = view_for(&full, true, false);
+    assert_eq!(c.virtual_servers.len(), 1);
+    assert!(c.global.lvs_sync_daemon.is_none() && c.global.lvs_flush);
+    let mut s = SyncCtl::default();
+    s.configure(&c);
+    assert!(s.vrrp_state("VI_1", State::Master).is_empty());
+}
