@@ -265,6 +265,24 @@ fn one(daemon: Daemon, bin: &Path, ifaces: usize, per: usize, dir: &Path) -> Res
     })
 }
 
+/// One line per metric for `--only`.
+fn one_summary(d: Daemon, r: &Run) -> String {
+    format!(
+        "{}: start {} ms, CPU {:.2} %, RSS {:.1} MiB, gap p50/p99/max {:.3}/{:.3}/{:.3} ms ({} adverts, {} streams), VIPs left {}\n{}",
+        d.name(),
+        r.startup_ms.map_or_else(|| format!("not reached ({})", r.vips_up), |v| format!("{v:.0}")),
+        r.cpu_pct,
+        r.rss_kib as f64 / 1024.0,
+        pct(&r.gaps_ms, 0.50),
+        pct(&r.gaps_ms, 0.99),
+        r.gaps_ms.last().copied().unwrap_or(f64::NAN),
+        r.adverts,
+        r.streams,
+        r.vips_left,
+        r.late_hist
+    )
+}
+
 pub fn main(args: &[String]) -> Result<()> {
     if !is_root() {
         bail!("cargo xtask bench scale needs root (network namespaces)");
@@ -274,41 +292,61 @@ pub fn main(args: &[String]) -> Result<()> {
         ("tcpdump", "/usr/bin/tcpdump"),
     ])?;
     let (mut ifaces, mut per, mut debug) = (20usize, 250usize, false);
+    let mut only: Option<Daemon> = None;
+    let mut prebuilt: Option<PathBuf> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--ifaces" => ifaces = it.next().and_then(|n| n.parse().ok()).unwrap_or(20),
             "--per" => per = it.next().and_then(|n| n.parse().ok()).unwrap_or(250),
             "--debug" => debug = true,
-            other => bail!("unknown argument {other:?} (use --ifaces K, --per N, --debug)"),
+            "--keeld" => prebuilt = it.next().map(PathBuf::from),
+            "--only" => {
+                only = match it.next().map(String::as_str) {
+                    Some("keeld") => Some(Daemon::Keeld),
+                    Some("keepalived") => Some(Daemon::Keepalived),
+                    other => bail!("--only keeld|keepalived, not {other:?}"),
+                }
+            }
+            other => bail!(
+                "unknown argument {other:?} (use --ifaces K, --per N, --only keeld|keepalived, --keeld PATH, --debug)"
+            ),
         }
     }
     if !(1..=30).contains(&ifaces) || !(1..=255).contains(&per) {
         bail!("--ifaces 1..=30, --per 1..=255");
     }
-    step("building keeld");
-    let mut c = cargo();
-    c.args(["build", "-p", "keeld"]);
-    if !debug {
-        c.arg("--release");
-    }
-    run(&mut c)?;
-    let keeld = root().join(if debug {
-        "target/debug/keeld"
-    } else {
-        "target/release/keeld"
-    });
+    let keeld = match prebuilt {
+        // A keeld built elsewhere (e.g. an older commit, to compare).
+        Some(p) => p,
+        None => {
+            step("building keeld");
+            let mut c = cargo();
+            c.args(["build", "-p", "keeld"]);
+            if !debug {
+                c.arg("--release");
+            }
+            run(&mut c)?;
+            root().join(if debug {
+                "target/debug/keeld"
+            } else {
+                "target/release/keeld"
+            })
+        }
+    };
     let dir = root().join("target/bench-scale");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
+    let ka = PathBuf::from("/usr/sbin/keepalived");
+    if let Some(d) = only {
+        // One daemon: a quick look while working on it; no comparison table.
+        let bin = if d == Daemon::Keeld { &keeld } else { &ka };
+        let r = one(d, bin, ifaces, per, &dir)?;
+        println!("{}", one_summary(d, &r));
+        return Ok(());
+    }
     let k = one(Daemon::Keeld, &keeld, ifaces, per, &dir)?;
-    let a = one(
-        Daemon::Keepalived,
-        &PathBuf::from("/usr/sbin/keepalived"),
-        ifaces,
-        per,
-        &dir,
-    )?;
+    let a = one(Daemon::Keepalived, &ka, ifaces, per, &dir)?;
     let total = ifaces * per;
     let mut out = String::new();
     let _ = writeln!(

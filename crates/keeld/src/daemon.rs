@@ -10,7 +10,8 @@ use keel_election::{Action, Advert, Dest, Input, Instance, LogLevel, NotifyState
 use keel_packet::rx::{Delivery, IpMeta};
 use keel_packet::{AddrList, Auth, ChecksumMode, VrrpPacket, VrrpRepr};
 use keel_vip::{Netlink, VipControl};
-use std::collections::{BTreeMap, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -24,6 +25,8 @@ use tracing::{error, info, warn};
 const LATE_THRESHOLD: Duration = Duration::from_millis(20);
 /// How long notify_stop scripts may delay the exit.
 const STOP_GRACE: Duration = Duration::from_millis(500);
+/// The heap is trimmed once state changes have been quiet this long.
+const TRIM_QUIET: Duration = Duration::from_secs(2);
 
 /// What the daemon needs from the command line.
 #[derive(Debug, Clone)]
@@ -70,6 +73,30 @@ struct Inst {
     vips_held: bool,
     garp: Vec<GarpJob>,
     mac: [u8; 6],
+    /// The wake-up time this instance has in the daemon's timer heap
+    /// (entries that differ are stale).
+    wake: Option<Instant>,
+    /// The latest `now` given to the election core (kept monotonic).
+    fed: keel_election::Instant,
+}
+
+impl Inst {
+    /// Give the election core one input; `now` never goes backwards.
+    fn handle(&mut self, now: keel_election::Instant, input: Input) {
+        let now = now.max(self.fed);
+        self.fed = now;
+        self.vi.handle(now, input);
+    }
+
+    /// The earliest time this instance needs the loop: an election timer or a
+    /// queued gratuitous ARP/NA.
+    fn next_wake(&self, t0: Instant) -> Option<Instant> {
+        let e = self
+            .vi
+            .poll_timeout()
+            .map(|t| t0 + Duration::from_micros(t.as_micros()));
+        self.garp.iter().map(|g| g.at).chain(e).min()
+    }
 }
 
 struct ScriptRt {
@@ -129,6 +156,14 @@ struct Daemon {
     reloads: u64,
     reload_failures: u64,
     script_security: bool,
+    /// Instance wake-ups, earliest first; an entry `(t, i)` is live while
+    /// `insts[i].wake == Some(t)` (stale ones are skipped when popped).
+    heap: BinaryHeap<Reverse<(Instant, usize)>>,
+    /// Instances whose timers may have changed since the heap last saw them.
+    dirty: Vec<usize>,
+    /// When to give freed memory back to the kernel: [`TRIM_QUIET`] after the
+    /// last state change (5,000 instances becoming master free megabytes).
+    trim_at: Option<Instant>,
 }
 
 /// Run the daemon until SIGTERM/SIGINT. Returns the process exit code.
@@ -225,12 +260,18 @@ async fn main_loop(opts: Options) -> u8 {
         reloads: 0,
         reload_failures: 0,
         script_security: false,
+        heap: BinaryHeap::new(),
+        dirty: Vec::new(),
+        trim_at: None,
     };
     spawn_link_listener(tx.clone());
     d.cleanup_stale_vips();
     let p = plan::build(&cfg, &plan::RealHost);
     d.apply_plan(p, false);
     crate::director::start(&cfg);
+    // The parsed configuration is not needed any more (reloads read the file).
+    drop(cfg);
+    sys::trim_heap();
     crate::notify::ready();
 
     let (mut term, mut int, mut hup, mut usr1, mut usr2) = match (
@@ -285,10 +326,6 @@ async fn main_loop(opts: Options) -> u8 {
             }
             _ = &mut timer => {
                 armed = None;
-                if let Some(dl) = deadline {
-                    let late = Instant::now().saturating_duration_since(dl);
-                    d.note_lateness(late);
-                }
                 d.timers();
             }
         }
@@ -413,29 +450,62 @@ impl Daemon {
         keel_election::Instant::from_micros(u64::try_from(us).unwrap_or(u64::MAX))
     }
 
-    fn std_time(&self, t: keel_election::Instant) -> Instant {
-        self.t0 + Duration::from_micros(t.as_micros())
+    /// The loop's next wake-up: the earliest live heap entry or script run.
+    fn next_deadline(&mut self) -> Option<Instant> {
+        self.flush_wakes();
+        let mut best = None;
+        while let Some(&Reverse((t, i))) = self.heap.peek() {
+            if self.insts.get(i).is_some_and(|x| x.wake == Some(t)) {
+                best = Some(t);
+                break;
+            }
+            self.heap.pop();
+        }
+        let scripts = self
+            .scripts
+            .iter()
+            .filter(|s| !s.running && !s.disabled)
+            .map(|s| s.next);
+        scripts.chain(self.trim_at).chain(best).min()
     }
 
-    fn next_deadline(&self) -> Option<Instant> {
-        let mut best: Option<Instant> = None;
-        let mut take = |t: Instant| {
-            best = Some(best.map_or(t, |b: Instant| b.min(t)));
-        };
-        for i in &self.insts {
-            if let Some(t) = i.vi.poll_timeout() {
-                take(self.std_time(t));
-            }
-            for g in &i.garp {
-                take(g.at);
-            }
-        }
-        for s in &self.scripts {
-            if !s.running && !s.disabled {
-                take(s.next);
+    /// Re-read the wake-up time of every instance touched since the last call
+    /// and queue the ones that changed.
+    fn flush_wakes(&mut self) {
+        for i in std::mem::take(&mut self.dirty) {
+            let Some(inst) = self.insts.get_mut(i) else {
+                continue;
+            };
+            let w = inst.next_wake(self.t0);
+            if w != inst.wake {
+                inst.wake = w;
+                if let Some(t) = w {
+                    self.heap.push(Reverse((t, i)));
+                }
             }
         }
-        best
+        // Stale entries pile up when backups' timers are re-armed by every
+        // advert; keep the heap within a few entries per instance.
+        if self.heap.len() > 4 * self.insts.len() + 64 {
+            self.rebuild_wakes();
+        }
+    }
+
+    /// Rebuild the heap from scratch (after instances were added, removed or
+    /// renumbered).
+    fn rebuild_wakes(&mut self) {
+        self.dirty.clear();
+        let t0 = self.t0;
+        let entries: Vec<Reverse<(Instant, usize)>> = self
+            .insts
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, inst)| {
+                inst.wake = inst.next_wake(t0);
+                inst.wake.map(|t| Reverse((t, i)))
+            })
+            .collect();
+        self.heap = BinaryHeap::from(entries);
     }
 
     fn note_lateness(&mut self, late: Duration) {
@@ -456,20 +526,48 @@ impl Daemon {
         }
     }
 
+    /// Handle every instance whose wake-up time has come, earliest first, and
+    /// record each one's lateness; then due scripts.
+    ///
+    /// An instance less than one advert interval late is handled as of its
+    /// own deadline, not of the wake-up: so a busy wake-up (5,000 masters
+    /// coming up at once) does not bunch the instances behind it into one
+    /// burst of adverts every second, and each keeps its own phase. Later
+    /// than that (a frozen process), as of the wake-up, so no catch-up burst
+    /// of adverts follows.
     fn timers(&mut self) {
         let now = Instant::now();
         let ne = self.to_e(now);
-        for i in 0..self.insts.len() {
-            if self.insts[i].vi.poll_timeout().is_some_and(|t| t <= ne) {
-                self.feed(i, ne, Input::Timeout);
+        self.flush_wakes();
+        while let Some(&Reverse((t, i))) = self.heap.peek() {
+            if t > now {
+                break;
+            }
+            self.heap.pop();
+            if self.insts.get(i).is_none_or(|x| x.wake != Some(t)) {
+                continue;
+            }
+            self.insts[i].wake = None;
+            let late = now.saturating_duration_since(t);
+            self.note_lateness(late);
+            let int =
+                Duration::from_millis(10 * u64::from(self.insts[i].plan.election.adver_int_cs));
+            let at = if late < int { self.to_e(t) } else { ne };
+            if self.insts[i].vi.poll_timeout().is_some_and(|d| d <= at) {
+                self.feed(i, at, Input::Timeout);
             }
             self.run_garp_jobs(i, now);
+            self.dirty.push(i);
         }
         for k in 0..self.scripts.len() {
             let s = &self.scripts[k];
             if !s.running && !s.disabled && s.next <= now {
                 self.start_script(k);
             }
+        }
+        if self.trim_at.is_some_and(|t| t <= now) {
+            self.trim_at = None;
+            sys::trim_heap();
         }
     }
 
@@ -527,6 +625,8 @@ impl Daemon {
             vips_held: false,
             garp: Vec::new(),
             mac,
+            wake: None,
+            fed: keel_election::Instant::from_micros(0),
         })
     }
 
@@ -552,17 +652,15 @@ impl Daemon {
             .map(|t| (t.id, t.ifindex, t.reverse))
             .collect();
         if self.insts[i].plan.sync_group.is_some() {
-            self.insts[i].vi.handle(ne, Input::SyncGrouped(true));
+            self.insts[i].handle(ne, Input::SyncGrouped(true));
         }
         if !up {
-            self.insts[i].vi.handle(ne, Input::LinkDown);
+            self.insts[i].handle(ne, Input::LinkDown);
         }
         for (id, idx, rev) in tracks {
             if idx != 0 {
                 let u = self.link_running(idx);
-                self.insts[i]
-                    .vi
-                    .handle(ne, Input::TrackChanged { id, up: u != rev });
+                self.insts[i].handle(ne, Input::TrackChanged { id, up: u != rev });
             }
         }
         self.feed(i, ne, Input::Startup);
@@ -647,6 +745,7 @@ impl Daemon {
         }
         // Instances.
         if !reload {
+            self.insts.reserve_exact(p.instances.len());
             for pl in p.instances {
                 if let Some(inst) = self.new_inst(pl) {
                     self.insts.push(inst);
@@ -692,7 +791,7 @@ impl Daemon {
             self.insts = olds;
             for i in 0..self.insts.len() {
                 info!(target: "vrrp", "({}) removed from the configuration: stopping", self.insts[i].plan.name);
-                self.insts[i].vi.handle(ne, Input::Shutdown);
+                self.insts[i].handle(ne, Input::Shutdown);
                 self.drain(i);
             }
             self.insts = keep;
@@ -725,6 +824,8 @@ impl Daemon {
             let name = self.scripts[k].plan.name.clone();
             self.script_changed(&name, up);
         }
+        // Instances were added, removed or renumbered.
+        self.rebuild_wakes();
     }
 
     fn cleanup_stale_vips(&mut self) {
@@ -763,6 +864,8 @@ impl Daemon {
         self.reloads += 1;
         self.apply_plan(p, true);
         crate::director::reload(&cfg);
+        drop(cfg);
+        sys::trim_heap();
         info!("Reload finished");
     }
 
@@ -770,7 +873,7 @@ impl Daemon {
         let ne = self.now_e();
         let mut stops = Vec::new();
         for i in 0..self.insts.len() {
-            self.insts[i].vi.handle(ne, Input::Shutdown);
+            self.insts[i].handle(ne, Input::Shutdown);
             stops.extend(self.drain_collect(i));
         }
         // Wait a little for notify_stop scripts.
@@ -1001,7 +1104,7 @@ impl Daemon {
         let ne = self.now_e();
         for &i in who {
             if let Some(rxe) = RxError::from_packet_error(e) {
-                self.insts[i].vi.handle(ne, Input::RxError(rxe));
+                self.insts[i].handle(ne, Input::RxError(rxe));
             }
             self.count_drop(i, drop_kind(e), src, detail);
             self.drain(i);
@@ -1032,12 +1135,12 @@ impl Daemon {
     fn feed(&mut self, i: usize, now: keel_election::Instant, input: Input) {
         let members = self.group_of(i);
         if members.len() <= 1 {
-            self.insts[i].vi.handle(now, input);
+            self.insts[i].handle(now, input);
             self.drain(i);
             return;
         }
         let before: Vec<State> = members.iter().map(|&k| self.insts[k].vi.state()).collect();
-        self.insts[i].vi.handle(now, input);
+        self.insts[i].handle(now, input);
         self.propagate(&members, now, before);
         for k in members {
             self.drain(k);
@@ -1063,6 +1166,8 @@ impl Daemon {
     /// Execute the instance's actions; notify runs are returned as futures
     /// (spawned by `drain`, awaited with a grace period at shutdown).
     fn drain_collect(&mut self, i: usize) -> Vec<NotifyRun> {
+        // Its timers may have moved: the heap re-reads them.
+        self.dirty.push(i);
         let mut runs = Vec::new();
         while let Some(a) = self.insts[i].vi.poll_action() {
             match a {
@@ -1114,6 +1219,7 @@ impl Daemon {
                 }
                 Action::StateChanged { to, .. } => {
                     self.insts[i].since = Instant::now();
+                    self.trim_at = Some(self.insts[i].since + TRIM_QUIET);
                     crate::director::vrrp_state(&self.insts[i].plan.name, to);
                     if to != State::Master {
                         self.insts[i].garp.clear();
@@ -1364,9 +1470,9 @@ impl Daemon {
         };
         let mut out = Vec::new();
         if let Some(s) = specific {
-            out.push(notify_run(s, Vec::new()));
+            out.push(notify_run(*s, Vec::new()));
         }
-        if let Some(g) = n.generic.clone() {
+        if let Some(g) = n.generic.as_deref().cloned() {
             let extra = vec![
                 "INSTANCE".to_owned(),
                 self.insts[i].plan.name.clone(),
@@ -1621,7 +1727,7 @@ impl keel_election::SyncMembers for GroupView<'_> {
     }
     fn feed(&mut self, now: keel_election::Instant, i: usize, input: Input) {
         if let Some(x) = self.members.get(i).and_then(|&k| self.insts.get_mut(k)) {
-            x.vi.handle(now, input);
+            x.handle(now, input);
         }
     }
 }
