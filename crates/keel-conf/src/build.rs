@@ -463,6 +463,17 @@ impl<'r, 'a> Builder<'r, 'a> {
                 "vrrp_skip_check_adv_addr" => g.vrrp_skip_check_adv_addr = opt_bool(st, d, 0),
                 "vrrp_check_unicast_src" => g.vrrp_check_unicast_src = true,
                 "lvs_flush" => g.lvs_flush = true,
+                "keel_stop_mode" => match st.arg(0) {
+                    Some("resign") => g.keel_stop_mode = Some(StopMode::Resign),
+                    Some("handover") => g.keel_stop_mode = Some(StopMode::Handover),
+                    Some(v) => bad(
+                        d,
+                        st,
+                        0,
+                        format!("keel_stop_mode must be resign or handover, not '{v}'"),
+                    ),
+                    None => {}
+                },
                 "notification_email_from" => {
                     g.notification_email_from = st.arg(0).map(str::to_string)
                 }

@@ -350,6 +350,13 @@ pub static SUPPORTED: &[Keyword] = &[
         0,
         "flush the IPVS table at startup",
     ),
+    s(
+        "keel_stop_mode",
+        B::GlobalDefs,
+        1,
+        1,
+        "keel only: what SIGTERM does to masters, resign (keepalived's default) or handover (make-before-break)",
+    ),
     b(
         "notification_email",
         B::GlobalDefs,

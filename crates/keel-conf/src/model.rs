@@ -57,6 +57,28 @@ pub struct Config {
     pub virtual_server_groups: Vec<VirtualServerGroup>,
 }
 
+/// keel's `keel_stop_mode` (not a keepalived keyword): what SIGTERM does to
+/// the instances that are master.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum StopMode {
+    /// keepalived's behaviour: a priority-0 advert and the VIPs removed at once.
+    #[default]
+    Resign,
+    /// Make-before-break: priority 0, but the VIPs stay until the new master
+    /// advertises (or Master_Down_Interval passes).
+    Handover,
+}
+
+impl StopMode {
+    /// The keyword's argument: `resign` or `handover`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopMode::Resign => "resign",
+            StopMode::Handover => "handover",
+        }
+    }
+}
+
 /// VRRP protocol version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum VrrpVersion {
@@ -180,6 +202,9 @@ pub struct GlobalDefs {
     pub lvs_timeouts: LvsTimeouts,
     /// `lvs_flush`: flush the IPVS table at startup.
     pub lvs_flush: bool,
+    /// `keel_stop_mode resign|handover` (a keel extension; keepalived logs it
+    /// as an unknown keyword and goes on). `None` when not written.
+    pub keel_stop_mode: Option<StopMode>,
     /// `notification_email { ... }`.
     pub notification_email: Vec<String>,
     /// `notification_email_from`.
@@ -220,6 +245,7 @@ impl Default for GlobalDefs {
             lvs_sync_daemon: None,
             lvs_timeouts: LvsTimeouts::default(),
             lvs_flush: false,
+            keel_stop_mode: None,
             notification_email: Vec::new(),
             notification_email_from: None,
             smtp_server: None,

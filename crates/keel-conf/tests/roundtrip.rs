@@ -69,7 +69,7 @@ fn global() -> impl Strategy<Value = GlobalDefs> {
             option::of(0u32..100),
             secs(),
             secs(),
-            any::<[bool; 6]>(),
+            any::<[bool; 8]>(),
         ),
         (
             option::of((
@@ -126,6 +126,11 @@ fn global() -> impl Strategy<Value = GlobalDefs> {
                 ),
                 lvs_timeouts: LvsTimeouts { tcp, tcpfin, udp },
                 lvs_flush: f[4],
+                keel_stop_mode: f[6].then_some(if f[7] {
+                    StopMode::Handover
+                } else {
+                    StopMode::Resign
+                }),
                 notification_email: emails,
                 notification_email_from: from,
                 smtp_server: smtp.map(|(host, port)| SmtpServer { host, port }),

@@ -92,9 +92,10 @@ pub struct Cli {
     /// What SIGTERM does to a master: `resign` (keepalived: priority-0 advert,
     /// VIPs removed at once) or `handover` (make-before-break: priority-0
     /// advert, VIPs kept until the new master's first advert, then exit;
-    /// see docs/handover.md).
-    #[arg(long = "stop-mode", value_enum, value_name = "MODE", default_value_t = StopMode::Resign)]
-    pub stop_mode: StopMode,
+    /// see docs/handover.md). Overrides `keel_stop_mode` in global_defs;
+    /// without either, `resign`.
+    #[arg(long = "stop-mode", value_enum, value_name = "MODE")]
+    pub stop_mode: Option<StopMode>,
 
     /// Display the version and exit.
     #[arg(short = 'v', long = "version", action = ArgAction::Version)]
@@ -156,6 +157,16 @@ pub enum StopMode {
     Resign,
     /// Make-before-break: keep the VIPs until a new master advertises.
     Handover,
+}
+
+impl StopMode {
+    /// As written on the command line and in `keel_stop_mode`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopMode::Resign => "resign",
+            StopMode::Handover => "handover",
+        }
+    }
 }
 
 /// Subcommands talking to a running keeld.
@@ -312,11 +323,8 @@ mod tests {
             matches!(c.cmd, Some(Cmd::Status { ref socket, json: false }) if socket == std::path::Path::new("/tmp/s"))
         );
         let c = Cli::try_parse_from(["keeld", "--stop-mode", "handover"]).unwrap();
-        assert_eq!(c.stop_mode, StopMode::Handover);
-        assert_eq!(
-            Cli::try_parse_from(["keeld"]).unwrap().stop_mode,
-            StopMode::Resign
-        );
+        assert_eq!(c.stop_mode, Some(StopMode::Handover));
+        assert_eq!(Cli::try_parse_from(["keeld"]).unwrap().stop_mode, None);
         let c = Cli::try_parse_from(["keeld", "handover", "VI_1"]).unwrap();
         assert!(matches!(c.cmd, Some(Cmd::Handover { instance: Some(ref i), .. }) if i == "VI_1"));
     }

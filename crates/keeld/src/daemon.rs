@@ -37,8 +37,9 @@ pub struct Options {
     pub config_id: Option<String>,
     /// Status socket.
     pub status_socket: PathBuf,
-    /// What SIGTERM does to masters (`--stop-mode`).
-    pub stop_mode: crate::cli::StopMode,
+    /// What SIGTERM does to masters (`--stop-mode`); `None`: the
+    /// configuration's `keel_stop_mode`, else resign.
+    pub stop_mode: Option<crate::cli::StopMode>,
 }
 
 type SockKey = (u32, bool);
@@ -156,6 +157,8 @@ struct Daemon {
     reloads: u64,
     reload_failures: u64,
     script_security: bool,
+    /// `keel_stop_mode` of the running configuration.
+    conf_stop_mode: Option<crate::cli::StopMode>,
     /// Instance wake-ups, earliest first; an entry `(t, i)` is live while
     /// `insts[i].wake == Some(t)` (stale ones are skipped when popped).
     heap: BinaryHeap<Reverse<(Instant, usize)>>,
@@ -260,6 +263,7 @@ async fn main_loop(opts: Options) -> u8 {
         reloads: 0,
         reload_failures: 0,
         script_security: false,
+        conf_stop_mode: None,
         heap: BinaryHeap::new(),
         dirty: Vec::new(),
         trim_at: None,
@@ -722,6 +726,18 @@ impl Daemon {
         }
         self.check_scripts_security(&mut p);
         self.script_security = p.script_security;
+        if p.stop_mode != self.conf_stop_mode || !reload {
+            self.conf_stop_mode = p.stop_mode;
+            let m = self.stop_mode();
+            let from = if self.opts.stop_mode.is_some() {
+                "--stop-mode"
+            } else if self.conf_stop_mode.is_some() {
+                "keel_stop_mode"
+            } else {
+                "default"
+            };
+            info!("SIGTERM stop mode: {} ({from})", m.as_str());
+        }
         // Scripts: keep trackers of scripts whose definition did not change.
         let mut old: Vec<ScriptRt> = std::mem::take(&mut self.scripts);
         let now = Instant::now();
@@ -1670,10 +1686,18 @@ impl Daemon {
         serde_json::json!({ "handover": list }).to_string()
     }
 
+    /// What SIGTERM does: `--stop-mode`, else `keel_stop_mode`, else resign.
+    fn stop_mode(&self) -> crate::cli::StopMode {
+        self.opts
+            .stop_mode
+            .or(self.conf_stop_mode)
+            .unwrap_or_default()
+    }
+
     /// SIGTERM: with `--stop-mode handover`, start a handover on every
     /// master; true when at least one is now handing over (exit waits).
     fn stop_with_handover(&mut self) -> bool {
-        if self.opts.stop_mode != crate::cli::StopMode::Handover {
+        if self.stop_mode() != crate::cli::StopMode::Handover {
             return false;
         }
         let ne = self.now_e();

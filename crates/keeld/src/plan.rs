@@ -124,6 +124,8 @@ pub struct DaemonPlan {
     pub scripts: Vec<ScriptPlan>,
     /// `enable_script_security`.
     pub script_security: bool,
+    /// `keel_stop_mode` (`--stop-mode` overrides it).
+    pub stop_mode: Option<crate::cli::StopMode>,
     /// Problems that keep an instance or script from running (logged).
     pub problems: Vec<String>,
     /// Non-fatal notes (logged).
@@ -202,6 +204,10 @@ pub fn build(cfg: &conf::Config, host: &dyn Host) -> DaemonPlan {
     let host: &dyn Host = &cached;
     let mut out = DaemonPlan {
         script_security: cfg.global.enable_script_security,
+        stop_mode: cfg.global.keel_stop_mode.map(|m| match m {
+            conf::StopMode::Resign => crate::cli::StopMode::Resign,
+            conf::StopMode::Handover => crate::cli::StopMode::Handover,
+        }),
         ..DaemonPlan::default()
     };
     let guser = cfg.global.script_user.as_ref();

@@ -33,9 +33,11 @@ fn start_keeld(lab: &mut Lab, i: usize, extra: &[&str]) {
 }
 
 /// node1: keeld, priority 100, master; node2: `peer`, priority 99, backup.
-fn pair(tag: &str, peer: Daemon, extra: &[&str]) -> Lab {
+/// `global` is added to node1's global_defs.
+fn pair(tag: &str, peer: Daemon, extra: &[&str], global: &str) -> Lab {
     let mut lab = Lab::new(tag, 2);
-    lab.write_conf(0, &guide_conf(true));
+    let conf = guide_conf(true).replacen("global_defs {", &format!("global_defs {{\n{global}"), 1);
+    lab.write_conf(0, &conf);
     lab.write_conf(1, &guide_conf(false));
     start_keeld(&mut lab, 0, extra);
     let t = lab.wait(Duration::from_secs(8), |l| l.holds_vip(0));
@@ -57,7 +59,7 @@ fn prober(lab: &Lab) -> Prober {
 }
 
 fn handover_command(tag: &str, peer: Daemon) {
-    let lab = pair(tag, peer, &[]);
+    let lab = pair(tag, peer, &[], "");
     let p = prober(&lab);
     let t0 = Instant::now();
     let out = std::process::Command::new(KEELD)
@@ -121,8 +123,24 @@ fn handover_command(tag: &str, peer: Daemon) {
     lab.check(out.status.code() == Some(1), "unknown instance must exit 1");
 }
 
-fn stop_mode(tag: &str, peer: Daemon) {
-    let mut lab = pair(tag, peer, &["--stop-mode", "handover"]);
+/// SIGTERM hands over: set by `--stop-mode handover`, or by `keel_stop_mode
+/// handover` in global_defs when `by_config`.
+fn stop_mode(tag: &str, peer: Daemon, by_config: bool) {
+    let mut lab = if by_config {
+        pair(tag, peer, &[], "  keel_stop_mode handover\n")
+    } else {
+        pair(tag, peer, &["--stop-mode", "handover"], "")
+    };
+    let how = if by_config {
+        "(keel_stop_mode)"
+    } else {
+        "(--stop-mode)"
+    };
+    lab.check(
+        lab.log(0)
+            .contains(&format!("SIGTERM stop mode: handover {how}")),
+        "node1 log lacks the stop mode line",
+    );
     let p = prober(&lab);
     let t0 = Instant::now();
     lab.signal(0, "TERM");
@@ -171,11 +189,11 @@ fn handover_command_keepalived_peer() {
 }
 
 #[test]
-fn stop_mode_handover_keeld_peer() {
+fn stop_mode_handover_by_config_keeld_peer() {
     if !require_root("keeld stop-mode handover (namespaces)") {
         return;
     }
-    stop_mode("hsk", Daemon::Keeld);
+    stop_mode("hsk", Daemon::Keeld, true);
 }
 
 #[test]
@@ -185,7 +203,7 @@ fn stop_mode_handover_keepalived_peer() {
     {
         return;
     }
-    stop_mode("hsa", Daemon::Keepalived);
+    stop_mode("hsa", Daemon::Keepalived, false);
 }
 
 /// kill(2) directly: spawning kill(1) costs about a millisecond, which is
