@@ -129,8 +129,16 @@ fn check_only_runs_the_checkers_and_owns_no_vip() {
     });
     assert!(up, "{}", read());
 
-    // SIGHUP reloads; SIGTERM stops cleanly.
+    // SIGUSR1 logs the virtual servers (and does not end the process).
     let pid = child.id().to_string();
+    ns.run_ok(&["kill", "-USR1", &pid]);
+    assert!(
+        wait(Duration::from_secs(5), || read()
+            .contains("Virtual servers (1):")),
+        "{}",
+        read()
+    );
+    // SIGHUP reloads; SIGTERM stops cleanly.
     ns.run_ok(&["kill", "-HUP", &pid]);
     assert!(
         wait(Duration::from_secs(5), || read().contains("Reloading")),

@@ -3,7 +3,8 @@
 //! vrrp_instance runs: no VRRP socket, no VIP, no stale-VIP cleanup (a `keeld -P`
 //! may own VIPs on this host), no `lvs_sync_daemon` (keepalived's VRRP process
 //! drives it). SIGHUP reloads, SIGTERM/SIGINT stop (removing what keel added to
-//! IPVS), and the status socket answers `status` like the full daemon.
+//! IPVS), SIGUSR1/SIGUSR2 log the virtual servers' state, and the status socket
+//! answers `status` like the full daemon.
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -92,6 +93,17 @@ impl State {
     }
 }
 
+fn dump() {
+    let text = super::render(&super::status());
+    info!(
+        "Virtual servers ({}):",
+        text.lines().filter(|l| !l.starts_with(' ')).count()
+    );
+    for l in text.lines() {
+        info!("{l}");
+    }
+}
+
 async fn main_loop(opts: Options) -> u8 {
     info!(
         "Starting keeld v{} (checkers only: virtual servers, no VRRP)",
@@ -116,12 +128,14 @@ async fn main_loop(opts: Options) -> u8 {
     }
     super::start(&cfg);
     crate::notify::ready();
-    let (mut term, mut int, mut hup) = match (
+    let (mut term, mut int, mut hup, mut usr1, mut usr2) = match (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
         signal(SignalKind::hangup()),
+        signal(SignalKind::user_defined1()),
+        signal(SignalKind::user_defined2()),
     ) {
-        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+        (Ok(a), Ok(b), Ok(c), Ok(d), Ok(e)) => (a, b, c, d, e),
         _ => {
             error!("cannot install signal handlers");
             return 2;
@@ -155,6 +169,10 @@ async fn main_loop(opts: Options) -> u8 {
                 }
                 crate::notify::ready();
             }
+            // keepalived -C dumps its checker data on SIGUSR1: log the virtual servers
+            // (SIGUSR2 too; either would otherwise end the process).
+            _ = usr1.recv() => dump(),
+            _ = usr2.recv() => dump(),
             Some((req, reply)) = qrx.recv() => {
                 let _ = reply.send(st.answer(&req));
             }
