@@ -24,15 +24,17 @@
 //! given until the listeners see 95 % of the checks per second (at most
 //! `KEEL_BENCH_SETTLE` seconds, default 40: keepalived takes ~7 s to its first check and
 //! then ramps up over several seconds) plus 2 s, then `KEEL_BENCH_SECS` (default 10)
-//! measured seconds. CPU: /proc/PID/task/*/schedstat (ns), user/system split from
-//! /proc/PID/stat (10 ms ticks). Environment: `KEEL_BENCH_CHECKS` (5000),
+//! measured seconds. CPU: /proc/PID/task/*/schedstat (ns; its third field, times
+//! scheduled in, is printed as "runs": wake-ups), user/system split from /proc/PID/stat
+//! (10 ms ticks). Environment: `KEEL_BENCH_CHECKS` (5000),
 //! `KEEL_BENCH_ROUNDS` (3), `KEEL_BENCH_LISTENERS` (8 ports),
 //! `KEEL_BENCH_DST=spread|one`: `spread` (default) gives every real server its own
 //! `connect_ip` in 127.0.0.0/8 (as 5,000 real servers have 5,000 addresses: no
 //! ephemeral-port reuse pressure), `one` sends every check to 127.0.0.1 (8 ports).
-//! `KEEL_BENCH_RESET=1`: the in-process keel-check closes with RST
-//! (`CheckerOptions::tcp_reset_on_close`; keeld and keepalived close with FIN).
-//! `KEEL_BENCH_ONLY=keel-check,keeld,keepalived` picks subjects; `KEEL_BENCH_KEEP=1`
+//! `KEEL_BENCH_VARIANT=rst`: adds a subject `keel-check*`, the in-process keel-check
+//! closing with RST (`CheckerOptions::tcp_reset_on_close`; keeld and keepalived close
+//! with FIN).
+//! `KEEL_BENCH_ONLY=keel-check,keel-check*,keeld,keepalived` picks subjects; `KEEL_BENCH_KEEP=1`
 //! keeps the daemons' logs and the configuration (the path is printed).
 //!
 //! Needs root (namespace); without it only the in-process keel-check runs, on the host's
@@ -119,6 +121,7 @@ struct Sample {
     cpu_ms_per_s: f64,
     user_ms_per_s: f64,
     sys_ms_per_s: f64,
+    runs_per_s: f64,
     checks_per_s: f64,
     load1: f64,
     note: String,
@@ -131,12 +134,26 @@ fn load1() -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-/// (schedstat ns, user ticks, system ticks) of a process (all threads) or a thread dir.
-fn cpu_of_task(dir: &Path) -> (u64, u64, u64) {
-    let ns = std::fs::read_to_string(dir.join("schedstat"))
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0);
+/// CPU counters of a task (process or thread).
+#[derive(Debug, Clone, Copy, Default)]
+struct Cpu {
+    /// schedstat: time on CPU, ns
+    ns: u64,
+    /// schedstat: times scheduled in (wake-ups, preemptions included)
+    runs: u64,
+    /// stat: user and system time, 10 ms ticks
+    user: u64,
+    sys: u64,
+}
+
+/// Counters of a process (`/proc/PID`, user/sys of all threads) or a thread
+/// (`/proc/thread-self`, `/proc/PID/task/TID`); schedstat is per thread.
+fn cpu_of_task(dir: &Path) -> Cpu {
+    let sched: Vec<u64> = std::fs::read_to_string(dir.join("schedstat"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|v| v.parse().unwrap_or(0))
+        .collect();
     let stat = std::fs::read_to_string(dir.join("stat")).unwrap_or_default();
     let after = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
     let f: Vec<u64> = after
@@ -144,37 +161,35 @@ fn cpu_of_task(dir: &Path) -> (u64, u64, u64) {
         .map(|v| v.parse().unwrap_or(0))
         .collect();
     // fields 14 (utime) and 15 (stime) are at index 11, 12 after the ")"
-    (
-        ns,
-        f.get(11).copied().unwrap_or(0),
-        f.get(12).copied().unwrap_or(0),
-    )
+    Cpu {
+        ns: sched.first().copied().unwrap_or(0),
+        runs: sched.get(2).copied().unwrap_or(0),
+        user: f.get(11).copied().unwrap_or(0),
+        sys: f.get(12).copied().unwrap_or(0),
+    }
 }
 
-fn cpu_of_pid(pid: u32) -> (u64, u64, u64) {
-    let mut ns = 0;
+fn cpu_of_pid(pid: u32) -> Cpu {
+    let mut c = cpu_of_task(Path::new(&format!("/proc/{pid}")));
+    // /proc/PID/stat's utime/stime already sum all threads; schedstat does not
+    (c.ns, c.runs) = (0, 0);
     if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
         for t in tasks.flatten() {
-            ns += cpu_of_task(&t.path()).0;
+            let t = cpu_of_task(&t.path());
+            c.ns += t.ns;
+            c.runs += t.runs;
         }
     }
-    // /proc/PID/stat's utime/stime already sum all threads
-    let (_, u, s) = cpu_of_task(Path::new(&format!("/proc/{pid}")));
-    (ns, u, s)
+    c
 }
 
-fn sample(
-    c0: (u64, u64, u64),
-    c1: (u64, u64, u64),
-    acc: u64,
-    wall: Duration,
-    note: String,
-) -> Sample {
+fn sample(c0: Cpu, c1: Cpu, acc: u64, wall: Duration, note: String) -> Sample {
     let w = wall.as_secs_f64();
     Sample {
-        cpu_ms_per_s: c1.0.saturating_sub(c0.0) as f64 / 1e6 / w,
-        user_ms_per_s: c1.1.saturating_sub(c0.1) as f64 * 10.0 / w,
-        sys_ms_per_s: c1.2.saturating_sub(c0.2) as f64 * 10.0 / w,
+        cpu_ms_per_s: c1.ns.saturating_sub(c0.ns) as f64 / 1e6 / w,
+        user_ms_per_s: c1.user.saturating_sub(c0.user) as f64 * 10.0 / w,
+        sys_ms_per_s: c1.sys.saturating_sub(c0.sys) as f64 * 10.0 / w,
+        runs_per_s: c1.runs.saturating_sub(c0.runs) as f64 / w,
         checks_per_s: acc as f64 / w,
         load1: load1(),
         note,
@@ -187,15 +202,14 @@ struct Setup {
     accepts: Arc<AtomicU64>,
     settle: Duration,
     secs: Duration,
-    reset: bool,
     dir: PathBuf,
 }
 
 /// keel-check in this process: a current-thread runtime on one thread (in the namespace).
-fn run_keel_check(s: &Setup) -> Sample {
+fn run_keel_check(s: &Setup, options: CheckerOptions) -> Sample {
     let plan = s.plan.clone();
     let accepts = s.accepts.clone();
-    let (settle, secs, reset) = (s.settle, s.secs, s.reset);
+    let (settle, secs) = (s.settle, s.secs);
     let body = move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -203,14 +217,7 @@ fn run_keel_check(s: &Setup) -> Sample {
             .unwrap();
         rt.block_on(async move {
             let (tx, mut rx) = tokio::sync::mpsc::channel(8192);
-            let mut checker = Checker::new(
-                tx,
-                CheckerOptions {
-                    seed: Some(1),
-                    tcp_reset_on_close: reset,
-                    ..CheckerOptions::default()
-                },
-            );
+            let mut checker = Checker::new(tx, options);
             for (i, (ip, port, cip, cport)) in plan.servers.iter().enumerate() {
                 let mut spec = CheckSpec::tcp();
                 if let CheckSpec::Tcp { conn } = &mut spec {
@@ -415,15 +422,21 @@ fn run_daemon(s: &Setup, name: &str, bin: &Path, shim: Option<&Path>, round: u64
     )
 }
 
+/// (median, min, max) of the finite values.
 fn stats(v: &[f64]) -> (f64, f64, f64) {
     let v: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
     if v.is_empty() {
         return (f64::NAN, f64::NAN, f64::NAN);
     }
-    let mean = v.iter().sum::<f64>() / v.len() as f64;
-    let min = v.iter().copied().fold(f64::INFINITY, f64::min);
-    let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    (mean, min, max)
+    let mut v = v;
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    let median = if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    };
+    (median, v[0], v[n - 1])
 }
 
 fn main() {
@@ -433,7 +446,18 @@ fn main() {
     let settle = Duration::from_secs(env("KEEL_BENCH_SETTLE", 40));
     let rounds = env("KEEL_BENCH_ROUNDS", 3);
     let ports = env("KEEL_BENCH_LISTENERS", 8).clamp(1, 1000) as u16;
-    let reset = env("KEEL_BENCH_RESET", 0) != 0;
+    let base = CheckerOptions {
+        seed: Some(1),
+        ..CheckerOptions::default()
+    };
+    let variant_spec = std::env::var("KEEL_BENCH_VARIANT").unwrap_or_default();
+    let mut variant = base.clone();
+    for v in variant_spec.split(',').filter(|v| !v.is_empty()) {
+        match v {
+            "rst" => variant.tcp_reset_on_close = true,
+            _ => eprintln!("KEEL_BENCH_VARIANT: unknown {v:?} (rst)"),
+        }
+    }
     let spread = std::env::var("KEEL_BENCH_DST").map_or(true, |v| v != "one");
     let only = std::env::var("KEEL_BENCH_ONLY").unwrap_or_default();
     let wanted = |n: &str| only.is_empty() || only.split(',').any(|o| o == n);
@@ -493,13 +517,16 @@ fn main() {
         accepts,
         settle,
         secs,
-        reset,
         dir: dir.clone(),
     };
 
     let mut subjects: Vec<&str> = Vec::new();
     if wanted("keel-check") {
         subjects.push("keel-check");
+    }
+    if !variant_spec.is_empty() && wanted("keel-check*") {
+        subjects.push("keel-check*");
+        println!("keel-check* = keel-check with {variant_spec}: {variant:?}");
     }
     if ns.is_some() {
         match (&keeld, wanted("keeld")) {
@@ -546,7 +573,8 @@ fn main() {
             let idx = (j + round as usize) % k;
             let name = subjects[idx];
             let smp = match name {
-                "keel-check" => run_keel_check(&setup),
+                "keel-check" => run_keel_check(&setup, base.clone()),
+                "keel-check*" => run_keel_check(&setup, variant.clone()),
                 "keeld" => run_daemon(&setup, "keeld", keeld.as_deref().unwrap(), None, round),
                 _ => run_daemon(
                     &setup,
@@ -557,12 +585,13 @@ fn main() {
                 ),
             };
             println!(
-                "  round {} {:<11} CPU {:6.1} ms/s (user {:5.0}, sys {:5.0}, ticks) checks {:5.0}/s load1 {:.2}  {}",
+                "  round {} {:<11} CPU {:6.1} ms/s (user {:3.0}, sys {:3.0}, ticks) runs {:5.0}/s checks {:5.0}/s load1 {:.2}  {}",
                 round + 1,
                 name,
                 smp.cpu_ms_per_s,
                 smp.user_ms_per_s,
                 smp.sys_ms_per_s,
+                smp.runs_per_s,
                 smp.checks_per_s,
                 smp.load1,
                 smp.note
@@ -572,36 +601,50 @@ fn main() {
             std::thread::sleep(Duration::from_secs(2));
         }
     }
-    println!("summary (mean [min..max] over rounds):");
-    let mut means = std::collections::HashMap::new();
+    println!("summary (median [min..max] over rounds; the machine is shared: see load1):");
     for (name, v) in &results {
         let cpu = stats(&v.iter().map(|s| s.cpu_ms_per_s).collect::<Vec<_>>());
         let user = stats(&v.iter().map(|s| s.user_ms_per_s).collect::<Vec<_>>());
         let sys = stats(&v.iter().map(|s| s.sys_ms_per_s).collect::<Vec<_>>());
         let rate = stats(&v.iter().map(|s| s.checks_per_s).collect::<Vec<_>>());
+        let runs = stats(&v.iter().map(|s| s.runs_per_s).collect::<Vec<_>>());
         println!(
-            "  {name:<11} CPU {:.1} [{:.1}..{:.1}] ms/s, user {:.0} sys {:.0} ms/s, checks {:.0} [{:.0}..{:.0}]/s, {:.1} us CPU per check",
+            "  {name:<11} CPU {:.1} [{:.1}..{:.1}] ms/s, user {:.0} sys {:.0} ms/s, scheduled in {:.0}/s, checks {:.0} [{:.0}..{:.0}]/s, {:.1} us CPU per check",
             cpu.0,
             cpu.1,
             cpu.2,
             user.0,
             sys.0,
+            runs.0,
             rate.0,
             rate.1,
             rate.2,
             cpu.0 * 1000.0 / rate.0
         );
-        means.insert(name.clone(), (cpu.0, rate.0));
     }
-    if let Some(&(ka, ka_rate)) = means.get("keepalived") {
-        for k in ["keeld", "keel-check"] {
-            if let Some(&(c, rate)) = means.get(k) {
-                println!(
-                    "  {k} / keepalived CPU: {:.2} (per check: {:.2}); target <= 0.50",
-                    c / ka,
-                    (c / rate) / (ka / ka_rate)
-                );
-            }
+    // Ratios per round (the two ran minutes apart under the same background load).
+    let of = |n: &str| results.iter().find(|r| r.0 == n).map(|r| &r.1);
+    if let Some(ka) = of("keepalived") {
+        for k in ["keeld", "keel-check", "keel-check*"] {
+            let Some(kv) = of(k) else { continue };
+            let cpu: Vec<f64> = kv
+                .iter()
+                .zip(ka)
+                .map(|(a, b)| a.cpu_ms_per_s / b.cpu_ms_per_s)
+                .collect();
+            let per_check: Vec<f64> = kv
+                .iter()
+                .zip(ka)
+                .map(|(a, b)| (a.cpu_ms_per_s / a.checks_per_s) / (b.cpu_ms_per_s / b.checks_per_s))
+                .collect();
+            let (c, p) = (stats(&cpu), stats(&per_check));
+            let each: Vec<String> = cpu.iter().map(|r| format!("{r:.2}")).collect();
+            println!(
+                "  {k} / keepalived CPU, per round: {} -> median {:.2} (per check: median {:.2}); target <= 0.50",
+                each.join(" "),
+                c.0,
+                p.0
+            );
         }
     }
     if let Ok(log) = std::fs::read_to_string(dir.join("shim.log")) {
