@@ -165,9 +165,9 @@ fn keepalived_checker_runs_through_the_ipvs_shim() {
         "keepalived's checker made {seen} connections in 25 s (want >= {}); its log:\n{text}",
         2 * N
     );
-    // Shut-down is done once the shim's exit line is there (the checker's destructor).
+    // The shim writes a line at the checker's first check and one when it exits.
     wait_for(Duration::from_secs(5), || {
-        std::fs::read_to_string(&shim_log).is_ok_and(|s| s.contains("del dest"))
+        std::fs::read_to_string(&shim_log).is_ok_and(|s| s.contains("at exit"))
     });
     let faked = std::fs::read_to_string(&shim_log).unwrap_or_default();
     assert!(
