@@ -6,7 +6,9 @@
 //! crash (SIGSTOP + SIGKILL: no priority-0 advert) and a link down; the time
 //! until the backup holds the VIP; probes lost when the master returns and
 //! preempts; and the steady-state RSS per node. Prints median / max per
-//! event and writes the table to `target/bench-failover.md`.
+//! event and writes the table to `target/bench-failover.md`. A tcpdump on the
+//! client times the priority-0 advert of each graceful stop from the kill(2)
+//! (one signal to the main pid, as systemd sends it): the resign latency.
 //!
 //! `--mode handover` (or `all`, the default, after the table above): keeld's
 //! make-before-break handover (docs/handover.md) with keeld and with
@@ -197,6 +199,9 @@ impl Drop for Lab {
 #[derive(Default, Debug)]
 struct Samples {
     graceful_ms: Vec<f64>,
+    /// SIGTERM (one kill(2) to the main pid, as systemd's KillMode=process)
+    /// to the priority-0 advert in the client's capture.
+    resign_ms: Vec<f64>,
     graceful_lost: Vec<f64>,
     crash_takeover_ms: Vec<f64>,
     crash_outage_ms: Vec<f64>,
@@ -240,10 +245,29 @@ fn one_daemon(daemon: Daemon, bin: PathBuf, reps: usize) -> Result<Samples> {
         .push(m1.saturating_sub(m0) as f64 / 1e6 * 3.0);
     s.cpu_backup_ms_min
         .push(b1.saturating_sub(b0) as f64 / 1e6 * 3.0);
+    // A capture on the client for the priority-0 adverts of graceful stops.
+    let cap = lab.dir.join("capture.txt");
+    let mut dump = lab
+        .client
+        .command(&["tcpdump", "-tt", "-n", "-l", "-i", "eth0", "vrrp"])
+        .stdout(std::fs::File::create(&cap)?)
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting tcpdump")?;
+    lab.wait(Duration::from_secs(5), |_| {
+        std::fs::read_to_string(&cap).is_ok_and(|t| t.contains("192.0.2.10 > 224.0.0.18"))
+    })
+    .context("tcpdump saw no advert")?;
+    let mut sent_at = Vec::new();
     for rep in 0..reps {
         // graceful stop
+        let main_pid: i32 = std::fs::read_to_string(lab.dir.join("node1-main.pid"))
+            .ok()
+            .and_then(|p| p.trim().parse().ok())
+            .context("node1's main pid file")?;
         let t = Instant::now();
-        lab.signal(0, "TERM");
+        sent_at.push(std::time::SystemTime::now());
+        keel_testkit::signal(main_pid, keel_testkit::SIGTERM)?;
         let took = lab.wait(Duration::from_secs(5), |l| l.holds_vip(1));
         lab.reap(0);
         std::thread::sleep(Duration::from_millis(300));
@@ -310,6 +334,23 @@ fn one_daemon(daemon: Daemon, bin: PathBuf, reps: usize) -> Result<Samples> {
         );
     }
     drop(prober.stop());
+    let _ = dump.kill();
+    let _ = dump.wait();
+    let text = std::fs::read_to_string(&cap).unwrap_or_default();
+    let zeros: Vec<f64> = text
+        .lines()
+        .filter(|l| l.contains("192.0.2.10 > 224.0.0.18") && l.contains("prio 0,"))
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect();
+    for sent in sent_at {
+        let sent = sent
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64();
+        if let Some(z) = zeros.iter().find(|&&z| z >= sent) {
+            s.resign_ms.push((z - sent) * 1000.0);
+        }
+    }
     Ok(s)
 }
 
@@ -321,7 +362,11 @@ fn med_max(v: &[f64]) -> String {
     w.sort_by(f64::total_cmp);
     let med = w[w.len() / 2];
     let max = w[w.len() - 1];
-    if max < 100.0 {
+    if w.iter().all(|x| x.fract() == 0.0) {
+        format!("{med:.0} / {max:.0}")
+    } else if max < 10.0 {
+        format!("{med:.3} / {max:.3}")
+    } else if max < 100.0 {
         format!("{med:.1} / {max:.1}")
     } else {
         format!("{med:.0} / {max:.0}")
@@ -577,11 +622,16 @@ pub fn main(args: &[String]) -> Result<()> {
     );
     let _ = writeln!(out, "| event | keeld | keepalived |");
     let _ = writeln!(out, "|---|---|---|");
-    let rows: [(&str, &Vec<f64>, &Vec<f64>); 11] = [
+    let rows: [(&str, &Vec<f64>, &Vec<f64>); 12] = [
         (
             "graceful stop: client outage (ms)",
             &k.graceful_ms,
             &a.graceful_ms,
+        ),
+        (
+            "graceful stop: priority-0 advert after SIGTERM (ms, target <= 1)",
+            &k.resign_ms,
+            &a.resign_ms,
         ),
         (
             "graceful stop: lost probes",

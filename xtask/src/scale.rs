@@ -1,4 +1,4 @@
-//! `cargo xtask bench scale [-- --ifaces K --per N --debug]`: one
+//! `cargo xtask bench scale [-- --ifaces K --per N --rt PRIO --debug]`: one
 //! daemon with 5,000 VRRP instances (20 interfaces × 250 VRIDs, advert_int 1,
 //! one VIP each, no peer: all become master), keeld then keepalived in the
 //! same run, on veth pairs whose other ends sit in a sink namespace (this
@@ -11,6 +11,12 @@
 //! window, the advert gap per (interface, VRID) from a tcpdump capture in the
 //! sink namespace (p50 / p99 / max; ideal 1000 ms), and that a stop leaves no
 //! VIP behind. Writes `target/bench-scale.md`.
+//!
+//! `--rt PRIO` runs both daemons under `chrt -f PRIO` (what keepalived's
+//! `vrrp_rt_priority` does): on a busy machine the advert gaps then show the
+//! daemons' own timing rather than the scheduler's. `--only keeld|keepalived`
+//! runs one daemon; `--keeld PATH` uses a keeld built elsewhere (e.g. an older
+//! commit, to compare).
 use crate::lab::{Daemon, cpu_ns};
 use crate::util::{cargo, is_root, root, run, step};
 use anyhow::{Context, Result, bail};
@@ -151,7 +157,14 @@ fn keeld_late_hist(bin: &Path, sock: &Path) -> String {
         .join(" ")
 }
 
-fn one(daemon: Daemon, bin: &Path, ifaces: usize, per: usize, dir: &Path) -> Result<Run> {
+fn one(
+    daemon: Daemon,
+    bin: &Path,
+    ifaces: usize,
+    per: usize,
+    dir: &Path,
+    rt: Option<u8>,
+) -> Result<Run> {
     let total = ifaces * per;
     step(&format!(
         "scale: {} with {total} instances ({ifaces} interfaces x {per} VRIDs)",
@@ -183,6 +196,9 @@ fn one(daemon: Daemon, bin: &Path, ifaces: usize, per: usize, dir: &Path) -> Res
     let log = std::fs::File::create(dir.join(format!("{}.log", daemon.name())))?;
     let pid = |k: &str| dir.join(format!("{}-{k}.pid", daemon.name()));
     let mut cmd = node.command(&[]);
+    if let Some(p) = rt {
+        cmd.args(["chrt", "-f", &p.to_string()]);
+    }
     cmd.arg(bin).args(["-n", "-l", "-f"]).arg(&conf);
     cmd.arg("-p").arg(pid("main")).arg("-r").arg(pid("vrrp"));
     if daemon == Daemon::Keepalived {
@@ -270,7 +286,10 @@ fn one_summary(d: Daemon, r: &Run) -> String {
     format!(
         "{}: start {} ms, CPU {:.2} %, RSS {:.1} MiB, gap p50/p99/max {:.3}/{:.3}/{:.3} ms ({} adverts, {} streams), VIPs left {}\n{}",
         d.name(),
-        r.startup_ms.map_or_else(|| format!("not reached ({})", r.vips_up), |v| format!("{v:.0}")),
+        r.startup_ms.map_or_else(
+            || format!("not reached ({})", r.vips_up),
+            |v| format!("{v:.0}")
+        ),
         r.cpu_pct,
         r.rss_kib as f64 / 1024.0,
         pct(&r.gaps_ms, 0.50),
@@ -294,6 +313,7 @@ pub fn main(args: &[String]) -> Result<()> {
     let (mut ifaces, mut per, mut debug) = (20usize, 250usize, false);
     let mut only: Option<Daemon> = None;
     let mut prebuilt: Option<PathBuf> = None;
+    let mut rt: Option<u8> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -301,6 +321,9 @@ pub fn main(args: &[String]) -> Result<()> {
             "--per" => per = it.next().and_then(|n| n.parse().ok()).unwrap_or(250),
             "--debug" => debug = true,
             "--keeld" => prebuilt = it.next().map(PathBuf::from),
+            // Both daemons under SCHED_FIFO at this priority (`chrt -f`), to see
+            // the daemons' own timing apart from a busy machine's scheduling.
+            "--rt" => rt = it.next().and_then(|n| n.parse().ok()),
             "--only" => {
                 only = match it.next().map(String::as_str) {
                     Some("keeld") => Some(Daemon::Keeld),
@@ -309,7 +332,7 @@ pub fn main(args: &[String]) -> Result<()> {
                 }
             }
             other => bail!(
-                "unknown argument {other:?} (use --ifaces K, --per N, --only keeld|keepalived, --keeld PATH, --debug)"
+                "unknown argument {other:?} (use --ifaces K, --per N, --only keeld|keepalived, --keeld PATH, --rt PRIO, --debug)"
             ),
         }
     }
@@ -341,18 +364,19 @@ pub fn main(args: &[String]) -> Result<()> {
     if let Some(d) = only {
         // One daemon: a quick look while working on it; no comparison table.
         let bin = if d == Daemon::Keeld { &keeld } else { &ka };
-        let r = one(d, bin, ifaces, per, &dir)?;
+        let r = one(d, bin, ifaces, per, &dir, rt)?;
         println!("{}", one_summary(d, &r));
         return Ok(());
     }
-    let k = one(Daemon::Keeld, &keeld, ifaces, per, &dir)?;
-    let a = one(Daemon::Keepalived, &ka, ifaces, per, &dir)?;
+    let k = one(Daemon::Keeld, &keeld, ifaces, per, &dir, rt)?;
+    let a = one(Daemon::Keepalived, &ka, ifaces, per, &dir, rt)?;
     let total = ifaces * per;
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{total} VRRP instances ({ifaces} veth interfaces x {per} VRIDs), VRRPv2 advert_int 1, one VIP each, no peer (all master); keeld ({}) then keepalived 2.2.7 in the same run. 20 s steady window; capture in the sink namespace. 2 shared cores: noisy.\n",
-        if debug { "debug build" } else { "release" }
+        "{total} VRRP instances ({ifaces} veth interfaces x {per} VRIDs), VRRPv2 advert_int 1, one VIP each, no peer (all master); keeld ({}) then keepalived 2.2.7 in the same run{}. 20 s steady window; capture in the sink namespace. 2 shared cores: noisy.\n",
+        if debug { "debug build" } else { "release" },
+        rt.map_or(String::new(), |p| format!(", both under SCHED_FIFO {p}"))
     );
     let _ = writeln!(out, "| metric | keeld | keepalived |");
     let _ = writeln!(out, "|---|---|---|");
@@ -399,7 +423,7 @@ pub fn main(args: &[String]) -> Result<()> {
     );
     let _ = writeln!(
         out,
-        "\nkeeld's own timer lateness (loop wake-ups since start, from its status): {}",
+        "\nkeeld's own timer lateness (every instance timer since start, startup included, from its status): {}",
         k.late_hist
     );
     println!("{out}");

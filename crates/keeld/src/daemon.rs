@@ -25,6 +25,12 @@ use tracing::{error, info, warn};
 const LATE_THRESHOLD: Duration = Duration::from_millis(20);
 /// How long notify_stop scripts may delay the exit.
 const STOP_GRACE: Duration = Duration::from_millis(500);
+/// Timer wake-ups are rounded up to this grid (counted from the daemon's
+/// start): instances due in one slot share one wake-up, so 5,000 instances
+/// cost at most 1,000 wake-ups a second, and since the grid is fixed an
+/// instance wakes at the same offset every interval (its adverts stay
+/// exactly one interval apart; the rounding is never more than this late).
+const TIMER_GRID: Duration = Duration::from_millis(1);
 /// The heap is trimmed once state changes have been quiet this long.
 const TRIM_QUIET: Duration = Duration::from_secs(2);
 
@@ -291,10 +297,16 @@ async fn main_loop(opts: Options) -> u8 {
             return 2;
         }
     };
-    // One timer, re-armed each turn (cheaper than a new Sleep per turn).
-    let timer = tokio::time::sleep(Duration::from_secs(3600));
-    tokio::pin!(timer);
-    let mut armed: Option<Instant> = None;
+    // One timer (a timerfd: microsecond wake-ups), re-armed when the next
+    // deadline changes.
+    let timer = match sys::TimerFd::new().and_then(sys::async_fd) {
+        Ok(t) => t,
+        Err(e) => {
+            error!("cannot create the timer: {e}");
+            return 2;
+        }
+    };
+    let mut armed: Option<Option<Instant>> = None;
     // SIGTERM with --stop-mode handover: masters hand over first; exit once
     // none is still handing over (a second SIGTERM exits at once).
     let mut handing_over = false;
@@ -302,11 +314,12 @@ async fn main_loop(opts: Options) -> u8 {
         if handing_over && !d.insts.iter().any(|i| i.vi.handing_over()) {
             break;
         }
-        let deadline = d.next_deadline();
-        let sleep_to = deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
-        if armed != Some(sleep_to) {
-            timer.as_mut().reset(sleep_to.into());
-            armed = Some(sleep_to);
+        let deadline = d.next_deadline().map(|t| d.on_grid(t));
+        if armed != Some(deadline) {
+            if let Err(e) = timer.get_ref().set(deadline) {
+                error!("cannot arm the timer: {e}");
+            }
+            armed = Some(deadline);
         }
         tokio::select! {
             biased;
@@ -328,9 +341,14 @@ async fn main_loop(opts: Options) -> u8 {
             Some((req, reply)) = qrx.recv() => {
                 let _ = reply.send(d.answer(&req));
             }
-            _ = &mut timer => {
-                armed = None;
-                d.timers();
+            guard = timer.readable() => {
+                if let Ok(mut g) = guard {
+                    g.clear_ready();
+                }
+                if timer.get_ref().take() {
+                    armed = None;
+                    d.timers();
+                }
             }
         }
     }
@@ -452,6 +470,14 @@ impl Daemon {
     fn to_e(&self, t: Instant) -> keel_election::Instant {
         let us = t.saturating_duration_since(self.t0).as_micros();
         keel_election::Instant::from_micros(u64::try_from(us).unwrap_or(u64::MAX))
+    }
+
+    /// `t` rounded up to the next [`TIMER_GRID`] slot.
+    fn on_grid(&self, t: Instant) -> Instant {
+        let g = TIMER_GRID.as_nanos();
+        let since = t.saturating_duration_since(self.t0).as_nanos();
+        let up = since.div_ceil(g) * g;
+        self.t0 + Duration::from_nanos(u64::try_from(up).unwrap_or(u64::MAX))
     }
 
     /// The loop's next wake-up: the earliest live heap entry or script run.

@@ -424,3 +424,101 @@ mod tests {
         );
     }
 }
+
+/// A `timerfd` on `CLOCK_MONOTONIC` armed at absolute deadlines: the VRRP
+/// loop's one timer. tokio's timers round every wake-up up to a whole
+/// millisecond (and `epoll_wait`'s timeout is in milliseconds, counted from
+/// whenever it is called), which alone moved each advert by up to 1 ms from
+/// one second to the next; a timerfd wakes within microseconds of the
+/// deadline, as keepalived's scheduler does.
+#[derive(Debug)]
+pub struct TimerFd {
+    fd: std::os::fd::OwnedFd,
+}
+
+impl AsRawFd for TimerFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+fn monotonic_now() -> libc::timespec {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec for clock_gettime to fill.
+    unsafe {
+        libc::clock_gettime(libc::CLOCK_MONOTONIC, &raw mut ts);
+    }
+    ts
+}
+
+impl TimerFd {
+    /// A disarmed, nonblocking timer.
+    pub fn new() -> io::Result<TimerFd> {
+        // SAFETY: plain syscall; the returned descriptor is owned below.
+        let fd = unsafe {
+            libc::timerfd_create(
+                libc::CLOCK_MONOTONIC,
+                libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` is a fresh descriptor nobody else owns.
+        let fd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+        Ok(TimerFd { fd })
+    }
+
+    /// Fire at `at` (at once when it has passed); `None` disarms.
+    pub fn set(&self, at: Option<std::time::Instant>) -> io::Result<()> {
+        let mut value = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        if let Some(at) = at {
+            // std's Instant is CLOCK_MONOTONIC on Linux but does not expose
+            // it: translate through "now" on both clocks.
+            let now_ts = monotonic_now();
+            let ahead = at.saturating_duration_since(std::time::Instant::now());
+            let ns = i128::from(now_ts.tv_sec) * 1_000_000_000
+                + i128::from(now_ts.tv_nsec)
+                + i128::try_from(ahead.as_nanos()).unwrap_or(i128::MAX / 2);
+            // A zero it_value would disarm: the earliest valid time is 1 ns.
+            let ns = ns.max(1);
+            value.tv_sec = libc::time_t::try_from(ns / 1_000_000_000).unwrap_or(libc::time_t::MAX);
+            value.tv_nsec = (ns % 1_000_000_000) as libc::c_long;
+        }
+        let spec = libc::itimerspec {
+            it_interval: libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+            it_value: value,
+        };
+        // SAFETY: `spec` is valid for the call; the old value is not wanted.
+        let rc = unsafe {
+            libc::timerfd_settime(
+                self.fd.as_raw_fd(),
+                libc::TFD_TIMER_ABSTIME,
+                &raw const spec,
+                std::ptr::null_mut(),
+            )
+        };
+        if rc < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Consume an expiry; false when it had not fired (spurious readiness).
+    pub fn take(&self) -> bool {
+        let mut n = 0u64;
+        // SAFETY: reads 8 bytes into `n`, which is 8 bytes long.
+        let rc = unsafe { libc::read(self.fd.as_raw_fd(), (&raw mut n).cast(), size_of::<u64>()) };
+        rc == size_of::<u64>() as isize
+    }
+}

@@ -291,9 +291,13 @@ fn resign_fast_priority_zero_latency() {
     if keel_testkit::which("keepalived").is_some() {
         let _ = resign_latency("rfa", Daemon::Keepalived);
     }
+    // The 1 ms target is a speed target, measured on a quiet machine by
+    // `cargo xtask bench failover` (resign row); here, on a shared CI machine,
+    // only a bound that a wrong path (e.g. the advert waiting for a timer, or
+    // sent after the VIPs were removed) would break.
     assert!(
-        keeld < 0.001,
-        "keeld's priority-0 advert left {:.3} ms after SIGTERM (> 1 ms)",
+        keeld < 0.010,
+        "keeld's priority-0 advert left {:.3} ms after SIGTERM (> 10 ms)",
         keeld * 1e3
     );
 }
