@@ -26,7 +26,9 @@
 //! then ramps up over several seconds) plus 2 s, then `KEEL_BENCH_SECS` (default 10)
 //! measured seconds. CPU: /proc/PID/task/*/schedstat (ns; its third field, times
 //! scheduled in, is printed as "runs": wake-ups), user/system split from /proc/PID/stat
-//! (10 ms ticks). Environment: `KEEL_BENCH_CHECKS` (5000),
+//! (10 ms ticks). "listeners": the CPU of the bench's own accepting threads over the
+//! same window (on loopback most of the real servers' side of each handshake runs in the
+//! connecting process's system calls, not in theirs). Environment: `KEEL_BENCH_CHECKS` (5000),
 //! `KEEL_BENCH_ROUNDS` (3), `KEEL_BENCH_LISTENERS` (8 ports),
 //! `KEEL_BENCH_DST=spread|one`: `spread` (default) gives every real server its own
 //! `connect_ip` in 127.0.0.0/8 (as 5,000 real servers have 5,000 addresses: no
@@ -123,6 +125,8 @@ struct Sample {
     sys_ms_per_s: f64,
     runs_per_s: f64,
     checks_per_s: f64,
+    /// CPU of the bench's listener threads (accept + close) over the same window
+    listeners_ms_per_s: f64,
     load1: f64,
     note: String,
 }
@@ -183,9 +187,10 @@ fn cpu_of_pid(pid: u32) -> Cpu {
     c
 }
 
-fn sample(c0: Cpu, c1: Cpu, acc: u64, wall: Duration, note: String) -> Sample {
+fn sample(c0: Cpu, c1: Cpu, l: (u64, u64), acc: u64, wall: Duration, note: String) -> Sample {
     let w = wall.as_secs_f64();
     Sample {
+        listeners_ms_per_s: l.1.saturating_sub(l.0) as f64 / 1e6 / w,
         cpu_ms_per_s: c1.ns.saturating_sub(c0.ns) as f64 / 1e6 / w,
         user_ms_per_s: c1.user.saturating_sub(c0.user) as f64 * 10.0 / w,
         sys_ms_per_s: c1.sys.saturating_sub(c0.sys) as f64 * 10.0 / w,
@@ -200,15 +205,23 @@ struct Setup {
     ns: Option<Arc<Netns>>,
     plan: Plan,
     accepts: Arc<AtomicU64>,
+    /// /proc/PID/task/TID of each listener thread
+    listener_tasks: Arc<Vec<PathBuf>>,
     settle: Duration,
     secs: Duration,
     dir: PathBuf,
 }
 
 /// keel-check in this process: a current-thread runtime on one thread (in the namespace).
+/// schedstat CPU ns of the listener threads.
+fn listeners_ns(tasks: &[PathBuf]) -> u64 {
+    tasks.iter().map(|t| cpu_of_task(t).ns).sum()
+}
+
 fn run_keel_check(s: &Setup, options: CheckerOptions) -> Sample {
     let plan = s.plan.clone();
     let accepts = s.accepts.clone();
+    let lt = s.listener_tasks.clone();
     let (settle, secs) = (s.settle, s.secs);
     let body = move || {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -248,14 +261,16 @@ fn run_keel_check(s: &Setup, options: CheckerOptions) -> Sample {
                 .await
                 .unwrap();
             let me = Path::new("/proc/thread-self");
-            let (c0, a0, w0) = (
+            let (c0, l0, a0, w0) = (
                 cpu_of_task(me),
+                listeners_ns(&lt),
                 accepts.load(Ordering::Relaxed),
                 Instant::now(),
             );
             tokio::time::sleep(secs).await;
-            let (c1, a1, wall) = (
+            let (c1, l1, a1, wall) = (
                 cpu_of_task(me),
+                listeners_ns(&lt),
                 accepts.load(Ordering::Relaxed),
                 w0.elapsed(),
             );
@@ -264,6 +279,7 @@ fn run_keel_check(s: &Setup, options: CheckerOptions) -> Sample {
             sample(
                 c0,
                 c1,
+                (l0, l1),
                 a1 - a0,
                 wall,
                 format!("{}; verdicts {up} up, {down} down", ramp_note(ramp)),
@@ -393,14 +409,16 @@ fn run_daemon(s: &Setup, name: &str, bin: &Path, shim: Option<&Path>, round: u64
             ..Sample::default()
         };
     };
-    let (c0, a0, w0) = (
+    let (c0, l0, a0, w0) = (
         cpu_of_pid(pid),
+        listeners_ns(&s.listener_tasks),
         s.accepts.load(Ordering::Relaxed),
         Instant::now(),
     );
     std::thread::sleep(s.secs);
-    let (c1, a1, wall) = (
+    let (c1, l1, a1, wall) = (
         cpu_of_pid(pid),
+        listeners_ns(&s.listener_tasks),
         s.accepts.load(Ordering::Relaxed),
         w0.elapsed(),
     );
@@ -413,6 +431,7 @@ fn run_daemon(s: &Setup, name: &str, bin: &Path, shim: Option<&Path>, round: u64
     sample(
         c0,
         c1,
+        (l0, l1),
         a1 - a0,
         wall,
         format!(
@@ -502,19 +521,27 @@ fn main() {
         None => mk(),
     };
     let accepts = Arc::new(AtomicU64::new(0));
+    let (ttx, trx) = std::sync::mpsc::channel();
     for l in listeners {
         let accepts = accepts.clone();
+        let ttx = ttx.clone();
         std::thread::spawn(move || {
+            let me = std::fs::read_link("/proc/thread-self").unwrap_or_default();
+            let _ = ttx.send(Path::new("/proc").join(me));
             while let Ok((c, _)) = l.accept() {
                 drop(c);
                 accepts.fetch_add(1, Ordering::Relaxed);
             }
         });
     }
+    drop(ttx);
+    // each listener thread sends its path once (and keeps its sender: it never ends)
+    let listener_tasks = Arc::new(trx.iter().take(usize::from(ports)).collect::<Vec<_>>());
     let setup = Setup {
         ns: ns.clone(),
         plan,
         accepts,
+        listener_tasks,
         settle,
         secs,
         dir: dir.clone(),
@@ -585,7 +612,7 @@ fn main() {
                 ),
             };
             println!(
-                "  round {} {:<11} CPU {:6.1} ms/s (user {:3.0}, sys {:3.0}, ticks) runs {:5.0}/s checks {:5.0}/s load1 {:.2}  {}",
+                "  round {} {:<11} CPU {:6.1} ms/s (user {:3.0}, sys {:3.0}, ticks) runs {:5.0}/s checks {:5.0}/s listeners {:4.1} ms/s load1 {:.2}  {}",
                 round + 1,
                 name,
                 smp.cpu_ms_per_s,
@@ -593,6 +620,7 @@ fn main() {
                 smp.sys_ms_per_s,
                 smp.runs_per_s,
                 smp.checks_per_s,
+                smp.listeners_ms_per_s,
                 smp.load1,
                 smp.note
             );
@@ -608,8 +636,9 @@ fn main() {
         let sys = stats(&v.iter().map(|s| s.sys_ms_per_s).collect::<Vec<_>>());
         let rate = stats(&v.iter().map(|s| s.checks_per_s).collect::<Vec<_>>());
         let runs = stats(&v.iter().map(|s| s.runs_per_s).collect::<Vec<_>>());
+        let lis = stats(&v.iter().map(|s| s.listeners_ms_per_s).collect::<Vec<_>>());
         println!(
-            "  {name:<11} CPU {:.1} [{:.1}..{:.1}] ms/s, user {:.0} sys {:.0} ms/s, scheduled in {:.0}/s, checks {:.0} [{:.0}..{:.0}]/s, {:.1} us CPU per check",
+            "  {name:<11} CPU {:.1} [{:.1}..{:.1}] ms/s, user {:.0} sys {:.0} ms/s, scheduled in {:.0}/s, checks {:.0} [{:.0}..{:.0}]/s, {:.1} us CPU per check; listeners {:.1} ms/s",
             cpu.0,
             cpu.1,
             cpu.2,
@@ -619,7 +648,8 @@ fn main() {
             rate.0,
             rate.1,
             rate.2,
-            cpu.0 * 1000.0 / rate.0
+            cpu.0 * 1000.0 / rate.0,
+            lis.0
         );
     }
     // Ratios per round (the two ran minutes apart under the same background load).
