@@ -6,9 +6,9 @@
 //!
 //! `cargo xtask bench check` builds keeld (release) and the IPVS shim, then runs this
 //! (`cargo bench -p keel-benches --bench check`) with:
-//! * `KEEL_BENCH_KEELD`: keeld's binary. keeld runs the generated keepalived.conf (no
-//!   `vrrp_instance`); without kernel IPVS it logs one error and runs the checks anyway.
-//!   Measured: every thread of the keeld process.
+//! * `KEEL_BENCH_KEELD`: keeld's binary, run as `keeld -n -l -C` (checkers only) on the
+//!   generated keepalived.conf; without kernel IPVS it logs one error and runs the checks
+//!   anyway. Measured: every thread of the keeld process.
 //! * `KEEL_BENCH_SHIM`: `benches/shim/ipvs-shim.so`, LD_PRELOADed into keepalived.
 //!   keepalived 2.2.7's checker exits at start without kernel IPVS ("IPVS: Can't
 //!   initialize ipvs"); the shim fakes ONLY its IPVS calls (the generic-netlink family
@@ -382,8 +382,10 @@ fn run_daemon(s: &Setup, name: &str, bin: &Path, shim: Option<&Path>, round: u64
     }
     cmd.arg(bin).args(["-n", "-l", "-f"]).arg(&conf);
     cmd.arg("-p").arg(&main_pid);
+    // both checkers only (`-C`): keepalived forks its checker child, keeld runs one process
+    cmd.arg("-C");
     if shim.is_some() {
-        cmd.arg("-C").arg("-c").arg(&check_pid);
+        cmd.arg("-c").arg(&check_pid);
     } else {
         cmd.arg("--status-socket")
             .arg(s.dir.join(format!("{tag}.sock")));
