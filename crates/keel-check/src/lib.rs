@@ -90,10 +90,10 @@
 //! keepalived 2.2.7's checker interleaved in the same run. Each check is a full loopback
 //! TCP handshake and close, and the kernel's share of that (charged to the connecting
 //! process) is 90–95 % of either checker's CPU. Measured (5 rounds, shared 2-core
-//! machine): keeld 273 ms of CPU per second, keepalived's checker 251 (ratio per round
-//! 0.90–1.20, median 1.09); keel-check closing with RST
-//! ([`CheckerOptions::tcp_reset_on_close`]) 0.91. User space: keel ~5–6 µs per check,
-//! keepalived ~2.5. Details in docs/check-bench.md.
+//! machine): `keeld -C` 263 ms of CPU per second, keepalived's checker 249 (ratio per
+//! round 0.96–1.23, median 1.07; per check 1.00); closing with RST
+//! ([`CheckerOptions::tcp_reset_on_close`]) saves a few percent at most. User space:
+//! keel ~5–6 µs per check, keepalived ~2. Details in docs/check-bench.md.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 mod event;
