@@ -268,7 +268,9 @@ fn global(p: &mut P, g: &GlobalDefs) {
         p.line(&l);
     }
     p.flag("lvs_flush", g.lvs_flush);
-    p.opt("keel_stop_mode", &g.keel_stop_mode, |m| m.as_str().to_owned());
+    p.opt("keel_stop_mode", &g.keel_stop_mode, |m| {
+        m.as_str().to_owned()
+    });
     if !g.notification_email.is_empty() {
         p.open("notification_email");
         for e in &g.notification_email {
