@@ -76,6 +76,22 @@ pub fn which(tool: &str) -> Option<std::path::PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// Poll `f` every 50 ms until it returns true or `within` has passed: how long
+/// it took, or `None`.
+pub fn wait_until(
+    within: std::time::Duration,
+    mut f: impl FnMut() -> bool,
+) -> Option<std::time::Duration> {
+    let t = std::time::Instant::now();
+    while t.elapsed() < within {
+        if f() {
+            return Some(t.elapsed());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    None
+}
+
 /// SIGTERM, for [`signal`].
 pub const SIGTERM: i32 = libc::SIGTERM;
 

@@ -94,7 +94,7 @@ pub struct Cli {
     /// advert, VIPs kept until the new master's first advert, then exit;
     /// see docs/handover.md). Overrides `keel_stop_mode` in global_defs;
     /// without either, `resign`.
-    #[arg(long = "stop-mode", value_enum, value_name = "MODE")]
+    #[arg(long = "stop-mode", value_name = "MODE", value_parser = stop_mode_arg())]
     pub stop_mode: Option<StopMode>,
 
     /// Display the version and exit.
@@ -149,24 +149,23 @@ pub enum Format {
     Json,
 }
 
-/// What SIGTERM does to the instances that are master.
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum StopMode {
-    /// keepalived's behaviour: priority-0 advert and VIPs removed at once.
-    #[default]
-    Resign,
-    /// Make-before-break: keep the VIPs until a new master advertises.
-    Handover,
-}
+/// What SIGTERM does to the instances that are master: keel-conf's
+/// `keel_stop_mode` values, also taken by `--stop-mode`.
+pub use keel_conf::StopMode;
 
-impl StopMode {
-    /// As written on the command line and in `keel_stop_mode`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StopMode::Resign => "resign",
-            StopMode::Handover => "handover",
+fn stop_mode_arg() -> impl clap::builder::TypedValueParser<Value = StopMode> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new([
+        StopMode::Resign.as_str(),
+        StopMode::Handover.as_str(),
+    ])
+    .map(|s| {
+        if s == StopMode::Handover.as_str() {
+            StopMode::Handover
+        } else {
+            StopMode::Resign
         }
-    }
+    })
 }
 
 /// Subcommands talking to a running keeld.

@@ -177,6 +177,12 @@ struct Daemon {
 
 /// Run the daemon until SIGTERM/SIGINT. Returns the process exit code.
 pub fn run(opts: Options) -> u8 {
+    on_runtime(main_loop(opts))
+}
+
+/// Run a daemon's main loop on a current-thread runtime; its exit code (2 when
+/// the runtime cannot start).
+pub(crate) fn on_runtime(main: impl std::future::Future<Output = u8>) -> u8 {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -187,16 +193,23 @@ pub fn run(opts: Options) -> u8 {
             return 2;
         }
     };
-    rt.block_on(main_loop(opts))
+    rt.block_on(main)
 }
 
-/// Load and log diagnostics; `Err(number of errors)` when it cannot run.
 fn load(opts: &Options) -> Result<keel_conf::Config, usize> {
+    load_conf(&opts.conf, opts.config_id.clone())
+}
+
+/// Load `conf` and log its diagnostics; `Err(number of errors)` when it cannot run.
+pub(crate) fn load_conf(
+    conf: &std::path::Path,
+    config_id: Option<String>,
+) -> Result<keel_conf::Config, usize> {
     let lo = keel_conf::LoadOptions {
-        config_id: opts.config_id.clone(),
+        config_id,
         check_environment: false,
     };
-    let l = keel_conf::load_file(&opts.conf, &lo);
+    let l = keel_conf::load_file(conf, &lo);
     for d in &l.diagnostics {
         let text = d.to_string();
         for line in text.lines() {

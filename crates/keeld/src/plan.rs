@@ -204,10 +204,7 @@ pub fn build(cfg: &conf::Config, host: &dyn Host) -> DaemonPlan {
     let host: &dyn Host = &cached;
     let mut out = DaemonPlan {
         script_security: cfg.global.enable_script_security,
-        stop_mode: cfg.global.keel_stop_mode.map(|m| match m {
-            conf::StopMode::Resign => crate::cli::StopMode::Resign,
-            conf::StopMode::Handover => crate::cli::StopMode::Handover,
-        }),
+        stop_mode: cfg.global.keel_stop_mode,
         ..DaemonPlan::default()
     };
     let guser = cfg.global.script_user.as_ref();

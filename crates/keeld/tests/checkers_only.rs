@@ -12,15 +12,8 @@ use std::time::{Duration, Instant};
 
 const KEELD: &str = env!("CARGO_BIN_EXE_keeld");
 
-fn wait(within: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let t = Instant::now();
-    while t.elapsed() < within {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
+fn wait(within: Duration, f: impl FnMut() -> bool) -> bool {
+    keel_testkit::wait_until(within, f).is_some()
 }
 
 #[test]

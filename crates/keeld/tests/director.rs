@@ -6,19 +6,12 @@
 use keel_testkit::Netns;
 use std::net::TcpListener;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const KEELD: &str = env!("CARGO_BIN_EXE_keeld");
 
-fn wait(within: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let t = Instant::now();
-    while t.elapsed() < within {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
+fn wait(within: Duration, f: impl FnMut() -> bool) -> bool {
+    keel_testkit::wait_until(within, f).is_some()
 }
 
 #[test]

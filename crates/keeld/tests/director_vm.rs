@@ -185,16 +185,7 @@ impl Drop for Director {
     }
 }
 
-fn wait(within: Duration, mut f: impl FnMut() -> bool) -> Option<Duration> {
-    let t = Instant::now();
-    while t.elapsed() < within {
-        if f() {
-            return Some(t.elapsed());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    None
-}
+use keel_testkit::wait_until as wait;
 
 fn sysctl(ns: &Netns, key: &str, val: &str) {
     ns.run_ok(&[

@@ -8,21 +8,14 @@ use keel_testkit::Netns;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const KEELD: &str = env!("CARGO_BIN_EXE_keeld");
 const CHECK_OK: &str = "TCP connection to [192.0.2.12]:tcp:80 success.";
 const REMOVED: &str = "Removing service [192.0.2.12]:tcp:80 to VS [192.0.2.250]:tcp:80";
 
-fn wait(within: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let t = Instant::now();
-    while t.elapsed() < within {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
+fn wait(within: Duration, f: impl FnMut() -> bool) -> bool {
+    keel_testkit::wait_until(within, f).is_some()
 }
 
 fn setup(tag: &str) -> (Netns, PathBuf) {

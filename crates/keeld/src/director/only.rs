@@ -27,36 +27,12 @@ pub struct Options {
 
 /// Run until SIGTERM/SIGINT; the process exit code.
 pub fn run(opts: Options) -> u8 {
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            error!("cannot start the runtime: {e}");
-            return 2;
-        }
-    };
-    rt.block_on(main_loop(opts))
+    crate::daemon::on_runtime(main_loop(opts))
 }
 
 /// Load and log diagnostics; `None` when the file has errors.
 fn load(opts: &Options) -> Option<keel_conf::Config> {
-    let lo = keel_conf::LoadOptions {
-        config_id: opts.config_id.clone(),
-        check_environment: false,
-    };
-    let l = keel_conf::load_file(&opts.conf, &lo);
-    for d in &l.diagnostics {
-        for line in d.to_string().lines() {
-            if d.is_error() {
-                error!("{line}");
-            } else {
-                warn!("{line}");
-            }
-        }
-    }
-    (!l.has_errors()).then_some(l.config)
+    crate::daemon::load_conf(&opts.conf, opts.config_id.clone()).ok()
 }
 
 struct State {
