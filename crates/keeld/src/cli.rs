@@ -188,6 +188,16 @@ pub enum Cmd {
         #[arg(long = "socket", value_name = "PATH", default_value = DEFAULT_STATUS_SOCKET)]
         socket: PathBuf,
     },
+    /// End the hold a handover left on INSTANCE (all when omitted): it preempts
+    /// again like any backup (a higher priority takes the VIP back after
+    /// Master_Down_Interval).
+    Resume {
+        /// vrrp_instance name.
+        instance: Option<String>,
+        /// Status socket of the daemon.
+        #[arg(long = "socket", value_name = "PATH", default_value = DEFAULT_STATUS_SOCKET)]
+        socket: PathBuf,
+    },
 }
 
 /// `-S`: keepalived's forms, as the syslog facility code (LOG_USER 1, LOG_DAEMON 3,
@@ -326,5 +336,7 @@ mod tests {
         assert_eq!(Cli::try_parse_from(["keeld"]).unwrap().stop_mode, None);
         let c = Cli::try_parse_from(["keeld", "handover", "VI_1"]).unwrap();
         assert!(matches!(c.cmd, Some(Cmd::Handover { instance: Some(ref i), .. }) if i == "VI_1"));
+        let c = Cli::try_parse_from(["keeld", "resume"]).unwrap();
+        assert!(matches!(c.cmd, Some(Cmd::Resume { instance: None, .. })));
     }
 }

@@ -1690,26 +1690,26 @@ impl Daemon {
             Request::Status => serde_json::to_string(&self.status())
                 .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")),
             Request::Handover(name) => self.handover(name.as_deref()),
+            Request::Resume(name) => self.resume(name.as_deref()),
         }
     }
 
-    /// `handover [INSTANCE]`: make-before-break switchover of the named
-    /// instance (all when `None`); a JSON answer listing each one's state.
-    fn handover(&mut self, name: Option<&str>) -> String {
+    /// The instances a command names (all when `None`), or the error answer.
+    fn pick(&self, name: Option<&str>) -> Result<Vec<usize>, String> {
         let picked: Vec<usize> = (0..self.insts.len())
             .filter(|&i| name.is_none_or(|n| self.insts[i].plan.name == n))
             .collect();
         if picked.is_empty() {
             let n = name.unwrap_or_default();
-            return serde_json::json!({ "error": format!("no vrrp_instance {n}") }).to_string();
+            return Err(
+                serde_json::json!({ "error": format!("no vrrp_instance {n}") }).to_string(),
+            );
         }
-        let ne = self.now_e();
-        for &i in &picked {
-            if self.insts[i].vi.state() == State::Master {
-                info!("({}) handover requested", self.insts[i].plan.name);
-            }
-            self.feed(i, ne, Input::Handover);
-        }
+        Ok(picked)
+    }
+
+    /// The JSON answer of `handover` / `resume`: each picked instance's state.
+    fn instances_answer(&self, key: &str, picked: &[usize]) -> String {
         let list: Vec<serde_json::Value> = picked
             .iter()
             .map(|&i| {
@@ -1722,7 +1722,44 @@ impl Daemon {
                 })
             })
             .collect();
-        serde_json::json!({ "handover": list }).to_string()
+        serde_json::json!({ key: list }).to_string()
+    }
+
+    /// `resume [INSTANCE]`: end the hold of a handover, so the instance
+    /// preempts again (all when `None`).
+    fn resume(&mut self, name: Option<&str>) -> String {
+        let picked = match self.pick(name) {
+            Ok(p) => p,
+            Err(answer) => return answer,
+        };
+        let ne = self.now_e();
+        for &i in &picked {
+            if self.insts[i].vi.held() {
+                info!(
+                    "({}) resume requested: preemption applies again",
+                    self.insts[i].plan.name
+                );
+            }
+            self.feed(i, ne, Input::Resume);
+        }
+        self.instances_answer("resume", &picked)
+    }
+
+    /// `handover [INSTANCE]`: make-before-break switchover of the named
+    /// instance (all when `None`); a JSON answer listing each one's state.
+    fn handover(&mut self, name: Option<&str>) -> String {
+        let picked = match self.pick(name) {
+            Ok(p) => p,
+            Err(answer) => return answer,
+        };
+        let ne = self.now_e();
+        for &i in &picked {
+            if self.insts[i].vi.state() == State::Master {
+                info!("({}) handover requested", self.insts[i].plan.name);
+            }
+            self.feed(i, ne, Input::Handover);
+        }
+        self.instances_answer("handover", &picked)
     }
 
     /// What SIGTERM does: `--stop-mode`, else `keel_stop_mode`, else resign.

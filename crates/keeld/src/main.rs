@@ -47,10 +47,15 @@ fn main() -> ExitCode {
                 }
             };
         }
-        Some(Cmd::Handover { instance, socket }) => {
+        Some(Cmd::Handover { instance, socket } | Cmd::Resume { instance, socket }) => {
+            let word = if matches!(cli.cmd, Some(Cmd::Handover { .. })) {
+                "handover"
+            } else {
+                "resume"
+            };
             let req = match instance {
-                Some(i) => format!("handover {i}"),
-                None => "handover".to_owned(),
+                Some(i) => format!("{word} {i}"),
+                None => word.to_owned(),
             };
             return match status::query(socket, &req) {
                 Ok(text) => {
@@ -62,7 +67,7 @@ fn main() -> ExitCode {
                     }
                 }
                 Err(e) => {
-                    eprintln!("keeld handover: {e}");
+                    eprintln!("keeld {word}: {e}");
                     ExitCode::from(1)
                 }
             };

@@ -118,6 +118,8 @@ pub enum Request {
     Status,
     /// `handover [INSTANCE]`
     Handover(Option<String>),
+    /// `resume [INSTANCE]`: end the hold a handover left.
+    Resume(Option<String>),
 }
 
 impl Request {
@@ -127,6 +129,7 @@ impl Request {
         match w.next()? {
             "status" => Some(Request::Status),
             "handover" => Some(Request::Handover(w.next().map(str::to_owned))),
+            "resume" => Some(Request::Resume(w.next().map(str::to_owned))),
             _ => None,
         }
     }
@@ -341,6 +344,10 @@ mod tests {
             Some(Request::Handover(Some("VI_1".into())))
         );
         assert_eq!(Request::parse("handover"), Some(Request::Handover(None)));
+        assert_eq!(
+            Request::parse("resume VI_2"),
+            Some(Request::Resume(Some("VI_2".into())))
+        );
         assert_eq!(Request::parse("bogus"), None);
         assert_eq!(Request::parse(""), None);
     }

@@ -1,5 +1,5 @@
 //! Make-before-break handover in namespaces (docs/handover.md): the
-//! `keeld handover` command and `--stop-mode handover`, with keeld and with
+//! `keeld handover` command (and `keeld resume` after it) and `--stop-mode handover`, with keeld and with
 //! keepalived 2.2.7 as the peer, seen by a client probing the VIP every
 //! 10 ms (at most one lost probe). Also how fast the priority-0 advert of a
 //! plain SIGTERM (resign) leaves, from a capture.
@@ -114,6 +114,35 @@ fn handover_command(tag: &str, peer: Daemon) {
         );
     }
     lab.check(lost <= 1, &format!("handover lost {lost} probes (> 1)"));
+    // `keeld resume`: the hold ends, node1 (priority 100) preempts back
+    // after Master_Down_Interval.
+    let p = prober(&lab);
+    let t1 = Instant::now();
+    let out = std::process::Command::new(KEELD)
+        .args(["resume", "VI_1", "--socket"])
+        .arg(lab.socket(0))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    lab.check(out.status.success(), &format!("keeld resume: {text}"));
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    lab.check(
+        v["resume"][0]["held"] == false && v["resume"][0]["state"] == "BACKUP",
+        &format!("answer {text}"),
+    );
+    let back = lab.wait(Duration::from_secs(6), |l| l.holders() == vec![0]);
+    lab.check(back.is_some(), "node1 did not preempt back after resume");
+    let lost = p.stop().lost_in(t1, None);
+    eprintln!(
+        "resume ({peer:?} peer): node1 master again after {} ms, {lost} probes lost",
+        back.unwrap().as_millis()
+    );
+    lab.check(lost <= 1, &format!("resume lost {lost} probes (> 1)"));
+    lab.check(
+        lab.log(0)
+            .contains("(VI_1) resume requested: preemption applies again"),
+        "node1 log lacks the resume line",
+    );
     // Unknown instance: error answer, exit 1.
     let out = std::process::Command::new(KEELD)
         .args(["handover", "NOPE", "--socket"])

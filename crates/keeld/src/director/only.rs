@@ -61,7 +61,7 @@ impl State {
                 };
                 serde_json::to_string(&s).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
             }
-            Request::Handover(_) => serde_json::json!({
+            Request::Handover(_) | Request::Resume(_) => serde_json::json!({
                 "error": "no vrrp_instance runs: keeld runs the checkers only (-C)"
             })
             .to_string(),
