@@ -40,7 +40,7 @@ pub(crate) struct Side {
     pub vs_heads: Vec<Pos>,
     pub rs_heads: Vec<Vec<Pos>>,
     pub vsg_heads: Vec<Pos>,
-    pub sync_daemon: Option<(Pos, Pos)>,
+    pub sync_daemon: Option<(Pos, Option<Pos>)>,
     pub vrrp_version: Option<Pos>,
 }
 
@@ -530,16 +530,15 @@ impl<'r, 'a> Builder<'r, 'a> {
                 "lvs_sync_daemon" => {
                     let mut sd = LvsSyncDaemon {
                         interface: st.arg(0).unwrap_or("").to_string(),
-                        vrrp_instance: st.arg(1).unwrap_or("").to_string(),
                         span: pos_span(&r.pre.files, st.pos(0)),
                         ..Default::default()
                     };
-                    self.side.sync_daemon = Some((st.arg_pos(0), st.arg_pos(1)));
-                    let mut i = 2;
+                    let mut inst_pos = None;
+                    let mut i = 1;
                     while i < st.nargs() {
                         let k = st.arg(i).unwrap_or("");
                         if st.arg(i + 1).is_none()
-                            && matches!(k, "id" | "maxlen" | "port" | "ttl" | "group")
+                            && matches!(k, "inst" | "id" | "maxlen" | "port" | "ttl" | "group")
                         {
                             d.error(
                                 Code::Missing,
@@ -549,6 +548,10 @@ impl<'r, 'a> Builder<'r, 'a> {
                             break;
                         }
                         match k {
+                            "inst" => {
+                                sd.vrrp_instance = st.arg(i + 1).map(str::to_string);
+                                inst_pos = Some(st.arg_pos(i + 1));
+                            }
                             "id" => sd.id = num(st, d, i + 1, 0, 255).map(|v| v as u8),
                             "maxlen" => {
                                 sd.maxlen = num(st, d, i + 1, 1, 65535 - 20 - 8).map(|v| v as u16)
@@ -556,13 +559,37 @@ impl<'r, 'a> Builder<'r, 'a> {
                             "port" => sd.port = num(st, d, i + 1, 1, 65535).map(|v| v as u16),
                             "ttl" => sd.ttl = num(st, d, i + 1, 1, 255).map(|v| v as u8),
                             "group" => sd.group = ip(st, d, i + 1),
+                            // keepalived's older positional forms: INTERFACE VRRP_INSTANCE
+                            // [SYNC_ID].
+                            _ if i == 1 => {
+                                sd.vrrp_instance = Some(k.to_string());
+                                inst_pos = Some(st.arg_pos(i));
+                                i += 1;
+                                continue;
+                            }
+                            _ if i == 2 && k.bytes().all(|b| b.is_ascii_digit()) => {
+                                sd.id = num(st, d, i, 0, 255).map(|v| v as u8);
+                                d.push(
+                                    Severity::Warning,
+                                    Code::InvalidValue,
+                                    st.arg_pos(i),
+                                    "Please use keyword \"id\" before lvs_sync_daemon SYNCID"
+                                        .to_string(),
+                                    None,
+                                );
+                                i += 1;
+                                continue;
+                            }
                             _ => {
                                 d.push(
                                     Severity::Error,
                                     Code::InvalidValue,
                                     st.arg_pos(i),
                                     format!("unknown lvs_sync_daemon option '{k}'"),
-                                    did_you_mean(k, &["id", "maxlen", "port", "ttl", "group"]),
+                                    did_you_mean(
+                                        k,
+                                        &["inst", "id", "maxlen", "port", "ttl", "group"],
+                                    ),
                                 );
                                 i += 1;
                                 continue;
@@ -570,6 +597,7 @@ impl<'r, 'a> Builder<'r, 'a> {
                         }
                         i += 2;
                     }
+                    self.side.sync_daemon = Some((st.arg_pos(0), inst_pos));
                     g.lvs_sync_daemon = Some(sd);
                 }
                 _ => {}

@@ -351,16 +351,14 @@ pub(crate) fn check(cfg: &mut Config, side: &Side, d: &mut Diags, check_env: boo
         }
     }
     // lvs_sync_daemon instance.
-    if let (Some(sd), Some((_, ip))) = (&cfg.global.lvs_sync_daemon, side.sync_daemon)
-        && !names.contains(&sd.vrrp_instance.as_str())
+    if let (Some(sd), Some((_, Some(ip)))) = (&cfg.global.lvs_sync_daemon, side.sync_daemon)
+        && let Some(inst) = &sd.vrrp_instance
+        && !names.contains(&inst.as_str())
     {
         d.error(
             Code::Missing,
             ip,
-            format!(
-                "lvs_sync_daemon refers to unknown vrrp_instance {}",
-                sd.vrrp_instance
-            ),
+            format!("lvs_sync_daemon refers to unknown vrrp_instance {inst}"),
         );
     }
     if check_env

@@ -332,9 +332,9 @@ pub static SUPPORTED: &[Keyword] = &[
     s(
         "lvs_sync_daemon",
         B::GlobalDefs,
-        2,
-        12,
-        "INTERFACE VRRP_INSTANCE [id ID] [maxlen LEN] [port PORT] [ttl TTL] [group IP]",
+        1,
+        13,
+        "INTERFACE [VRRP_INSTANCE | inst VRRP_INSTANCE] [id ID] [maxlen LEN] [port PORT] [ttl TTL] [group IP]",
     ),
     s(
         "lvs_timeouts",

@@ -129,13 +129,16 @@ pub struct SmtpServer {
     pub port: u16,
 }
 
-/// `lvs_sync_daemon INTERFACE VRRP_INSTANCE [id ID] [maxlen LEN] [port PORT] [ttl TTL] [group IP]`.
+/// `lvs_sync_daemon INTERFACE [VRRP_INSTANCE | inst VRRP_INSTANCE] [id ID] [maxlen LEN]
+/// [port PORT] [ttl TTL] [group IP]` (keepalived 2.2.7's forms; also the old positional
+/// `INTERFACE VRRP_INSTANCE SYNC_ID`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LvsSyncDaemon {
     /// Interface the sync daemon uses.
     pub interface: String,
-    /// VRRP instance whose state drives master/backup.
-    pub vrrp_instance: String,
+    /// VRRP instance whose state drives master/backup. `None`: keepalived's checker
+    /// runs the master and the backup daemon together.
+    pub vrrp_instance: Option<String>,
     /// Sync id (default: the instance's VRID).
     pub id: Option<u8>,
     /// Maximum message length.

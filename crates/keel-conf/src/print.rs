@@ -235,11 +235,17 @@ fn global(p: &mut P, g: &GlobalDefs) {
     p.flag("vrrp_skip_check_adv_addr", g.vrrp_skip_check_adv_addr);
     p.flag("vrrp_check_unicast_src", g.vrrp_check_unicast_src);
     if let Some(sd) = &g.lvs_sync_daemon {
-        let mut l = format!(
-            "lvs_sync_daemon {} {}",
-            q(&sd.interface),
-            q(&sd.vrrp_instance)
-        );
+        let mut l = format!("lvs_sync_daemon {}", q(&sd.interface));
+        match &sd.vrrp_instance {
+            // An instance named like an option needs keepalived 2.2's `inst`.
+            Some(i) if ["inst", "id", "maxlen", "port", "ttl", "group"].contains(&i.as_str()) => {
+                let _ = write!(l, " inst {}", q(i));
+            }
+            Some(i) => {
+                let _ = write!(l, " {}", q(i));
+            }
+            None => {}
+        }
         if let Some(x) = sd.id {
             let _ = write!(l, " id {x}");
         }

@@ -93,8 +93,8 @@ vrrp_instance VI_1 {
     assert_eq!(g.vrrp_gna_interval, Duration::from_micros(2));
     let sd = g.lvs_sync_daemon.as_ref().unwrap();
     assert_eq!(
-        (sd.interface.as_str(), sd.vrrp_instance.as_str()),
-        ("eth1", "VI_1")
+        (sd.interface.as_str(), sd.vrrp_instance.as_deref()),
+        ("eth1", Some("VI_1"))
     );
     assert_eq!(
         (sd.id, sd.maxlen, sd.port, sd.ttl, sd.group),
@@ -128,6 +128,57 @@ vrrp_instance VI_1 {
     );
     assert_eq!(g.smtp_helo_name.as_deref(), Some("director1"));
     assert_eq!(g.smtp_connect_timeout, Duration::from_secs(5));
+}
+
+/// keepalived 2.2.7 accepts `lvs_sync_daemon` without an instance (its checker then
+/// runs the master and the backup daemon), with `inst NAME`, and the old positional
+/// `INTERFACE INSTANCE SYNC_ID` (with a warning).
+#[test]
+fn lvs_sync_daemon_forms() {
+    let sd = |line: &str| {
+        let text = format!(
+            "global_defs {{\n  {line}\n}}\nvrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority 100\n  virtual_ipaddress {{\n    192.0.2.250\n  }}\n}}\n"
+        );
+        let l = load_str(
+            "t.conf",
+            &text,
+            &LoadOptions {
+                config_id: None,
+                check_environment: false,
+            },
+        );
+        assert!(!l.has_errors(), "{line}: {:#?}", l.diagnostics);
+        let warnings: Vec<String> = l.diagnostics.iter().map(|d| d.message.clone()).collect();
+        (l.config.global.lvs_sync_daemon.unwrap(), warnings)
+    };
+    let (a, w) = sd("lvs_sync_daemon eth1");
+    assert_eq!(
+        (a.interface.as_str(), a.vrrp_instance, a.id),
+        ("eth1", None, None)
+    );
+    assert!(w.is_empty(), "{w:?}");
+    let (b, w) = sd("lvs_sync_daemon eth1 inst VI_1 id 5");
+    assert_eq!((b.vrrp_instance.as_deref(), b.id), (Some("VI_1"), Some(5)));
+    assert!(w.is_empty(), "{w:?}");
+    let (c, w) = sd("lvs_sync_daemon eth1 VI_1 7");
+    assert_eq!((c.vrrp_instance.as_deref(), c.id), (Some("VI_1"), Some(7)));
+    assert_eq!(
+        w,
+        vec!["Please use keyword \"id\" before lvs_sync_daemon SYNCID".to_string()]
+    );
+    // An unknown instance is still an error, wherever it is named.
+    let l = load_str(
+        "t.conf",
+        "global_defs {\n  lvs_sync_daemon eth1 inst NOPE\n}\n",
+        &LoadOptions::default(),
+    );
+    assert!(
+        l.diagnostics
+            .iter()
+            .any(|d| d.message == "lvs_sync_daemon refers to unknown vrrp_instance NOPE"),
+        "{:#?}",
+        l.diagnostics
+    );
 }
 
 #[test]

@@ -74,7 +74,7 @@ fn global() -> impl Strategy<Value = GlobalDefs> {
         (
             option::of((
                 name(),
-                name(),
+                option::of(name()),
                 option::of(any::<u8>()),
                 option::of(1u16..65000),
                 option::of(1u16..),

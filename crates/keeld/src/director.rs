@@ -9,15 +9,17 @@
 //! `IP-LAST PORT` ranges, `fwmark N`), each with the virtual server's real servers,
 //! which are health-checked once: a dead real server leaves every member.
 //! [`SyncCtl`] drives `lvs_sync_daemon` from its VRRP instance's state as keepalived's
-//! VRRP process does (MASTER: the master daemon; BACKUP/FAULT: the backup daemon).
+//! VRRP process does (MASTER: the master daemon; BACKUP/FAULT: the backup daemon), or,
+//! written without an instance, runs both as keepalived's checker process does.
 //! `ha_suspend` leaves a virtual server's checks out while none of its addresses is
 //! on this host ([`Director::set_local_addrs`]; keepalived's `update_checker_activity`).
 //!
 //! The I/O part is one tokio task ([`start`]) that owns the [`keel_check::Checker`]
 //! and the [`keel_ipvs::Ipvs`] socket; the VRRP loop only calls [`start`], [`reload`],
 //! [`vrrp_state`], [`shutdown`] and [`status`]. [`set_roles`] selects keepalived's
-//! halves: `-P` runs no checker (only the sync daemon), `-C` runs the checkers without
-//! VRRP ([`only`]: no instances, so no sync daemon, as in keepalived).
+//! halves: `-P` runs no checker (only a sync daemon tied to an instance), `-C` runs the
+//! checkers without VRRP ([`only`]: no instances, so only a sync daemon written without
+//! one, as in keepalived).
 //!
 //! Without IPVS (no `ip_vs` module) the task logs one error and keeps checking, so
 //! `keeld status` still shows the real servers' health; nothing is programmed.
@@ -859,17 +861,20 @@ pub enum SyncOp {
 /// (`vrrp_state_become_master` / `vrrp_state_leave_master`, `reload_vrrp_thread`):
 /// the instance becomes MASTER → stop the backup daemon, start the master one; it
 /// leaves MASTER (BACKUP or FAULT) → stop master, start backup; it starts in BACKUP
-/// or FAULT → start backup. INIT (shutdown, removal) changes nothing. A reload that
-/// changes the daemon's parameters (interface, id, maxlen, port, ttl, group)
-/// restarts it; shutdown stops the one running. No I/O: returns [`SyncOp`]s.
+/// or FAULT → start backup. INIT (shutdown, removal) changes nothing. Without an
+/// instance (`lvs_sync_daemon IFACE`), the master and the backup daemon run
+/// together from start to shutdown, sync id 0 unless given, like keepalived's
+/// checker process (`start_check`, `IPVS_MASTER_BACKUP`). A reload that changes the
+/// daemon's parameters (interface, instance, id, maxlen, port, ttl, group)
+/// restarts it; shutdown stops what runs. No I/O: returns [`SyncOp`]s.
 #[derive(Debug, Default)]
 pub struct SyncCtl {
     /// The configured daemon (role ignored) and the instance that drives it.
-    conf: Option<(keel_ipvs::SyncDaemon, String)>,
+    conf: Option<(keel_ipvs::SyncDaemon, Option<String>)>,
     /// Last MASTER/BACKUP/FAULT state reported per instance.
     states: HashMap<String, State>,
     /// What runs (as started by us).
-    running: Option<keel_ipvs::SyncDaemon>,
+    running: Vec<keel_ipvs::SyncDaemon>,
 }
 
 impl SyncCtl {
@@ -880,7 +885,7 @@ impl SyncCtl {
             let id = s.id.map(u32::from).unwrap_or_else(|| {
                 cfg.vrrp_instances
                     .iter()
-                    .find(|i| i.name == s.vrrp_instance)
+                    .find(|i| s.vrrp_instance.as_ref() == Some(&i.name))
                     .map_or(0, |i| u32::from(i.virtual_router_id))
             });
             let mut d = keel_ipvs::SyncDaemon::new(keel_ipvs::SyncState::Backup, &s.interface, id);
@@ -904,30 +909,32 @@ impl SyncCtl {
 
     /// Stop what runs.
     pub fn shutdown(&mut self) -> Vec<SyncOp> {
-        self.running
-            .take()
-            .map(|r| SyncOp::Stop(r.state))
+        std::mem::take(&mut self.running)
             .into_iter()
+            .map(|r| SyncOp::Stop(r.state))
             .collect()
     }
 
-    /// Record that a start failed (nothing runs).
-    pub fn start_failed(&mut self) {
-        self.running = None;
+    /// Record that starting the `state` daemon failed (it does not run).
+    pub fn start_failed(&mut self, state: keel_ipvs::SyncState) {
+        self.running.retain(|r| r.state != state);
     }
 
-    /// The daemon that should run now.
-    fn wanted(&self) -> Option<keel_ipvs::SyncDaemon> {
-        let (d, inst) = self.conf.as_ref()?;
-        let role = match self.states.get(inst)? {
-            State::Master => keel_ipvs::SyncState::Master,
-            State::Backup | State::Fault => keel_ipvs::SyncState::Backup,
-            State::Initialize => return None,
+    /// The daemons that should run now.
+    fn wanted(&self) -> Vec<keel_ipvs::SyncDaemon> {
+        let Some((d, inst)) = self.conf.as_ref() else {
+            return Vec::new();
         };
-        Some(keel_ipvs::SyncDaemon {
-            state: role,
-            ..d.clone()
-        })
+        let roles = match inst.as_ref().map(|i| self.states.get(i)) {
+            None => vec![keel_ipvs::SyncState::Master, keel_ipvs::SyncState::Backup],
+            Some(Some(State::Master)) => vec![keel_ipvs::SyncState::Master],
+            Some(Some(State::Backup | State::Fault)) => vec![keel_ipvs::SyncState::Backup],
+            Some(Some(State::Initialize) | None) => Vec::new(),
+        };
+        roles
+            .into_iter()
+            .map(|state| keel_ipvs::SyncDaemon { state, ..d.clone() })
+            .collect()
     }
 
     fn converge(&mut self) -> Vec<SyncOp> {
@@ -936,10 +943,8 @@ impl SyncCtl {
             return Vec::new();
         }
         let mut ops: Vec<SyncOp> = self.shutdown();
-        if let Some(w) = want {
-            ops.push(SyncOp::Start(w.clone()));
-            self.running = Some(w);
-        }
+        ops.extend(want.iter().cloned().map(SyncOp::Start));
+        self.running = want;
         ops
     }
 }
@@ -981,8 +986,9 @@ fn view(cfg: &conf::Config) -> conf::Config {
     )
 }
 
-/// Without the checkers (`-P`): no virtual server, no `lvs_flush`. Without VRRP
-/// (`-C`): no sync daemon (keepalived's VRRP process drives it).
+/// Without the checkers (`-P`): no virtual server, no `lvs_flush`, no sync daemon
+/// without an instance. Without VRRP (`-C`): no sync daemon tied to an instance
+/// (keepalived's VRRP process drives that one).
 fn view_for(cfg: &conf::Config, checkers: bool, vrrp: bool) -> conf::Config {
     let mut c = cfg.clone();
     if !checkers {
@@ -990,7 +996,14 @@ fn view_for(cfg: &conf::Config, checkers: bool, vrrp: bool) -> conf::Config {
         c.virtual_server_groups.clear();
         c.global.lvs_flush = false;
     }
-    if !vrrp {
+    // keepalived: the VRRP process runs a sync daemon tied to an instance, the
+    // checker process one without (master and backup together).
+    let tied = c
+        .global
+        .lvs_sync_daemon
+        .as_ref()
+        .is_some_and(|s| s.vrrp_instance.is_some());
+    if (tied && !vrrp) || (!tied && !checkers) {
         c.global.lvs_sync_daemon = None;
     }
     c
@@ -1151,7 +1164,7 @@ impl Io {
                             d.sync_id
                         ),
                         Err(e) => {
-                            self.syncd.start_failed();
+                            self.syncd.start_failed(d.state);
                             error!(
                                 "cannot start the IPVS {} sync daemon on {}: {e}",
                                 role(d.state),

@@ -680,6 +680,43 @@ fn check_only_programs_a_virtual_server_group() {
         !t.contains("192.0.2.24") && !t.contains(VIP) && !t.contains("FWM"),
         "members left behind:\n{t}"
     );
+
+    // `lvs_sync_daemon IFACE` without an instance belongs to the checkers
+    // (keepalived's checker process): -C runs the master and the backup daemon
+    // together, and stops both at shutdown.
+    let conf = std::fs::read_to_string(d.conf_path()).unwrap();
+    std::fs::write(
+        d.conf_path(),
+        conf.replacen("lvs_sync_daemon eth0 VI_1", "lvs_sync_daemon eth0 id 9", 1),
+    )
+    .unwrap();
+    let log = std::fs::File::create(d.log_path()).unwrap();
+    let mut c = d.ns.command(&[KEELD]);
+    c.args(["-C", "-n", "-l", "-D", "-f"])
+        .arg(d.conf_path())
+        .arg("-p")
+        .arg(dir.join("vsg.pid"))
+        .arg("--status-socket")
+        .arg(dir.join("vsg.sock"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log);
+    d.child = Some(c.spawn().unwrap());
+    let both = wait(Duration::from_secs(30), || daemons(&d.ns).len() == 2);
+    let mut ds = daemons(&d.ns);
+    ds.sort();
+    assert!(both.is_some(), "{ds:?}\n{}", d.log());
+    assert_eq!(
+        ds,
+        vec![
+            ("backup".to_string(), "9".to_string()),
+            ("master".to_string(), "9".to_string())
+        ],
+        "{}",
+        d.log()
+    );
+    d.stop();
+    assert_eq!(daemons(&d.ns), vec![], "sync daemons left after -C stopped");
     drop(web12);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -693,7 +693,7 @@ fn sync_daemon_failed_start_is_retried_on_the_next_transition() {
         s.vrrp_state("VI_1", State::Backup),
         vec![SyncOp::Start(daemon(Backup, 51))]
     );
-    s.start_failed();
+    s.start_failed(Backup);
     // Nothing to stop; the master daemon is started.
     assert_eq!(
         s.vrrp_state("VI_1", State::Master),
@@ -819,4 +819,52 @@ fn roles_select_what_the_director_sees() {
     let mut s = SyncCtl::default();
     s.configure(&c);
     assert!(s.vrrp_state("VI_1", State::Master).is_empty());
+    // A sync daemon without an instance belongs to the checkers (keepalived's
+    // checker process): kept by -C, dropped by -P.
+    let untied = cfg(&SYNCD.replacen("eth1 VI_1 maxlen", "eth1 maxlen", 1));
+    assert!(
+        view_for(&untied, true, false)
+            .global
+            .lvs_sync_daemon
+            .is_some()
+    );
+    assert!(
+        view_for(&untied, false, true)
+            .global
+            .lvs_sync_daemon
+            .is_none()
+    );
+}
+
+#[test]
+fn sync_daemon_without_instance_runs_master_and_backup() {
+    use keel_ipvs::SyncState::{Backup, Master};
+    // keepalived's checker: IPVS_MASTER_BACKUP at start, sync id 0 unless given.
+    let untied = SYNCD.replacen("eth1 VI_1 maxlen", "eth1 maxlen", 1);
+    let mut s = SyncCtl::default();
+    assert_eq!(
+        s.configure(&cfg(&untied)),
+        vec![
+            SyncOp::Start(daemon(Master, 0)),
+            SyncOp::Start(daemon(Backup, 0))
+        ]
+    );
+    // VRRP states do not move it; the same line again changes nothing.
+    assert!(s.vrrp_state("VI_1", State::Master).is_empty());
+    assert!(s.configure(&cfg(&untied)).is_empty());
+    // `inst VI_1` ties it to the instance (MASTER now): only the master daemon.
+    let tied = untied.replacen("eth1 maxlen", "eth1 inst VI_1 maxlen", 1);
+    assert_eq!(
+        s.configure(&cfg(&tied)),
+        vec![
+            SyncOp::Stop(Master),
+            SyncOp::Stop(Backup),
+            SyncOp::Start(daemon(Master, 51))
+        ]
+    );
+    s.configure(&cfg(&untied));
+    assert_eq!(
+        s.shutdown(),
+        vec![SyncOp::Stop(Master), SyncOp::Stop(Backup)]
+    );
 }
