@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::unix::AsyncFd;
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
@@ -180,6 +180,24 @@ pub fn run(opts: Options) -> u8 {
     on_runtime(main_loop(opts))
 }
 
+/// The signals a daemon loop handles: SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2
+/// (`None`, logged, when they cannot be installed).
+pub(crate) fn signals() -> Option<(Signal, Signal, Signal, Signal, Signal)> {
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+        signal(SignalKind::user_defined1()),
+        signal(SignalKind::user_defined2()),
+    ) {
+        (Ok(a), Ok(b), Ok(c), Ok(d), Ok(e)) => Some((a, b, c, d, e)),
+        _ => {
+            error!("cannot install signal handlers");
+            None
+        }
+    }
+}
+
 /// Run a daemon's main loop on a current-thread runtime; its exit code (2 when
 /// the runtime cannot start).
 pub(crate) fn on_runtime(main: impl std::future::Future<Output = u8>) -> u8 {
@@ -297,18 +315,8 @@ async fn main_loop(opts: Options) -> u8 {
     sys::trim_heap();
     crate::notify::ready();
 
-    let (mut term, mut int, mut hup, mut usr1, mut usr2) = match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-        signal(SignalKind::user_defined1()),
-        signal(SignalKind::user_defined2()),
-    ) {
-        (Ok(a), Ok(b), Ok(c), Ok(e), Ok(f)) => (a, b, c, e, f),
-        _ => {
-            error!("cannot install signal handlers");
-            return 2;
-        }
+    let Some((mut term, mut int, mut hup, mut usr1, mut usr2)) = signals() else {
+        return 2;
     };
     // One timer (a timerfd: microsecond wake-ups), re-armed when the next
     // deadline changes.

@@ -597,25 +597,28 @@ fn check_only_programs_a_virtual_server_group() {
         ),
     )
     .unwrap();
-    let listen = |a: &str| {
+    let listen = |ns: &Netns, a: &str| {
         let a = a.to_owned();
-        d.ns.enter(move || TcpListener::bind(format!("{a}:80")).unwrap())
+        ns.enter(move || TcpListener::bind(format!("{a}:80")).unwrap())
     };
-    let mut web12 = Some(listen("192.0.2.12"));
-    let _web13 = listen("192.0.2.13");
-    // The start switches the child's arguments: -C first.
-    let log = std::fs::File::create(d.log_path()).unwrap();
-    let mut c = d.ns.command(&[KEELD]);
-    c.args(["-C", "-n", "-l", "-D", "-f"])
-        .arg(d.conf_path())
-        .arg("-p")
-        .arg(dir.join("vsg.pid"))
-        .arg("--status-socket")
-        .arg(dir.join("vsg.sock"))
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log);
-    d.child = Some(c.spawn().unwrap());
+    let mut web12 = Some(listen(&d.ns, "192.0.2.12"));
+    let _web13 = listen(&d.ns, "192.0.2.13");
+    // keeld -C (checkers only), a fresh log each start.
+    let start_check_only = |d: &mut Director| {
+        let log = std::fs::File::create(d.log_path()).unwrap();
+        let mut c = d.ns.command(&[KEELD]);
+        c.args(["-C", "-n", "-l", "-D", "-f"])
+            .arg(d.conf_path())
+            .arg("-p")
+            .arg(dir.join("vsg.pid"))
+            .arg("--status-socket")
+            .arg(dir.join("vsg.sock"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
+        d.child = Some(c.spawn().unwrap());
+    };
+    start_check_only(&mut d);
     let dests = |d: &Director, a: &str| {
         d.ipvs()
             .lines()
@@ -665,7 +668,7 @@ fn check_only_programs_a_virtual_server_group() {
         "{}",
         d.log()
     );
-    web12 = Some(listen("192.0.2.12"));
+    web12 = Some(listen(&d.ns, "192.0.2.12"));
     let back = wait(Duration::from_secs(12), || dests(&d, "192.0.2.12") == 4);
     assert!(
         back.is_some(),
@@ -690,18 +693,7 @@ fn check_only_programs_a_virtual_server_group() {
         conf.replacen("lvs_sync_daemon eth0 VI_1", "lvs_sync_daemon eth0 id 9", 1),
     )
     .unwrap();
-    let log = std::fs::File::create(d.log_path()).unwrap();
-    let mut c = d.ns.command(&[KEELD]);
-    c.args(["-C", "-n", "-l", "-D", "-f"])
-        .arg(d.conf_path())
-        .arg("-p")
-        .arg(dir.join("vsg.pid"))
-        .arg("--status-socket")
-        .arg(dir.join("vsg.sock"))
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log);
-    d.child = Some(c.spawn().unwrap());
+    start_check_only(&mut d);
     let both = wait(Duration::from_secs(30), || daemons(&d.ns).len() == 2);
     let mut ds = daemons(&d.ns);
     ds.sort();

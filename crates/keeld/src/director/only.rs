@@ -8,7 +8,6 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
@@ -104,18 +103,8 @@ async fn main_loop(opts: Options) -> u8 {
     }
     super::start(&cfg);
     crate::notify::ready();
-    let (mut term, mut int, mut hup, mut usr1, mut usr2) = match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-        signal(SignalKind::user_defined1()),
-        signal(SignalKind::user_defined2()),
-    ) {
-        (Ok(a), Ok(b), Ok(c), Ok(d), Ok(e)) => (a, b, c, d, e),
-        _ => {
-            error!("cannot install signal handlers");
-            return 2;
-        }
+    let Some((mut term, mut int, mut hup, mut usr1, mut usr2)) = crate::daemon::signals() else {
+        return 2;
     };
     let mut st = State {
         opts: opts.clone(),
