@@ -26,8 +26,9 @@ pub struct Status {
     pub reload_failures: u64,
     /// Worst timer lateness seen, in milliseconds.
     pub max_timer_late_ms: f64,
-    /// How late the daemon's timer fired, every wake-up since start: counts
-    /// per bucket (`le_ms`: upper bound in ms, `None` = above the last).
+    /// How late each instance's timers were handled, every expiry since start
+    /// (startup included): counts per bucket (`le_ms`: upper bound in ms, `None` =
+    /// above the last). Wake-ups fall on a 1 ms grid, so up to 1 ms is normal.
     #[serde(default)]
     pub timer_late_hist: Vec<LateBucket>,
     /// Every vrrp_instance.
@@ -49,7 +50,7 @@ pub const LATE_BOUNDS_US: [u64; 9] = [
 pub struct LateBucket {
     /// Upper bound in milliseconds (inclusive); `None` for the overflow bucket.
     pub le_ms: Option<f64>,
-    /// Timer wake-ups that were this late.
+    /// Instance timer expiries that were handled this late.
     pub count: u64,
 }
 
