@@ -252,17 +252,9 @@ impl Node {
 
     /// Wait for the daemon to exit; its exit status, or None on timeout.
     pub fn reap(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
-        let t = Instant::now();
-        while t.elapsed() < within {
-            if let Some(c) = self.child.as_mut()
-                && let Ok(Some(st)) = c.try_wait()
-            {
-                self.child = None;
-                return Some(st);
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        None
+        let st = crate::util::wait_exit(self.child.as_mut()?, within, Duration::from_millis(5))?;
+        self.child = None;
+        Some(st)
     }
 
     /// The keeld status (JSON), None if it does not answer within `to`.

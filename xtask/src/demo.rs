@@ -157,15 +157,11 @@ impl Lab {
         let Some(c) = self.procs[i].as_mut() else {
             return true;
         };
-        let until = Instant::now() + within;
-        while Instant::now() < until {
-            if let Ok(Some(_)) = c.try_wait() {
-                self.procs[i] = None;
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(10));
+        let exited = crate::util::wait_exit(c, within, Duration::from_millis(10)).is_some();
+        if exited {
+            self.procs[i] = None;
         }
-        false
+        exited
     }
 
     /// Wait until node `i` alone holds the VIP (or `timeout`); return when it got it.

@@ -16,7 +16,7 @@
 //! with `--stop-mode handover` — beside keepalived's own graceful stop in the
 //! same run; written to `target/bench-failover-handover.md`.
 use crate::lab::{Daemon, GuidePair, PORT, VIP, cpu_ns, write_guide_confs};
-use crate::util::{cargo, is_root, root, run, step};
+use crate::util::{cargo, is_root, root, run, step, wait_exit};
 use anyhow::{Context, Result, bail};
 use keel_testkit::Netns;
 use keel_testkit::probe::{Prober, Responder};
@@ -88,6 +88,25 @@ impl Lab {
         Ok(())
     }
 
+    /// The client's 10 ms probe stream to the VIP.
+    fn prober(&self) -> Result<Prober> {
+        Ok(Prober::start(
+            &self.client,
+            format!("{VIP}:{PORT}").parse()?,
+            Duration::from_millis(10),
+        ))
+    }
+
+    /// Start probing, then node1 and node2 (node1 first), until node1 is master.
+    fn start_pair(&mut self) -> Result<Prober> {
+        let prober = self.prober()?;
+        self.start(0)?;
+        std::thread::sleep(Duration::from_millis(200));
+        self.start(1)?;
+        self.settle_master()?;
+        Ok(prober)
+    }
+
     fn pids(&self, i: usize) -> Vec<String> {
         let o = keel_testkit::sh(&["ip", "netns", "pids", self.nodes[i].name()]);
         let want = if i == 0 && self.node1_keeld.is_some() {
@@ -112,13 +131,7 @@ impl Lab {
 
     fn reap(&mut self, i: usize) {
         if let Some(mut c) = self.procs[i].take() {
-            let t = Instant::now();
-            while t.elapsed() < Duration::from_secs(3) {
-                if let Ok(Some(_)) = c.try_wait() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
+            let _ = wait_exit(&mut c, Duration::from_secs(3), Duration::from_millis(10));
             let _ = c.kill();
             let _ = c.wait();
         }
@@ -225,15 +238,7 @@ fn one_daemon(daemon: Daemon, bin: PathBuf, reps: usize) -> Result<Samples> {
     ));
     let mut lab = Lab::new(daemon, bin)?;
     let mut s = Samples::default();
-    let prober = Prober::start(
-        &lab.client,
-        format!("{VIP}:{PORT}").parse()?,
-        Duration::from_millis(10),
-    );
-    lab.start(0)?;
-    std::thread::sleep(Duration::from_millis(200));
-    lab.start(1)?;
-    lab.settle_master()?;
+    let prober = lab.start_pair()?;
     for i in 0..2 {
         s.rss_kib.push(lab.rss_kib(i) as f64);
     }
@@ -400,11 +405,7 @@ fn handover_runs(
     ));
     let socket = lab.dir.join("node1-main.sock");
     let mut s = HandoverSamples::default();
-    let prober = Prober::start(
-        &lab.client,
-        format!("{VIP}:{PORT}").parse()?,
-        Duration::from_millis(10),
-    );
+    let prober = lab.prober()?;
     lab.start(0)?;
     lab.wait(Duration::from_secs(8), |l| l.holds_vip(0))
         .context("node1 (keeld) never became master")?;
@@ -438,16 +439,9 @@ fn handover_runs(
         // the stop mode
         let t = Instant::now();
         lab.signal(0, "TERM");
-        let mut exited = None;
-        if let Some(c) = lab.procs[0].as_mut() {
-            while t.elapsed() < Duration::from_secs(6) {
-                if let Ok(Some(_)) = c.try_wait() {
-                    exited = Some(t.elapsed());
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(2));
-            }
-        }
+        let exited = lab.procs[0].as_mut().and_then(|c| {
+            wait_exit(c, Duration::from_secs(6), Duration::from_millis(2)).map(|_| t.elapsed())
+        });
         lab.reap(0);
         lab.wait(Duration::from_secs(3), |l| l.holds_vip(1))
             .context("no takeover after SIGTERM in handover mode")?;
@@ -475,15 +469,7 @@ fn handover_runs(
 fn keepalived_graceful(reps: usize) -> Result<Vec<f64>> {
     step(&format!("keepalived graceful stop ({reps} repetitions)"));
     let mut lab = Lab::new(Daemon::Keepalived, PathBuf::from("/usr/sbin/keepalived"))?;
-    let prober = Prober::start(
-        &lab.client,
-        format!("{VIP}:{PORT}").parse()?,
-        Duration::from_millis(10),
-    );
-    lab.start(0)?;
-    std::thread::sleep(Duration::from_millis(200));
-    lab.start(1)?;
-    lab.settle_master()?;
+    let prober = lab.start_pair()?;
     let mut lost = Vec::new();
     for _ in 0..reps {
         let t = Instant::now();

@@ -257,13 +257,11 @@ fn one(
     for p in pids(&node, daemon.name()) {
         let _ = Command::new("kill").args(["-TERM", &p]).status();
     }
-    let t = Instant::now();
-    while t.elapsed() < Duration::from_secs(10) {
-        if let Ok(Some(_)) = child.try_wait() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let _ = crate::util::wait_exit(
+        &mut child,
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+    );
     let _ = child.kill();
     let _ = child.wait();
     std::thread::sleep(Duration::from_millis(500));

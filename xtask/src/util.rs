@@ -55,3 +55,20 @@ pub fn is_root() -> bool {
 pub fn in_ci() -> bool {
     matches!(std::env::var("CI").as_deref(), Ok("true") | Ok("1"))
 }
+
+/// Poll `child` every `poll` until it exits or `within` passes: its exit status,
+/// or `None` (still running).
+pub fn wait_exit(
+    child: &mut std::process::Child,
+    within: std::time::Duration,
+    poll: std::time::Duration,
+) -> Option<std::process::ExitStatus> {
+    let t = std::time::Instant::now();
+    while t.elapsed() < within {
+        if let Ok(Some(st)) = child.try_wait() {
+            return Some(st);
+        }
+        std::thread::sleep(poll);
+    }
+    None
+}

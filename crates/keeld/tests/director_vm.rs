@@ -131,13 +131,35 @@ impl Director {
     fn log_path(&self) -> PathBuf {
         self.dir.join(format!("{}.log", self.ns.name()))
     }
+    /// One director alone in a new namespace: dummy `links` up (the first is
+    /// eth0 with 192.0.2.10/24), its files in a fresh temporary directory.
+    fn standalone(tag: &str, links: &[&str]) -> Director {
+        let ns = Netns::new(tag);
+        for l in links {
+            ns.run_ok(&["ip", "link", "add", l, "type", "dummy"]);
+            ns.run_ok(&["ip", "link", "set", l, "up"]);
+        }
+        ns.run_ok(&["ip", "addr", "add", "192.0.2.10/24", "dev", "eth0"]);
+        let dir = std::env::temp_dir().join(format!("keel-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Director {
+            ns,
+            dir,
+            child: None,
+        }
+    }
     fn start(&mut self) {
+        self.start_with(&[]);
+    }
+    /// Start keeld with `roles` (`-C`, `-P`) first; a fresh log each start.
+    fn start_with(&mut self, roles: &[&str]) {
         let log = std::fs::File::create(self.log_path()).unwrap();
         let sock = self.dir.join(format!("{}.sock", self.ns.name()));
         let pid = self.dir.join(format!("{}.pid", self.ns.name()));
         let vpid = self.dir.join(format!("{}.vpid", self.ns.name()));
         let mut c = self.ns.command(&[KEELD]);
-        c.args(["-n", "-l", "-D", "-f"])
+        c.args(roles)
+            .args(["-n", "-l", "-D", "-f"])
             .arg(self.conf_path())
             .arg("-p")
             .arg(pid)
@@ -433,21 +455,10 @@ fn sync_daemon_reload_and_shutdown_cleanup() {
     {
         return;
     }
-    let ns = Netns::new("dvm-sync");
-    for l in ["eth0", "trk0"] {
-        ns.run_ok(&["ip", "link", "add", l, "type", "dummy"]);
-        ns.run_ok(&["ip", "link", "set", l, "up"]);
-    }
-    ns.run_ok(&["ip", "addr", "add", "192.0.2.10/24", "dev", "eth0"]);
+    let mut d = Director::standalone("dvm-sync", &["eth0", "trk0"]);
+    let dir = d.dir.clone();
     // Someone else's service: keel must leave it alone.
-    ns.run_ok(&["ipvsadm", "-A", "-t", "198.51.100.1:25", "-s", "wlc"]);
-    let dir = std::env::temp_dir().join(format!("keel-dvm-sync-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut d = Director {
-        ns,
-        dir: dir.clone(),
-        child: None,
-    };
+    d.ns.run_ok(&["ipvsadm", "-A", "-t", "198.51.100.1:25", "-s", "wlc"]);
     let conf = |w: u32, id: &str| {
         format!(
             "global_defs {{\n  lvs_sync_daemon eth0 VI_1{id}\n}}\n\
@@ -571,20 +582,11 @@ fn check_only_programs_a_virtual_server_group() {
     {
         return;
     }
-    let ns = Netns::new("dvm-vsg");
-    ns.run_ok(&["ip", "link", "add", "eth0", "type", "dummy"]);
-    ns.run_ok(&["ip", "link", "set", "eth0", "up"]);
-    ns.run_ok(&["ip", "addr", "add", "192.0.2.10/24", "dev", "eth0"]);
+    let mut d = Director::standalone("dvm-vsg", &["eth0"]);
+    let dir = d.dir.clone();
     for a in ["192.0.2.12", "192.0.2.13"] {
-        ns.run_ok(&["ip", "addr", "add", &format!("{a}/32"), "dev", "lo"]);
+        d.ns.run_ok(&["ip", "addr", "add", &format!("{a}/32"), "dev", "lo"]);
     }
-    let dir = std::env::temp_dir().join(format!("keel-dvm-vsg-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut d = Director {
-        ns,
-        dir: dir.clone(),
-        child: None,
-    };
     std::fs::write(
         d.conf_path(),
         format!(
@@ -603,22 +605,7 @@ fn check_only_programs_a_virtual_server_group() {
     };
     let mut web12 = Some(listen(&d.ns, "192.0.2.12"));
     let _web13 = listen(&d.ns, "192.0.2.13");
-    // keeld -C (checkers only), a fresh log each start.
-    let start_check_only = |d: &mut Director| {
-        let log = std::fs::File::create(d.log_path()).unwrap();
-        let mut c = d.ns.command(&[KEELD]);
-        c.args(["-C", "-n", "-l", "-D", "-f"])
-            .arg(d.conf_path())
-            .arg("-p")
-            .arg(dir.join("vsg.pid"))
-            .arg("--status-socket")
-            .arg(dir.join("vsg.sock"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log);
-        d.child = Some(c.spawn().unwrap());
-    };
-    start_check_only(&mut d);
+    d.start_with(&["-C"]);
     let dests = |d: &Director, a: &str| {
         d.ipvs()
             .lines()
@@ -693,7 +680,7 @@ fn check_only_programs_a_virtual_server_group() {
         conf.replacen("lvs_sync_daemon eth0 VI_1", "lvs_sync_daemon eth0 id 9", 1),
     )
     .unwrap();
-    start_check_only(&mut d);
+    d.start_with(&["-C"]);
     let both = wait(Duration::from_secs(30), || daemons(&d.ns).len() == 2);
     let mut ds = daemons(&d.ns);
     ds.sort();
@@ -724,17 +711,8 @@ fn vrrp_only_runs_the_sync_daemon_but_no_virtual_server() {
     {
         return;
     }
-    let ns = Netns::new("dvm-vonly");
-    ns.run_ok(&["ip", "link", "add", "eth0", "type", "dummy"]);
-    ns.run_ok(&["ip", "link", "set", "eth0", "up"]);
-    ns.run_ok(&["ip", "addr", "add", "192.0.2.10/24", "dev", "eth0"]);
-    let dir = std::env::temp_dir().join(format!("keel-dvm-vonly-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut d = Director {
-        ns,
-        dir: dir.clone(),
-        child: None,
-    };
+    let mut d = Director::standalone("dvm-vonly", &["eth0"]);
+    let dir = d.dir.clone();
     std::fs::write(
         d.conf_path(),
         format!(
@@ -744,18 +722,7 @@ fn vrrp_only_runs_the_sync_daemon_but_no_virtual_server() {
         ),
     )
     .unwrap();
-    let log = std::fs::File::create(d.log_path()).unwrap();
-    let mut c = d.ns.command(&[KEELD]);
-    c.args(["-P", "-n", "-l", "-D", "-f"])
-        .arg(d.conf_path())
-        .arg("-p")
-        .arg(dir.join("vonly.pid"))
-        .arg("--status-socket")
-        .arg(dir.join("vonly.sock"))
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log);
-    d.child = Some(c.spawn().unwrap());
+    d.start_with(&["-P"]);
     let master = wait(Duration::from_secs(30), || {
         d.holds_vip() && daemons(&d.ns) == vec![("master".to_owned(), "9".to_owned())]
     });
