@@ -19,6 +19,7 @@ pub enum NewMasterReason {
 /// packet codec or the socket layer); report them with `Input::RxError` so
 /// all counters live in one place.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RxError {
     /// Bad VRRP checksum.
     Checksum,
@@ -30,6 +31,9 @@ pub enum RxError {
     PacketLength,
     /// Type is not ADVERTISEMENT.
     InvalidType,
+    /// Advertisement interval of zero (malformed; counted with the interval
+    /// mismatches, `advIntervalErrors`).
+    Interval,
 }
 
 impl RxError {
@@ -45,6 +49,7 @@ impl RxError {
                 RxError::PacketLength
             }
             E::BadType => RxError::InvalidType,
+            E::BadInterval => RxError::Interval,
             _ => return None,
         })
     }
@@ -75,7 +80,7 @@ pub struct Counters {
     pub version_errors: u64,
     /// Adverts for another VRID delivered to this instance (ignored).
     pub vrid_errors: u64,
-    /// Advertisement-interval mismatches (`advIntervalErrors`).
+    /// Advertisement-interval mismatches and malformed (zero) intervals (`advIntervalErrors`).
     pub interval_errors: u64,
     /// Address-list mismatches (`addressListErrors`).
     pub address_list_errors: u64,

@@ -316,6 +316,7 @@ impl Instance {
                     RxError::Version => c.version_errors += 1,
                     RxError::PacketLength => c.packet_length_errors += 1,
                     RxError::InvalidType => c.invalid_type += 1,
+                    RxError::Interval => c.interval_errors += 1,
                 }
             }
             Input::SyncMaster => {

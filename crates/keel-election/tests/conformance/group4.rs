@@ -299,12 +299,10 @@ fn case_4_7_reception_of_invalid_adver_interval() {
         Ok(()),
         Some("interval_errors"),
     );
-    // Interval 0: the codec rejects it. keel-election has no RxError for a
-    // malformed interval, so this drop is not in the instance's counters
-    // (keeld counts it in its own per-instance drop table).
+    // Interval 0: malformed, the codec rejects it; counted with the others.
     let mut d = good();
     patch(&mut d, |p| p.set_adver_int_secs(0));
-    dropped(&d, Err(Error::BadInterval), None);
+    dropped(&d, Err(Error::BadInterval), Some("interval_errors"));
 
     // VRRPv3 Backup at 1 s hearing a 0.5 s Master: taken, interval learned,
     // timer = 3 × 0.5 s + 156 × 0.5 s / 256 = 1.804687 s.
