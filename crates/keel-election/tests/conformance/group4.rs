@@ -143,7 +143,7 @@ fn case_4_2_reception_of_invalid_version() {
     }
     // A well-formed VRRPv3 advert for our VRID: parsed, then dropped by the machine.
     let vips = [std::net::Ipv4Addr::new(192, 0, 2, 250)];
-    let v3 = VrrpRepr {
+    let v3_advert = VrrpRepr {
         version: keel_packet::Version::V3,
         vrid: VRID,
         priority: 150,
@@ -151,7 +151,7 @@ fn case_4_2_reception_of_invalid_version() {
         auth: Auth::None,
         addrs: keel_packet::AddrList::V4(&vips),
     };
-    let d = datagram(ip(PEER), &v3);
+    let d = datagram(ip(PEER), &v3_advert);
     dropped(&d, Ok(()), Some("version_errors"));
     let mut vi = dut();
     receive_v4(&mut vi, at(T1), &d).unwrap();
@@ -163,6 +163,12 @@ fn case_4_2_reception_of_invalid_version() {
         })
         .collect();
     assert_eq!(lines, ["(VI_1) wrong version. Received 3 and expect 2"]);
+
+    // And the other way: a VRRPv2 advert reaching a VRRPv3 router.
+    let mut vi = started(v3(DUT, 100, 100), Instant::ZERO);
+    assert_eq!(receive_v4(&mut vi, at(T1), &good()), Ok(()));
+    assert_eq!(errors(vi.counters()), [("version_errors", 1)]);
+    assert_eq!(vi.poll_timeout(), Some(at(DOWN)));
 }
 
 /// Test VRRP.4.3: Reception of Invalid Complete VRRP Packet length. §7.1:

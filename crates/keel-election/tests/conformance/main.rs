@@ -21,6 +21,10 @@
 //!   `VrrpPacket::new_checked`, `VrrpRepr::parse`, then `Instance::handle`),
 //!   and must be dropped for the right reason, counted in the right counter,
 //!   and leave the Master_Down_Timer where it was; and transmission (4.9).
+//!
+//! Cases 2.2 and 2.5 (a Backup must not answer ARP for the virtual
+//! addresses, the Master must) also run on real kernels, with keeld in
+//! network namespaces: `crates/keeld/tests/conformance.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure should panic
 
 mod common;
