@@ -5,7 +5,8 @@
 //! namespaces; the client flushes its neighbour table and pings the VIP
 //! while tcpdump on the client records every ARP frame that speaks for the
 //! VIP (a reply "VIP is-at MAC", or a gratuitous "who-has VIP tell VIP").
-//! Only the Master's MAC may appear, before and after a graceful failover.
+//! Only the Master's MAC may appear, before and after a graceful failover,
+//! and every ping to the VIP is answered.
 //! The election-side halves of these cases are in
 //! `crates/keel-election/tests/conformance/`; see docs/conformance.md.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
@@ -27,8 +28,9 @@ fn mac(lab: &Lab, i: usize) -> String {
 }
 
 /// Make the client resolve the VIP `rounds` times (flush, ping) and return,
-/// per source MAC, how many ARP frames spoke for the VIP meanwhile.
-fn who_answers(lab: &Lab, rounds: usize) -> BTreeMap<String, usize> {
+/// per source MAC, how many ARP frames spoke for the VIP meanwhile, and how
+/// many pings to the VIP were answered.
+fn who_answers(lab: &Lab, rounds: usize) -> (BTreeMap<String, usize>, usize) {
     let dump = lab
         .client
         .command(&["tcpdump", "-l", "-n", "-e", "-i", "eth0", "arp"])
@@ -37,9 +39,17 @@ fn who_answers(lab: &Lab, rounds: usize) -> BTreeMap<String, usize> {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(700));
+    let mut pongs = 0;
     for _ in 0..rounds {
         lab.client.run(&["ip", "neigh", "flush", "dev", "eth0"]);
-        lab.client.run(&["ping", "-c", "1", "-W", "1", VIP]);
+        if lab
+            .client
+            .run(&["ping", "-c", "1", "-W", "1", VIP])
+            .status
+            .success()
+        {
+            pongs += 1;
+        }
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_millis(300));
@@ -57,7 +67,7 @@ fn who_answers(lab: &Lab, rounds: usize) -> BTreeMap<String, usize> {
             *seen.entry(src.to_owned()).or_insert(0) += 1;
         }
     }
-    seen
+    (seen, pongs)
 }
 
 #[test]
@@ -79,8 +89,9 @@ fn case_2_2_and_2_5_only_the_master_answers_arp_for_the_vip() {
     lab.check(mac1 != mac2, "distinct MACs");
 
     // node1 Master, node2 Backup: every answer is node1's, one per round at least.
-    let seen = who_answers(&lab, 5);
-    eprintln!("master node1 {mac1}, backup node2 {mac2}: {seen:?}");
+    let (seen, pongs) = who_answers(&lab, 5);
+    eprintln!("master node1 {mac1}, backup node2 {mac2}: {seen:?}, {pongs}/5 pings answered");
+    lab.check(pongs == 5, &format!("the VIP answered {pongs} of 5 pings"));
     lab.check(
         seen.keys().all(|m| *m == mac1),
         &format!("only the Master may answer for the VIP: {seen:?}"),
@@ -97,8 +108,9 @@ fn case_2_2_and_2_5_only_the_master_answers_arp_for_the_vip() {
     let took = lab.wait(Duration::from_secs(3), |l| l.holds_vip(1));
     lab.check(took.is_some(), "node2 never took the VIP");
     std::thread::sleep(Duration::from_millis(500));
-    let seen = who_answers(&lab, 5);
-    eprintln!("after failover, master node2 {mac2}: {seen:?}");
+    let (seen, pongs) = who_answers(&lab, 5);
+    eprintln!("after failover, master node2 {mac2}: {seen:?}, {pongs}/5 pings answered");
+    lab.check(pongs == 5, &format!("the VIP answered {pongs} of 5 pings"));
     lab.check(
         seen.keys().all(|m| *m == mac2),
         &format!("only the new Master may answer for the VIP: {seen:?}"),
