@@ -90,10 +90,10 @@ pub fn main(a: BenchArgs) -> Result<()> {
             run(&mut c)?;
         } else if n == "failover" {
             // keeld vs keepalived, the guide's pair in namespaces
-            crate::failover::main(&a.args)?;
+            keel_lab::bench::failover::main(&a.args)?;
         } else if n == "scale" {
             // 5,000 VRRP instances, keeld vs keepalived, in namespaces
-            crate::scale::main(&a.args)?;
+            keel_lab::bench::scale::main(&a.args)?;
         } else if n == "ipvs" {
             // keel-ipvs vs ipvsadm, in the IPVS test VM
             crate::vm::bench(&a.args)?;

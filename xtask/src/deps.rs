@@ -1,7 +1,5 @@
 //! Installs the Debian packages the test tiers need, when they are missing.
-use crate::util::{is_root, run, step};
 use anyhow::Result;
-use std::process::Command;
 
 /// (package, a file it installs that tells whether it is present)
 pub const TEST_PACKAGES: &[(&str, &str)] = &[
@@ -19,26 +17,5 @@ pub const TEST_PACKAGES: &[(&str, &str)] = &[
 
 /// Install every package of `pkgs` whose marker file is missing.
 pub fn ensure(pkgs: &[(&str, &str)]) -> Result<()> {
-    let missing: Vec<&str> = pkgs
-        .iter()
-        .filter(|(_, f)| !std::path::Path::new(f).exists())
-        .map(|(p, _)| *p)
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    step(&format!(
-        "installing missing Debian packages: {}",
-        missing.join(" ")
-    ));
-    if !is_root() {
-        eprintln!("    not root: cannot install them; the tiers that need them will skip");
-        return Ok(());
-    }
-    run(Command::new("apt-get").args(["update", "-q"]))?;
-    run(Command::new("apt-get")
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .args(["install", "-y", "-q", "--no-install-recommends"])
-        .args(&missing))?;
-    Ok(())
+    keel_lab::host::ensure_packages(pkgs)
 }

@@ -37,22 +37,21 @@ fn skip(what: &str, why: &str) -> bool {
     false
 }
 
-/// True when the process is root. Otherwise skip loudly (or panic in CI).
-pub fn require_root(what: &str) -> bool {
-    // SAFETY-free check: /proc/self/status Uid line, effective uid is field 2.
-    let euid = std::fs::read_to_string("/proc/self/status")
+/// True when the effective user is root (the `Uid:` line of /proc/self/status).
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
                 .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(2).map(str::to_owned))
+                .and_then(|l| l.split_whitespace().nth(2).map(|u| u == "0"))
         })
-        .unwrap_or_default();
-    if euid == "0" {
-        true
-    } else {
-        skip(what, "needs root (network namespaces, raw sockets)")
-    }
+        .unwrap_or(false)
+}
+
+/// True when the process is root. Otherwise skip loudly (or panic in CI).
+pub fn require_root(what: &str) -> bool {
+    is_root() || skip(what, "needs root (network namespaces, raw sockets)")
 }
 
 /// True when `tool` is on PATH. Otherwise skip loudly (or panic in CI).

@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 mod common;
 
-use common::{Daemon, Lab, guide_conf, send_vrrp, v2_advert, vrrp_sender};
+use common::{Daemon, KEELD, Lab, guide_conf, send_vrrp, v2_advert, vrrp_sender};
 use keel_testkit::require_root;
 use std::time::Duration;
 
@@ -16,7 +16,7 @@ fn bad_adverts_are_counted_rate_limited_and_ignored() {
     if !require_root("keeld bad input (namespaces)") {
         return;
     }
-    let mut lab = Lab::new("kbi", 2);
+    let mut lab = Lab::new("kbi", 2, KEELD);
     lab.write_conf(0, &guide_conf(true));
     lab.write_conf(1, &guide_conf(false));
     lab.start(0, Daemon::Keeld);
@@ -27,7 +27,7 @@ fn bad_adverts_are_counted_rate_limited_and_ignored() {
     lab.check(lab.state(1) == "BACKUP", "node2 BACKUP");
     let trans0 = lab.status(0)["instances"][0]["counters"]["master_transitions"].clone();
 
-    let src = "192.0.2.100";
+    let src = "192.0.2.100".parse().unwrap();
     let good = v2_advert(51, 255, b"123.123", src);
     let wrong_auth = v2_advert(51, 255, b"wrong!", src);
     let wrong_vrid = v2_advert(52, 255, b"123.123", src);
@@ -42,7 +42,7 @@ fn bad_adverts_are_counted_rate_limited_and_ignored() {
     let foreign_src = vrrp_sender(&lab.client, 255);
     let bind: std::net::SocketAddr = "198.51.100.7:0".parse().unwrap();
     foreign_src.bind(&bind.into()).unwrap();
-    let foreign = v2_advert(51, 254, b"123.123", "198.51.100.7");
+    let foreign = v2_advert(51, 254, b"123.123", "198.51.100.7".parse().unwrap());
     const N: u64 = 20;
     for _ in 0..N {
         send_vrrp(&tx255, &wrong_auth);

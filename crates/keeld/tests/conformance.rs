@@ -12,7 +12,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 mod common;
 
-use common::{Daemon, Lab, VIP, guide_conf};
+use common::{Daemon, KEELD, Lab, VIP, guide_conf};
 use keel_testkit::{require_root, require_tool};
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
@@ -76,7 +76,7 @@ fn case_2_2_and_2_5_only_the_master_answers_arp_for_the_vip() {
     if !require_root(what) || !require_tool(what, "tcpdump") || !require_tool(what, "ping") {
         return;
     }
-    let mut lab = Lab::new("kcf", 2);
+    let mut lab = Lab::new("kcf", 2, KEELD);
     lab.write_conf(0, &guide_conf(true));
     lab.write_conf(1, &guide_conf(false));
     lab.start(0, Daemon::Keeld);

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 mod common;
 
-use common::{Daemon, Lab, PORT, VIP, guide_conf};
+use common::{Daemon, KEELD, Lab, PORT, VIP, guide_conf};
 use keel_testkit::probe::Prober;
 use keel_testkit::require_root;
 use std::time::{Duration, Instant};
@@ -14,7 +14,7 @@ const SKEW_MS: u64 = 613;
 const MASTER_DOWN: Duration = Duration::from_millis(3613);
 
 fn guide_pair(tag: &str) -> Lab {
-    let mut lab = Lab::new(tag, 2);
+    let mut lab = Lab::new(tag, 2, KEELD);
     lab.write_conf(0, &guide_conf(true));
     lab.write_conf(1, &guide_conf(false));
     lab.start(0, Daemon::Keeld);

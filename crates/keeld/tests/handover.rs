@@ -6,36 +6,21 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 mod common;
 
-use common::{Daemon, KEELD, Lab, PORT, VIP, guide_conf};
+use common::{Daemon, KEELD, Lab, PORT, Tcpdump, VIP, guide_conf};
 use keel_testkit::probe::Prober;
 use keel_testkit::{require_root, require_tool};
-use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Start keeld on node i like `Lab::start`, with extra arguments.
 fn start_keeld(lab: &mut Lab, i: usize, extra: &[&str]) {
-    let pid = |k: &str| lab.dir.join(format!("node{}-{k}.pid", i + 1));
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(lab.log_path(i))
-        .unwrap();
-    let mut cmd = lab.nodes[i].ns.command(&[KEELD]);
-    cmd.args(["-n", "-l", "-D", "-f"]).arg(lab.conf_path(i));
-    cmd.arg("-p").arg(pid("main"));
-    cmd.arg("-r").arg(pid("vrrp"));
-    cmd.args(extra);
-    cmd.stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log);
-    lab.nodes[i].child = Some(cmd.spawn().unwrap());
-    lab.nodes[i].daemon = Daemon::Keeld;
+    lab.nodes[i].args = extra.iter().map(|a| (*a).to_owned()).collect();
+    lab.start(i, Daemon::Keeld);
 }
 
 /// node1: keeld, priority 100, master; node2: `peer`, priority 99, backup.
 /// `global` is added to node1's global_defs.
 fn pair(tag: &str, peer: Daemon, extra: &[&str], global: &str) -> Lab {
-    let mut lab = Lab::new(tag, 2);
+    let mut lab = Lab::new(tag, 2, KEELD);
     let conf = guide_conf(true).replacen("global_defs {", &format!("global_defs {{\n{global}"), 1);
     lab.write_conf(0, &conf);
     lab.write_conf(1, &guide_conf(false));
@@ -259,7 +244,7 @@ fn adverts_at(text: &str, src: &str, prio: u8) -> Vec<f64> {
 /// advert on the wire, keeld and keepalived, from a capture on the client's
 /// port of the bridge.
 fn resign_latency(tag: &str, who: Daemon) -> f64 {
-    let mut lab = Lab::new(tag, 1);
+    let mut lab = Lab::new(tag, 1, KEELD);
     lab.write_conf(0, &guide_conf(true));
     match who {
         Daemon::Keeld => start_keeld(&mut lab, 0, &[]),
@@ -267,17 +252,15 @@ fn resign_latency(tag: &str, who: Daemon) -> f64 {
     }
     let t = lab.wait(Duration::from_secs(8), |l| l.holds_vip(0));
     lab.check(t.is_some(), "node1 never became master");
-    let cap = lab.dir.join("cap.txt");
-    let mut dump = lab
-        .client
-        .command(&["tcpdump", "-tt", "-n", "-l", "-i", "eth0", "vrrp"])
-        .stdout(std::fs::File::create(&cap).unwrap())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let dump = Tcpdump::start(
+        &lab.client,
+        &["-l", "-i", "eth0", "vrrp"],
+        &lab.dir.join("cap.txt"),
+    )
+    .unwrap();
     // Wait until the capture sees an advert (tcpdump is up).
     let up = lab.wait(Duration::from_secs(4), |_| {
-        std::fs::read_to_string(&cap).is_ok_and(|t| !adverts_at(&t, "192.0.2.10", 100).is_empty())
+        !adverts_at(&dump.text(), "192.0.2.10", 100).is_empty()
     });
     lab.check(up.is_some(), "tcpdump saw no advert");
     std::thread::sleep(Duration::from_millis(200));
@@ -286,7 +269,7 @@ fn resign_latency(tag: &str, who: Daemon) -> f64 {
         Daemon::Keeld => lab.nodes[0].child.as_ref().unwrap().id().to_string(),
         Daemon::Keepalived => {
             // The main pid, as `systemctl stop` (KillMode=process) signals it.
-            let p = std::fs::read_to_string(lab.dir.join("node1-main.pid")).unwrap();
+            let p = std::fs::read_to_string(lab.nodes[0].pid_file("main")).unwrap();
             p.trim().to_owned()
         }
     };
@@ -295,9 +278,7 @@ fn resign_latency(tag: &str, who: Daemon) -> f64 {
     sigterm(pid);
     let _ = lab.reap(0, Duration::from_secs(3));
     std::thread::sleep(Duration::from_millis(300));
-    let _ = dump.kill();
-    let _ = dump.wait();
-    let text = std::fs::read_to_string(&cap).unwrap();
+    let text = dump.stop();
     let zero = adverts_at(&text, "192.0.2.10", 0);
     lab.check(
         !zero.is_empty(),

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 mod common;
 
-use common::{Daemon, Lab, guide_conf, v3_conf};
+use common::{Daemon, KEELD, Lab, guide_conf, v3_conf};
 use keel_testkit::{require_root, require_tool};
 use std::time::Duration;
 
@@ -37,7 +37,7 @@ fn run(c: &Case) {
         Daemon::Keeld => Daemon::Keepalived,
         Daemon::Keepalived => Daemon::Keeld,
     };
-    let mut lab = Lab::new(c.tag, 2);
+    let mut lab = Lab::new(c.tag, 2, KEELD);
     if c.v3 {
         lab.write_conf(0, &v3_conf(100, ""));
         lab.write_conf(1, &v3_conf(99, ""));

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 mod common;
 
-use common::{Daemon, Lab};
+use common::{Daemon, KEELD, Lab};
 use keel_testkit::require_root;
 use std::time::Duration;
 
@@ -36,7 +36,7 @@ fn ipv6_pair_fails_over() {
     if !require_root("keeld IPv6 (namespaces)") {
         return;
     }
-    let mut lab = Lab::new("k6", 2);
+    let mut lab = Lab::new("k6", 2, KEELD);
     let ready = lab.wait(Duration::from_secs(5), |l| {
         link_local_ready(l, 0) && link_local_ready(l, 1)
     });
@@ -91,7 +91,7 @@ fn ipv6_interop_with_keepalived() {
     {
         return;
     }
-    let mut lab = Lab::new("k6i", 2);
+    let mut lab = Lab::new("k6i", 2, KEELD);
     let ready = lab.wait(Duration::from_secs(5), |l| {
         link_local_ready(l, 0) && link_local_ready(l, 1)
     });

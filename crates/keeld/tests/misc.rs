@@ -13,7 +13,7 @@ fn track_interface_notify_and_dump() {
     if !require_root("keeld track_interface (namespaces)") {
         return;
     }
-    let mut lab = Lab::new("kmi", 1);
+    let mut lab = Lab::new("kmi", 1, KEELD);
     let ns = &lab.nodes[0].ns;
     ns.run_ok(&[
         "ip", "link", "add", "trk0", "type", "veth", "peer", "name", "trk1",
@@ -98,7 +98,7 @@ fn second_garp_burst_fires_and_is_cancelled_on_leaving_master() {
     if !require_root("keeld garp_master_delay (namespaces)") {
         return;
     }
-    let mut lab = Lab::new("kga", 2);
+    let mut lab = Lab::new("kga", 2, KEELD);
     lab.write_conf(0, &v3_conf(100, ""));
     lab.write_conf(1, &v3_conf(99, ""));
     // node2 alone: master, first burst.
@@ -131,7 +131,7 @@ fn late_timers_are_measured_and_logged() {
     if !require_root("keeld timer lateness (namespaces)") {
         return;
     }
-    let mut lab = Lab::new("klt", 1);
+    let mut lab = Lab::new("klt", 1, KEELD);
     lab.write_conf(0, &v3_conf(100, ""));
     lab.start(0, Daemon::Keeld);
     let t = lab.wait(Duration::from_secs(3), |l| l.holds_vip(0));
@@ -155,7 +155,7 @@ fn virtual_routes_follow_the_master() {
     if !require_root("keeld virtual_routes (namespaces)") {
         return;
     }
-    let mut lab = Lab::new("kvr", 1);
+    let mut lab = Lab::new("kvr", 1, KEELD);
     let routes = "  virtual_routes {\n    198.51.100.0/24 via 192.0.2.1 dev eth0\n  }\n";
     lab.write_conf(0, &v3_conf(100, routes));
     lab.start(0, Daemon::Keeld);

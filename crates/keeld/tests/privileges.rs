@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 mod common;
 
-use common::{Daemon, Lab, v3_conf};
+use common::{Daemon, KEELD, Lab, v3_conf};
 use keel_testkit::require_root;
 use std::time::Duration;
 
@@ -31,7 +31,7 @@ fn keeps_only_needed_capabilities_and_survives_sigusr2() {
     if !require_root("keeld capabilities (namespaces)") {
         return;
     }
-    let mut lab = Lab::new("kpv", 1);
+    let mut lab = Lab::new("kpv", 1, KEELD);
     lab.write_conf(0, &v3_conf(100, ""));
     lab.start(0, Daemon::Keeld);
     let t = lab.wait(Duration::from_secs(3), |l| l.holds_vip(0));

@@ -4,12 +4,12 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 mod common;
 
-use common::{AdvertLog, Daemon, Lab, VIP, v3_conf};
+use common::{AdvertLog, Daemon, KEELD, Lab, VIP, v3_conf};
 use keel_testkit::require_root;
 use std::time::{Duration, Instant};
 
 fn fast_pair(tag: &str) -> Lab {
-    let mut lab = Lab::new(tag, 2);
+    let mut lab = Lab::new(tag, 2, KEELD);
     lab.write_conf(0, &v3_conf(100, ""));
     lab.write_conf(1, &v3_conf(99, ""));
     lab.start(0, Daemon::Keeld);

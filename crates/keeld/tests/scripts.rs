@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 mod common;
 
-use common::{Daemon, Lab, v3_conf};
+use common::{Daemon, KEELD, Lab, v3_conf};
 use keel_testkit::require_root;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
@@ -14,7 +14,7 @@ fn track_script_weight_notify_and_security() {
     if !require_root("keeld scripts (namespaces)") {
         return;
     }
-    let mut lab = Lab::new("ksc", 2);
+    let mut lab = Lab::new("ksc", 2, KEELD);
     let d = lab.dir.clone();
     std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
     let ok = d.join("ok");

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 mod common;
 
-use common::{Daemon, Lab};
+use common::{Daemon, KEELD, Lab};
 use keel_testkit::require_root;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
@@ -29,7 +29,7 @@ fn sync_group_members_move_together() {
     if !require_root("keeld sync group (namespaces)") {
         return;
     }
-    let mut lab = Lab::new("ksg", 2);
+    let mut lab = Lab::new("ksg", 2, KEELD);
     std::fs::set_permissions(&lab.dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     let ok = lab.dir.join("ok");
     std::fs::write(&ok, "").unwrap();

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 mod common;
 
-use common::{AdvertLog, Daemon, Lab, v3_conf};
+use common::{AdvertLog, Daemon, KEELD, Lab, v3_conf};
 use keel_testkit::require_root;
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ fn unicast_peers_elect_and_fail_over() {
     if !require_root("keeld unicast peers (namespaces)") {
         return;
     }
-    let mut lab = Lab::new("kuc", 2);
+    let mut lab = Lab::new("kuc", 2, KEELD);
     let peer = |me: &str, other: &str| {
         format!("  unicast_src_ip {me}\n  unicast_peer {{\n    {other}\n  }}\n")
     };

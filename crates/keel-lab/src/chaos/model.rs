@@ -80,6 +80,12 @@ pub struct Model {
 pub const BASE: [u8; N] = [100, 90, 80];
 pub const WEIGHT: u8 = 25;
 
+impl Default for Model {
+    fn default() -> Model {
+        Model::new()
+    }
+}
+
 impl Model {
     pub fn new() -> Model {
         Model {
@@ -149,6 +155,7 @@ impl Model {
 
 /// The seeded schedule: step k depends on the seed (and the flags that
 /// change which faults are possible) only.
+#[derive(Debug)]
 pub struct Schedule {
     rng: fastrand::Rng,
     base: [u8; N],
@@ -179,7 +186,7 @@ impl Schedule {
         }
     }
 
-    pub fn next(&mut self) -> Step {
+    pub fn next_step(&mut self) -> Step {
         let hold_ms = self.rng.u64(0..=1500);
         let keeld_nodes: Vec<usize> = (0..N).filter(|&i| Some(i) != self.keepalived).collect();
         let fault = match self.rng.u32(0..100) {
@@ -279,22 +286,22 @@ mod tests {
     fn schedule_is_a_function_of_the_seed() {
         let a: Vec<String> = {
             let mut s = Schedule::new(42, None, false);
-            (0..200).map(|_| s.next().describe()).collect()
+            (0..200).map(|_| s.next_step().describe()).collect()
         };
         let b: Vec<String> = {
             let mut s = Schedule::new(42, None, false);
-            (0..200).map(|_| s.next().describe()).collect()
+            (0..200).map(|_| s.next_step().describe()).collect()
         };
         assert_eq!(a, b);
         let c: Vec<String> = {
             let mut s = Schedule::new(43, None, false);
-            (0..200).map(|_| s.next().describe()).collect()
+            (0..200).map(|_| s.next_step().describe()).collect()
         };
         assert_ne!(a, c);
         // Every kind of fault shows up in 200 steps.
         let kinds: std::collections::BTreeSet<&str> = {
             let mut s = Schedule::new(42, None, false);
-            (0..200).map(|_| s.next().fault.kind()).collect()
+            (0..200).map(|_| s.next_step().fault.kind()).collect()
         };
         assert_eq!(kinds.len(), 11, "{kinds:?}");
     }
@@ -303,7 +310,7 @@ mod tests {
     fn soak_never_kills_the_witness_and_keepalived_gets_no_bad_reload() {
         let mut s = Schedule::new(7, Some(2), true);
         for _ in 0..2000 {
-            match s.next().fault {
+            match s.next_step().fault {
                 Fault::Kill(t) | Fault::Stop(t) | Fault::Restart(t) => {
                     assert!(matches!(t, Target::Node(1 | 2)), "{t:?}");
                 }
@@ -319,7 +326,7 @@ mod tests {
         let mut m = Model::new();
         m.running = [true; N];
         for _ in 0..2000 {
-            if let Fault::Reload { node, prio } = s.next().fault {
+            if let Fault::Reload { node, prio } = s.next_step().fault {
                 m.base[node] = prio;
             }
             for mask in 0..8u8 {

@@ -15,198 +15,64 @@
 //! keepalived as the peer — probes lost by `keeld handover` and by SIGTERM
 //! with `--stop-mode handover` — beside keepalived's own graceful stop in the
 //! same run; written to `target/bench-failover-handover.md`.
-use crate::lab::{Daemon, GuidePair, PORT, VIP, cpu_ns, write_guide_confs};
-use crate::util::{cargo, is_root, root, run, step, wait_exit};
+use crate::host::{KEEPALIVED, build_keeld, root, step, wait_exit};
+use crate::procfs::{cpu_ns, rss_kib};
+use crate::{Daemon, Lab, Tcpdump, config};
 use anyhow::{Context, Result, bail};
-use keel_testkit::Netns;
-use keel_testkit::probe::{Prober, Responder};
+use keel_testkit::probe::Prober;
 use std::fmt::Write as _;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-struct Lab {
-    daemon: Daemon,
-    bin: PathBuf,
-    dir: PathBuf,
-    nodes: [Netns; 2],
-    client: Netns,
-    _switch: Netns,
-    procs: [Option<Child>; 2],
-    _responders: Vec<Responder>,
-    /// Handover mode: node1 runs this keeld with these arguments instead.
-    node1_keeld: Option<(PathBuf, Vec<String>)>,
+/// The guide's pair with `daemon` (`bin` when keeld) on both nodes, files
+/// in `target/bench-failover/<daemon>`, without keeld's detailed logging.
+fn pair(daemon: Daemon, bin: &Path) -> Result<Lab> {
+    let dir = root().join(format!("target/bench-failover/{}", daemon.name()));
+    let mut lab = Lab::in_dir("bf", 2, bin.to_path_buf(), &dir)?;
+    for (i, master) in [true, false].into_iter().enumerate() {
+        lab.write_conf(i, &config::guide(master));
+        lab.nodes[i].daemon = daemon;
+        lab.nodes[i].detail = false;
+    }
+    Ok(lab)
 }
 
-impl Lab {
-    fn new(daemon: Daemon, bin: PathBuf) -> Result<Lab> {
-        let dir = root().join(format!("target/bench-failover/{}", daemon.name()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir)?;
-        write_guide_confs(&dir)?;
-        let GuidePair {
-            switch,
-            nodes,
-            client,
-            responders,
-        } = GuidePair::new("bf");
-        Ok(Lab {
-            daemon,
-            bin,
-            dir,
-            nodes,
-            client,
-            _switch: switch,
-            procs: [None, None],
-            _responders: responders,
-            node1_keeld: None,
-        })
-    }
-
-    fn start(&mut self, i: usize) -> Result<()> {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.join(format!("node{}.log", i + 1)))?;
-        let pid = |k: &str| self.dir.join(format!("node{}-{k}.pid", i + 1));
-        let mut cmd = self.nodes[i].command(&[]);
-        let node1 = self.node1_keeld.as_ref().filter(|_| i == 0);
-        cmd.arg(node1.map_or(&self.bin, |n| &n.0));
-        cmd.args(["-n", "-l", "-f"])
-            .arg(self.dir.join(format!("node{}.conf", i + 1)));
-        cmd.arg("-p").arg(pid("main"));
-        cmd.arg("-r").arg(pid("vrrp"));
-        if let Some((_, args)) = node1 {
-            cmd.args(args);
-        } else if self.daemon == Daemon::Keepalived {
-            cmd.arg("-c").arg(pid("check")).arg("-P");
-        }
-        cmd.stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log);
-        self.procs[i] = Some(cmd.spawn().context("starting the daemon")?);
-        Ok(())
-    }
-
-    /// The client's 10 ms probe stream to the VIP.
-    fn prober(&self) -> Result<Prober> {
-        Ok(Prober::start(
-            &self.client,
-            format!("{VIP}:{PORT}").parse()?,
-            Duration::from_millis(10),
-        ))
-    }
-
-    /// Start probing, then node1 and node2 (node1 first), until node1 is master.
-    fn start_pair(&mut self) -> Result<Prober> {
-        let prober = self.prober()?;
-        self.start(0)?;
-        std::thread::sleep(Duration::from_millis(200));
-        self.start(1)?;
-        self.settle_master()?;
-        Ok(prober)
-    }
-
-    fn pids(&self, i: usize) -> Vec<String> {
-        let o = keel_testkit::sh(&["ip", "netns", "pids", self.nodes[i].name()]);
-        let want = if i == 0 && self.node1_keeld.is_some() {
-            "keeld"
-        } else {
-            self.daemon.name()
-        };
-        String::from_utf8_lossy(&o.stdout)
-            .split_whitespace()
-            .filter(|p| {
-                std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == want)
-            })
-            .map(str::to_owned)
-            .collect()
-    }
-
-    fn signal(&self, i: usize, sig: &str) {
-        for p in self.pids(i) {
-            let _ = Command::new("kill").args([&format!("-{sig}"), &p]).status();
-        }
-    }
-
-    fn reap(&mut self, i: usize) {
-        if let Some(mut c) = self.procs[i].take() {
-            let _ = wait_exit(&mut c, Duration::from_secs(3), Duration::from_millis(10));
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        // keepalived's children
-        self.signal(i, "KILL");
-    }
-
-    /// RSS of node i's daemon processes, KiB.
-    fn rss_kib(&self, i: usize) -> u64 {
-        self.pids(i)
-            .iter()
-            .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/status")).ok())
-            .filter_map(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("VmRSS:"))
-                    .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-            })
-            .sum()
-    }
-
-    fn holds_vip(&self, i: usize) -> bool {
-        // `ip -n` (setns only) is much lighter than `ip netns exec` (which also
-        // remounts /sys): it keeps the 5 ms polling honest on a loaded machine.
-        let out = keel_testkit::sh(&[
-            "ip",
-            "-n",
-            self.nodes[i].name(),
-            "-o",
-            "-4",
-            "addr",
-            "show",
-            "dev",
-            "eth0",
-        ]);
-        String::from_utf8_lossy(&out.stdout).contains(&format!(" {VIP}/"))
-    }
-
-    fn wait(&self, within: Duration, f: impl Fn(&Lab) -> bool) -> Option<Duration> {
-        let t = Instant::now();
-        while t.elapsed() < within {
-            if f(self) {
-                return Some(t.elapsed());
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        None
-    }
-
-    /// Start both and wait for node1 to hold the VIP alone.
-    fn settle_master(&mut self) -> Result<()> {
-        let ok = self.wait(Duration::from_secs(10), |l| {
-            l.holds_vip(0) && !l.holds_vip(1)
-        });
-        if ok.is_none() {
-            bail!(
-                "{}: node1 did not become the only master",
-                self.daemon.name()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(1500));
-        Ok(())
-    }
+/// Wait up to 3 s for node i's daemon to exit, then kill what is left of it
+/// (keepalived's children).
+fn reap(lab: &mut Lab, i: usize) {
+    let _ = lab.reap(i, Duration::from_secs(3));
+    lab.signal(i, "KILL");
 }
 
-impl Drop for Lab {
-    fn drop(&mut self) {
-        for i in 0..2 {
-            self.signal(i, "CONT");
-            self.signal(i, "KILL");
-            if let Some(mut c) = self.procs[i].take() {
-                let _ = c.kill();
-                let _ = c.wait();
-            }
-        }
+/// Wait for node1 to hold the VIP alone, then 1.5 s more.
+fn settle_master(lab: &Lab) -> Result<()> {
+    let ok = lab.wait(Duration::from_secs(10), |l| {
+        l.holds_vip(0) && !l.holds_vip(1)
+    });
+    if ok.is_none() {
+        bail!(
+            "{}: node1 did not become the only master",
+            lab.nodes[0].daemon.name()
+        );
     }
+    std::thread::sleep(Duration::from_millis(1500));
+    Ok(())
+}
+
+/// Start probing, then node1 and node2 (node1 first), until node1 is master.
+fn start_pair(lab: &mut Lab) -> Result<Prober> {
+    let prober = lab.prober(Duration::from_millis(10));
+    lab.nodes[0].start()?;
+    std::thread::sleep(Duration::from_millis(200));
+    lab.nodes[1].start()?;
+    settle_master(lab)?;
+    Ok(prober)
+}
+
+/// RSS of node i's daemon processes, KiB.
+fn node_rss(lab: &Lab, i: usize) -> u64 {
+    lab.nodes[i].pids(true).into_iter().map(rss_kib).sum()
 }
 
 #[derive(Default, Debug)]
@@ -231,42 +97,42 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn one_daemon(daemon: Daemon, bin: PathBuf, reps: usize) -> Result<Samples> {
+fn one_daemon(daemon: Daemon, bin: &Path, reps: usize) -> Result<Samples> {
     step(&format!(
         "failover with {} ({reps} repetitions)",
         daemon.name()
     ));
-    let mut lab = Lab::new(daemon, bin)?;
+    let mut lab = pair(daemon, bin)?;
     let mut s = Samples::default();
-    let prober = lab.start_pair()?;
+    let prober = start_pair(&mut lab)?;
     for i in 0..2 {
-        s.rss_kib.push(lab.rss_kib(i) as f64);
+        s.rss_kib.push(node_rss(&lab, i) as f64);
     }
     // Steady-state CPU over 20 s, scaled to a minute.
-    let (m0, b0) = (cpu_ns(&lab.pids(0)), cpu_ns(&lab.pids(1)));
+    let (m0, b0) = (
+        cpu_ns(&lab.nodes[0].pids(true)),
+        cpu_ns(&lab.nodes[1].pids(true)),
+    );
     std::thread::sleep(Duration::from_secs(20));
-    let (m1, b1) = (cpu_ns(&lab.pids(0)), cpu_ns(&lab.pids(1)));
+    let (m1, b1) = (
+        cpu_ns(&lab.nodes[0].pids(true)),
+        cpu_ns(&lab.nodes[1].pids(true)),
+    );
     s.cpu_master_ms_min
         .push(m1.saturating_sub(m0) as f64 / 1e6 * 3.0);
     s.cpu_backup_ms_min
         .push(b1.saturating_sub(b0) as f64 / 1e6 * 3.0);
     // A capture on the client for the priority-0 adverts of graceful stops.
-    let cap = lab.dir.join("capture.txt");
-    let mut dump = lab
-        .client
-        .command(&["tcpdump", "-tt", "-n", "-l", "-i", "eth0", "vrrp"])
-        .stdout(std::fs::File::create(&cap)?)
-        .stderr(Stdio::null())
-        .spawn()
-        .context("starting tcpdump")?;
-    lab.wait(Duration::from_secs(5), |_| {
-        std::fs::read_to_string(&cap).is_ok_and(|t| t.contains("192.0.2.10 > 224.0.0.18"))
-    })
-    .context("tcpdump saw no advert")?;
+    let dump = Tcpdump::start(
+        &lab.client,
+        &["-l", "-i", "eth0", "vrrp"],
+        &lab.dir.join("capture.txt"),
+    )?;
+    dump.wait_for("192.0.2.10 > 224.0.0.18", Duration::from_secs(5))?;
     let mut sent_at = Vec::new();
     for rep in 0..reps {
         // graceful stop
-        let main_pid: i32 = std::fs::read_to_string(lab.dir.join("node1-main.pid"))
+        let main_pid: i32 = std::fs::read_to_string(lab.nodes[0].pid_file("main"))
             .ok()
             .and_then(|p| p.trim().parse().ok())
             .context("node1's main pid file")?;
@@ -274,7 +140,7 @@ fn one_daemon(daemon: Daemon, bin: PathBuf, reps: usize) -> Result<Samples> {
         sent_at.push(std::time::SystemTime::now());
         keel_testkit::signal(main_pid, keel_testkit::SIGTERM)?;
         let took = lab.wait(Duration::from_secs(5), |l| l.holds_vip(1));
-        lab.reap(0);
+        reap(&mut lab, 0);
         std::thread::sleep(Duration::from_millis(300));
         let log = prober.snapshot();
         s.graceful_ms.push(ms(log.outage_in(t, None)));
@@ -284,8 +150,8 @@ fn one_daemon(daemon: Daemon, bin: PathBuf, reps: usize) -> Result<Samples> {
         }
         // return + preemption
         let t = Instant::now();
-        lab.start(0)?;
-        lab.settle_master()?;
+        lab.nodes[0].start()?;
+        settle_master(&lab)?;
         s.preempt_lost
             .push(prober.snapshot().lost_in(t, None) as f64);
 
@@ -297,19 +163,21 @@ fn one_daemon(daemon: Daemon, bin: PathBuf, reps: usize) -> Result<Samples> {
             .context("no takeover after crash")?;
         // from the event (sending the signals is inside the measured time)
         let took = t.elapsed();
-        lab.reap(0);
+        reap(&mut lab, 0);
         std::thread::sleep(Duration::from_millis(300));
         s.crash_takeover_ms.push(ms(took));
         s.crash_outage_ms
             .push(ms(prober.snapshot().outage_in(t, None)));
         // a crashed node's kernel keeps the VIP; a reboot would clear it
-        let _ = lab.nodes[0].run(&["ip", "addr", "del", &format!("{VIP}/32"), "dev", "eth0"]);
-        lab.start(0)?;
-        lab.settle_master()?;
+        lab.nodes[0].drop_vip();
+        lab.nodes[0].start()?;
+        settle_master(&lab)?;
 
         // link down
         let t = Instant::now();
-        lab.nodes[0].run_ok(&["ip", "link", "set", "eth0", "down"]);
+        lab.nodes[0]
+            .ns
+            .run_ok(&["ip", "link", "set", "eth0", "down"]);
         lab.wait(Duration::from_secs(8), |l| l.holds_vip(1))
             .context("no takeover after link down")?;
         let took = t.elapsed();
@@ -328,8 +196,8 @@ fn one_daemon(daemon: Daemon, bin: PathBuf, reps: usize) -> Result<Samples> {
         s.link_takeover_ms.push(ms(took));
         s.link_outage_ms.push(ms(log.outage_in(t, None)));
         s.link_lost.push(log.lost_in(t, None) as f64);
-        lab.nodes[0].run_ok(&["ip", "link", "set", "eth0", "up"]);
-        lab.settle_master()?;
+        lab.nodes[0].ns.run_ok(&["ip", "link", "set", "eth0", "up"]);
+        settle_master(&lab)?;
         eprintln!(
             "    rep {}: graceful {:.0} ms, crash takeover {:.0} ms, link-down outage {:.0} ms",
             rep + 1,
@@ -339,9 +207,7 @@ fn one_daemon(daemon: Daemon, bin: PathBuf, reps: usize) -> Result<Samples> {
         );
     }
     drop(prober.stop());
-    let _ = dump.kill();
-    let _ = dump.wait();
-    let text = std::fs::read_to_string(&cap).unwrap_or_default();
+    let text = dump.stop();
     let zeros: Vec<f64> = text
         .lines()
         .filter(|l| l.contains("192.0.2.10 > 224.0.0.18") && l.contains("prio 0,"))
@@ -388,29 +254,22 @@ struct HandoverSamples {
 
 /// keeld (node1, `--stop-mode handover`) hands over to `peer` (node2), by
 /// command and by SIGTERM, `reps` times each.
-fn handover_runs(
-    peer: Daemon,
-    peer_bin: PathBuf,
-    keeld: &std::path::Path,
-    reps: usize,
-) -> Result<HandoverSamples> {
+fn handover_runs(peer: Daemon, keeld: &Path, reps: usize) -> Result<HandoverSamples> {
     step(&format!(
         "handover: keeld -> {} ({reps} repetitions)",
         peer.name()
     ));
-    let mut lab = Lab::new(peer, peer_bin)?;
-    lab.node1_keeld = Some((
-        keeld.to_owned(),
-        vec!["--stop-mode".into(), "handover".into()],
-    ));
-    let socket = lab.dir.join("node1-main.sock");
+    let mut lab = pair(peer, keeld)?;
+    lab.nodes[0].daemon = Daemon::Keeld;
+    lab.nodes[0].args = vec!["--stop-mode".into(), "handover".into()];
+    let socket = lab.socket(0);
     let mut s = HandoverSamples::default();
-    let prober = lab.prober()?;
-    lab.start(0)?;
+    let prober = lab.prober(Duration::from_millis(10));
+    lab.nodes[0].start()?;
     lab.wait(Duration::from_secs(8), |l| l.holds_vip(0))
         .context("node1 (keeld) never became master")?;
-    lab.start(1)?;
-    lab.settle_master()?;
+    lab.nodes[1].start()?;
+    settle_master(&lab)?;
     for rep in 0..reps {
         // the command: node1 hands over and stays backup
         let t = Instant::now();
@@ -433,24 +292,24 @@ fn handover_runs(
         // back to node1 master: restart it (a held backup leaves at once on
         // SIGTERM) and let it preempt
         lab.signal(0, "TERM");
-        lab.reap(0);
-        lab.start(0)?;
-        lab.settle_master()?;
+        reap(&mut lab, 0);
+        lab.nodes[0].start()?;
+        settle_master(&lab)?;
         // the stop mode
         let t = Instant::now();
         lab.signal(0, "TERM");
-        let exited = lab.procs[0].as_mut().and_then(|c| {
+        let exited = lab.nodes[0].child.as_mut().and_then(|c| {
             wait_exit(c, Duration::from_secs(6), Duration::from_millis(2)).map(|_| t.elapsed())
         });
-        lab.reap(0);
+        reap(&mut lab, 0);
         lab.wait(Duration::from_secs(3), |l| l.holds_vip(1))
             .context("no takeover after SIGTERM in handover mode")?;
         std::thread::sleep(Duration::from_millis(300));
         s.stop_lost.push(prober.snapshot().lost_in(t, None) as f64);
         s.stop_exit_ms
             .push(ms(exited.context("keeld did not exit after SIGTERM")?));
-        lab.start(0)?;
-        lab.settle_master()?;
+        lab.nodes[0].start()?;
+        settle_master(&lab)?;
         eprintln!(
             "    rep {}: command {} lost (moved after {:.0} ms), stop {} lost (exit after {:.0} ms)",
             rep + 1,
@@ -468,32 +327,27 @@ fn handover_runs(
 /// same table.
 fn keepalived_graceful(reps: usize) -> Result<Vec<f64>> {
     step(&format!("keepalived graceful stop ({reps} repetitions)"));
-    let mut lab = Lab::new(Daemon::Keepalived, PathBuf::from("/usr/sbin/keepalived"))?;
-    let prober = lab.start_pair()?;
+    let mut lab = pair(Daemon::Keepalived, Path::new(KEEPALIVED))?;
+    let prober = start_pair(&mut lab)?;
     let mut lost = Vec::new();
     for _ in 0..reps {
         let t = Instant::now();
         lab.signal(0, "TERM");
         lab.wait(Duration::from_secs(5), |l| l.holds_vip(1))
             .context("keepalived: no takeover after SIGTERM")?;
-        lab.reap(0);
+        reap(&mut lab, 0);
         std::thread::sleep(Duration::from_millis(300));
         lost.push(prober.snapshot().lost_in(t, None) as f64);
-        lab.start(0)?;
-        lab.settle_master()?;
+        lab.nodes[0].start()?;
+        settle_master(&lab)?;
     }
     drop(prober.stop());
     Ok(lost)
 }
 
-fn handover_table(keeld: &std::path::Path, reps: usize) -> Result<String> {
-    let k = handover_runs(Daemon::Keeld, keeld.to_owned(), keeld, reps)?;
-    let a = handover_runs(
-        Daemon::Keepalived,
-        PathBuf::from("/usr/sbin/keepalived"),
-        keeld,
-        reps,
-    )?;
+fn handover_table(keeld: &Path, reps: usize) -> Result<String> {
+    let k = handover_runs(Daemon::Keeld, keeld, reps)?;
+    let a = handover_runs(Daemon::Keepalived, keeld, reps)?;
     let ka = keepalived_graceful(reps)?;
     let mut out = String::new();
     let _ = writeln!(
@@ -551,20 +405,21 @@ raw keepalived graceful lost: {ka:?}"
     Ok(out)
 }
 
+/// `bench failover [-- --reps N --debug --mode all|failover|handover]`.
 pub fn main(args: &[String]) -> Result<()> {
-    if !is_root() {
+    if !keel_testkit::is_root() {
         bail!("cargo xtask bench failover needs root (network namespaces)");
     }
-    crate::deps::ensure(&[("keepalived", "/usr/sbin/keepalived")])?;
+    crate::host::ensure_packages(&[("keepalived", KEEPALIVED), ("tcpdump", "/usr/bin/tcpdump")])?;
     let mut reps = 5usize;
     let mut debug = false;
     let mut mode = "all".to_owned();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--reps" => reps = it.next().and_then(|n| n.parse().ok()).unwrap_or(5),
+            "--reps" => reps = super::value(a, &mut it)?,
             "--debug" => debug = true,
-            "--mode" => mode = it.next().cloned().unwrap_or_default(),
+            "--mode" => mode = super::value(a, &mut it)?,
             other => bail!(
                 "unknown argument {other:?} (use --reps N, --debug, --mode all|failover|handover)"
             ),
@@ -573,18 +428,7 @@ pub fn main(args: &[String]) -> Result<()> {
     if !["all", "failover", "handover"].contains(&mode.as_str()) {
         bail!("--mode {mode:?}: use all, failover or handover");
     }
-    step("building keeld");
-    let mut c = cargo();
-    c.args(["build", "-p", "keeld"]);
-    if !debug {
-        c.arg("--release");
-    }
-    run(&mut c)?;
-    let keeld = root().join(if debug {
-        "target/debug/keeld"
-    } else {
-        "target/release/keeld"
-    });
+    let keeld = build_keeld(!debug)?;
     if mode != "failover" {
         let out = handover_table(&keeld, reps)?;
         println!("{out}");
@@ -595,12 +439,8 @@ pub fn main(args: &[String]) -> Result<()> {
             return Ok(());
         }
     }
-    let k = one_daemon(Daemon::Keeld, keeld, reps)?;
-    let a = one_daemon(
-        Daemon::Keepalived,
-        PathBuf::from("/usr/sbin/keepalived"),
-        reps,
-    )?;
+    let k = one_daemon(Daemon::Keeld, &keeld, reps)?;
+    let a = one_daemon(Daemon::Keepalived, &keeld, reps)?;
     let mut out = String::new();
     let _ = writeln!(
         out,

@@ -17,20 +17,17 @@
 //! daemons' own timing rather than the scheduler's. `--only keeld|keepalived`
 //! runs one daemon; `--keeld PATH` uses a keeld built elsewhere (e.g. an older
 //! commit, to compare).
-use crate::lab::{Daemon, cpu_ns};
-use crate::util::{cargo, is_root, root, run, step};
-use anyhow::{Context, Result, bail};
+use crate::host::{KEEPALIVED, build_keeld, root, step};
+use crate::procfs::{cpu_ns, rss_kib};
+use crate::topology::fan_out;
+use crate::{Daemon, Node, Tcpdump};
+use anyhow::{Result, bail};
 use keel_testkit::Netns;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-/// Interface k: node side `s{k}` 198.51.100.(8k+1)/29, sink side `k{k}`.
-fn node_addr(k: usize) -> String {
-    format!("198.51.100.{}", 8 * k + 1)
-}
 
 /// The configuration: `ifaces` interfaces × `per` VRIDs, VIP 203.0.113.V
 /// (the same set on every interface: addresses are per interface).
@@ -58,28 +55,6 @@ struct Run {
     vips_left: usize,
     /// keeld only: its own timer lateness histogram (status socket).
     late_hist: String,
-}
-
-fn pids(ns: &Netns, comm: &str) -> Vec<String> {
-    let o = keel_testkit::sh(&["ip", "netns", "pids", ns.name()]);
-    String::from_utf8_lossy(&o.stdout)
-        .split_whitespace()
-        .filter(|p| {
-            std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == comm)
-        })
-        .map(str::to_owned)
-        .collect()
-}
-
-fn rss_kib(pids: &[String]) -> u64 {
-    pids.iter()
-        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/status")).ok())
-        .filter_map(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        })
-        .sum()
 }
 
 fn count_vips(ns: &Netns) -> usize {
@@ -170,49 +145,20 @@ fn one(
         "scale: {} with {total} instances ({ifaces} interfaces x {per} VRIDs)",
         daemon.name()
     ));
-    let node = Netns::new("sc-node");
-    let sink = Netns::new("sc-sink");
-    for k in 0..ifaces {
-        node.veth_to(&sink, &format!("s{k}"), &format!("k{k}"));
-        node.run_ok(&[
-            "ip",
-            "addr",
-            "add",
-            &format!("{}/29", node_addr(k)),
-            "dev",
-            &format!("s{k}"),
-        ]);
-        sink.run_ok(&[
-            "ip",
-            "addr",
-            "add",
-            &format!("198.51.100.{}/29", 8 * k + 2),
-            "dev",
-            &format!("k{k}"),
-        ]);
-    }
-    let conf = dir.join("scale.conf");
-    std::fs::write(&conf, config(ifaces, per))?;
-    let log = std::fs::File::create(dir.join(format!("{}.log", daemon.name())))?;
-    let pid = |k: &str| dir.join(format!("{}-{k}.pid", daemon.name()));
-    let mut cmd = node.command(&[]);
-    if let Some(p) = rt {
-        cmd.args(["chrt", "-f", &p.to_string()]);
-    }
-    cmd.arg(bin).args(["-n", "-l", "-f"]).arg(&conf);
-    cmd.arg("-p").arg(pid("main")).arg("-r").arg(pid("vrrp"));
-    if daemon == Daemon::Keepalived {
-        cmd.arg("-c").arg(pid("check")).arg("-P");
-    }
-    cmd.stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log);
+    let (node, sink) = fan_out("sc", ifaces);
+    let dir = dir.join(daemon.name());
+    std::fs::create_dir_all(&dir)?;
+    let mut n = Node::new(node, 0, dir.clone(), bin.to_path_buf())?;
+    n.daemon = daemon;
+    n.detail = false;
+    n.rt = rt;
+    std::fs::write(n.conf_path(), config(ifaces, per))?;
     let t0 = Instant::now();
-    let mut child: Child = cmd.spawn().context("starting the daemon")?;
+    n.start()?;
     let mut startup = None;
     let mut up = 0;
     while t0.elapsed() < Duration::from_secs(30) {
-        up = count_vips(&node);
+        up = count_vips(&n.ns);
         if up == total {
             startup = Some(t0.elapsed().as_secs_f64() * 1000.0);
             break;
@@ -228,44 +174,34 @@ fn one(
     );
     // Settle past the second gratuitous burst (garp_master_delay 5 s).
     std::thread::sleep(Duration::from_secs(6));
-    let cap = dir.join(format!("{}-capture.txt", daemon.name()));
-    let mut dump = sink
-        .command(&["tcpdump", "-tt", "-n", "-i", "any", "-B", "16384", "vrrp"])
-        .stdout(std::fs::File::create(&cap)?)
-        .stderr(Stdio::null())
-        .spawn()
-        .context("tcpdump")?;
+    let dump = Tcpdump::start(
+        &sink,
+        &["-i", "any", "-B", "16384", "vrrp"],
+        &dir.join("capture.txt"),
+    )?;
     std::thread::sleep(Duration::from_secs(1));
-    let ps = pids(&node, daemon.name());
+    let ps = n.pids(true);
     let c0 = cpu_ns(&ps);
     let w0 = Instant::now();
     std::thread::sleep(Duration::from_secs(20));
     let c1 = cpu_ns(&ps);
     let wall = w0.elapsed();
-    let rss = rss_kib(&ps);
+    let rss = ps.iter().map(|p| rss_kib(*p)).sum();
     let late_hist = if daemon == Daemon::Keeld {
-        keeld_late_hist(bin, &dir.join("keeld-main.sock"))
+        keeld_late_hist(bin, &n.socket())
     } else {
         String::new()
     };
-    let _ = dump.kill();
-    let _ = dump.wait();
-    let text = std::fs::read_to_string(&cap).unwrap_or_default();
+    let text = dump.stop();
     let (mut g, adverts, streams) = gaps(&text);
     g.sort_by(f64::total_cmp);
     // Stop: SIGTERM to every daemon process, then no VIP may be left.
-    for p in pids(&node, daemon.name()) {
-        let _ = Command::new("kill").args(["-TERM", &p]).status();
+    n.signal("TERM");
+    if n.reap(Duration::from_secs(10)).is_none() {
+        n.kill();
     }
-    let _ = crate::util::wait_exit(
-        &mut child,
-        Duration::from_secs(10),
-        Duration::from_millis(20),
-    );
-    let _ = child.kill();
-    let _ = child.wait();
     std::thread::sleep(Duration::from_millis(500));
-    let left = count_vips(&node);
+    let left = count_vips(&n.ns);
     Ok(Run {
         startup_ms: startup,
         vips_up: up,
@@ -301,13 +237,10 @@ fn one_summary(d: Daemon, r: &Run) -> String {
 }
 
 pub fn main(args: &[String]) -> Result<()> {
-    if !is_root() {
+    if !keel_testkit::is_root() {
         bail!("cargo xtask bench scale needs root (network namespaces)");
     }
-    crate::deps::ensure(&[
-        ("keepalived", "/usr/sbin/keepalived"),
-        ("tcpdump", "/usr/bin/tcpdump"),
-    ])?;
+    crate::host::ensure_packages(&[("keepalived", KEEPALIVED), ("tcpdump", "/usr/bin/tcpdump")])?;
     let (mut ifaces, mut per, mut debug) = (20usize, 250usize, false);
     let mut only: Option<Daemon> = None;
     let mut prebuilt: Option<PathBuf> = None;
@@ -315,13 +248,13 @@ pub fn main(args: &[String]) -> Result<()> {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--ifaces" => ifaces = it.next().and_then(|n| n.parse().ok()).unwrap_or(20),
-            "--per" => per = it.next().and_then(|n| n.parse().ok()).unwrap_or(250),
+            "--ifaces" => ifaces = super::value(a, &mut it)?,
+            "--per" => per = super::value(a, &mut it)?,
             "--debug" => debug = true,
             "--keeld" => prebuilt = it.next().map(PathBuf::from),
             // Both daemons under SCHED_FIFO at this priority (`chrt -f`), to see
             // the daemons' own timing apart from a busy machine's scheduling.
-            "--rt" => rt = it.next().and_then(|n| n.parse().ok()),
+            "--rt" => rt = Some(super::value(a, &mut it)?),
             "--only" => {
                 only = match it.next().map(String::as_str) {
                     Some("keeld") => Some(Daemon::Keeld),
@@ -340,25 +273,12 @@ pub fn main(args: &[String]) -> Result<()> {
     let keeld = match prebuilt {
         // A keeld built elsewhere (e.g. an older commit, to compare).
         Some(p) => p,
-        None => {
-            step("building keeld");
-            let mut c = cargo();
-            c.args(["build", "-p", "keeld"]);
-            if !debug {
-                c.arg("--release");
-            }
-            run(&mut c)?;
-            root().join(if debug {
-                "target/debug/keeld"
-            } else {
-                "target/release/keeld"
-            })
-        }
+        None => build_keeld(!debug)?,
     };
     let dir = root().join("target/bench-scale");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
-    let ka = PathBuf::from("/usr/sbin/keepalived");
+    let ka = PathBuf::from(KEEPALIVED);
     if let Some(d) = only {
         // One daemon: a quick look while working on it; no comparison table.
         let bin = if d == Daemon::Keeld { &keeld } else { &ka };
