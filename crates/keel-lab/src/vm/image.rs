@@ -245,6 +245,7 @@ fn libs_of(bin: &Path, extra: &str) -> Result<Vec<PathBuf>> {
     Ok(v)
 }
 
+/// Download, unpack and assemble the VM into `target/vm`.
 pub fn build() -> Result<()> {
     let t0 = Instant::now();
     let vm = super::dir();
@@ -285,6 +286,22 @@ pub fn build() -> Result<()> {
     std::fs::write(vm.join("kernel.release"), &kver)?;
 
     let mut c = Cpio::default();
+    base_tree(&mut c, &ux)?;
+    modules(&mut c, &kx, &kver)?;
+    runtime(&mut c, &ux)?;
+    let cpio = c.write();
+    std::fs::write(vm.join("initramfs.cpio"), &cpio)?;
+    std::fs::write(vm.join("init.stamp"), stamp())?;
+    eprintln!(
+        "    initramfs {} KiB, built in {:.1} s",
+        cpio.len() / 1024,
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Directories, /init, busybox with a link per applet, /etc basics.
+fn base_tree(c: &mut Cpio, ux: &Path) -> Result<()> {
     for d in [
         "bin",
         "sbin",
@@ -318,6 +335,23 @@ pub fn build() -> Result<()> {
     }
     c.link("sbin/modprobe", "../bin/busybox");
 
+    c.file(
+        "etc/passwd",
+        0o644,
+        b"root:x:0:0:root:/root:/bin/sh\n".to_vec(),
+    );
+    c.file("etc/group", 0o644, b"root:x:0:\n".to_vec());
+    c.file(
+        "etc/hosts",
+        0o644,
+        b"127.0.0.1 localhost\n::1 localhost\n".to_vec(),
+    );
+    Ok(())
+}
+
+/// The IPVS (and test) modules with their dependencies, modules.dep and
+/// the load order for /init.
+fn modules(c: &mut Cpio, kx: &Path, kver: &str) -> Result<()> {
     // modules: resolve dependencies from each .ko's depends=
     let msrc = kx.join(format!("lib/modules/{kver}"));
     let mut files = Vec::new();
@@ -344,31 +378,6 @@ pub fn build() -> Result<()> {
         .collect();
     let mut seen = BTreeSet::new();
     let mut order: Vec<(String, PathBuf, Vec<u8>)> = Vec::new();
-    fn visit(
-        m: &str,
-        optional: bool,
-        by_name: &BTreeMap<String, PathBuf>,
-        builtin: &BTreeSet<String>,
-        seen: &mut BTreeSet<String>,
-        order: &mut Vec<(String, PathBuf, Vec<u8>)>,
-    ) -> Result<()> {
-        if !seen.insert(m.to_string()) || builtin.contains(m) {
-            return Ok(());
-        }
-        let Some(p) = by_name.get(m) else {
-            if optional {
-                eprintln!("    (optional module {m} not in this kernel)");
-                return Ok(());
-            }
-            bail!("module {m} not found in the kernel package");
-        };
-        let data = ko_bytes(p)?;
-        for d in ko_depends(&data) {
-            visit(&d, false, by_name, builtin, seen, order)?;
-        }
-        order.push((m.to_string(), p.clone(), data));
-        Ok(())
-    }
     for m in MODULES {
         let (opt, name) = match m.strip_prefix('?') {
             Some(n) => (true, n),
@@ -410,9 +419,42 @@ pub fn build() -> Result<()> {
         }
     }
     c.file("etc/modules-load", 0o644, load.into_bytes());
-    c.file("etc/kernel-release", 0o644, kver.clone().into_bytes());
+    c.file("etc/kernel-release", 0o644, kver.as_bytes().to_vec());
     eprintln!("    {} modules: {}", names.len(), names.join(" "));
 
+    Ok(())
+}
+
+/// Add module `m` after its dependencies (from `depends=`) to `order`.
+fn visit(
+    m: &str,
+    optional: bool,
+    by_name: &BTreeMap<String, PathBuf>,
+    builtin: &BTreeSet<String>,
+    seen: &mut BTreeSet<String>,
+    order: &mut Vec<(String, PathBuf, Vec<u8>)>,
+) -> Result<()> {
+    if !seen.insert(m.to_string()) || builtin.contains(m) {
+        return Ok(());
+    }
+    let Some(p) = by_name.get(m) else {
+        if optional {
+            eprintln!("    (optional module {m} not in this kernel)");
+            return Ok(());
+        }
+        bail!("module {m} not found in the kernel package");
+    };
+    let data = ko_bytes(p)?;
+    for d in ko_depends(&data) {
+        visit(&d, false, by_name, builtin, seen, order)?;
+    }
+    order.push((m.to_string(), p.clone(), data));
+    Ok(())
+}
+
+/// Dynamically linked tools (dash, ipvsadm, ip, genl) and the glibc
+/// runtime for the test binaries.
+fn runtime(c: &mut Cpio, ux: &Path) -> Result<()> {
     // dynamically linked tools and the glibc runtime for test binaries
     let extra = format!(
         "{}:{}",
@@ -460,24 +502,5 @@ pub fn build() -> Result<()> {
             c.file(&format!("lib/x86_64-linux-gnu/{name}"), 0o755, data);
         }
     }
-    c.file(
-        "etc/passwd",
-        0o644,
-        b"root:x:0:0:root:/root:/bin/sh\n".to_vec(),
-    );
-    c.file("etc/group", 0o644, b"root:x:0:\n".to_vec());
-    c.file(
-        "etc/hosts",
-        0o644,
-        b"127.0.0.1 localhost\n::1 localhost\n".to_vec(),
-    );
-    let cpio = c.write();
-    std::fs::write(vm.join("initramfs.cpio"), &cpio)?;
-    std::fs::write(vm.join("init.stamp"), stamp())?;
-    eprintln!(
-        "    initramfs {} KiB, built in {:.1} s",
-        cpio.len() / 1024,
-        t0.elapsed().as_secs_f64()
-    );
     Ok(())
 }
