@@ -67,8 +67,9 @@
 //!   spaces them by `delay_before_retry` for TCP_CHECK). Transitions are the same.
 //! * SSL_GET verifies certificates only when asked ([`TlsVerify::CaPem`]); SNI is
 //!   [`TlsSni`].
-//! * MISC_CHECK `user` takes a numeric uid/gid ([`MiscSpec::uid`]); names are the
-//!   caller's to resolve.
+//! * MISC_CHECK runs through [`keel_script`] (the runner keeld's vrrp_script and notify
+//!   scripts use): a clean environment, its own process group killed as a whole on
+//!   timeout, `user` as a resolved [`keel_script::User`] ([`MiscSpec::user`]).
 //! * Not supported: `bind_if`, `fwmark`, client certificates for SSL_GET, SMTP/DNS/UDP/
 //!   PING/FILE/BFD checkers.
 //!

@@ -1,8 +1,6 @@
 //! One check attempt of each kind.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::unix::process::ExitStatusExt;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -246,66 +244,19 @@ where
     }
 }
 
-/// MISC_CHECK: run the program, return its exit code if it counts as success.
-pub(crate) async fn misc(
-    spec: &MiscSpec,
-    argv: &[String],
-    limit: Duration,
-) -> Result<Success, Failure> {
-    let Some((prog, args)) = argv.split_first() else {
-        return Err(ProbeError::Spawn(std::io::ErrorKind::NotFound).into());
-    };
-    let mut cmd = tokio::process::Command::new(prog);
-    if let Some(gid) = spec.gid {
-        cmd.gid(gid);
+/// MISC_CHECK: run the script (keel-script: its own process group, SIGTERM then
+/// SIGKILL to the group 2 s later on timeout), return its exit code if it counts
+/// as success.
+pub(crate) async fn misc(spec: &MiscSpec, script: &keel_script::Spec) -> Result<Success, Failure> {
+    match keel_script::run(script, &[]).await {
+        keel_script::Outcome::Exited(0) => Ok(Success::Misc(0)),
+        keel_script::Outcome::Exited(c @ 2..=255) if spec.dynamic => Ok(Success::Misc(c as u8)),
+        keel_script::Outcome::Exited(c) => Err(ProbeError::Exit(c).into()),
+        keel_script::Outcome::Signaled(s) => Err(ProbeError::Signal(s).into()),
+        keel_script::Outcome::TimedOut => Err(ProbeError::ScriptTimeout.into()),
+        keel_script::Outcome::SpawnFailed(k) => Err(ProbeError::Spawn(k).into()),
+        _ => Err(ProbeError::Spawn(std::io::ErrorKind::Other).into()),
     }
-    if let Some(uid) = spec.uid {
-        cmd.uid(uid);
-    }
-    let mut child = cmd
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| ProbeError::Spawn(e.kind()))?;
-    let status = match timeout(limit, child.wait()).await {
-        Ok(r) => r.map_err(|e| ProbeError::Spawn(e.kind()))?,
-        Err(_) => {
-            // Like keepalived: SIGTERM the process group, SIGKILL 2 s later.
-            if let Some(pid) = child.id() {
-                signal_group(pid, "TERM").await;
-                if timeout(Duration::from_secs(2), child.wait()).await.is_err() {
-                    signal_group(pid, "KILL").await;
-                    let _ = child.start_kill();
-                    let _ = child.wait().await;
-                }
-            }
-            return Err(ProbeError::ScriptTimeout.into());
-        }
-    };
-    match status.code() {
-        Some(0) => Ok(Success::Misc(0)),
-        Some(c @ 2..=255) if spec.dynamic => Ok(Success::Misc(c as u8)),
-        Some(c) => Err(ProbeError::Exit(c).into()),
-        None => Err(ProbeError::Signal(status.signal().unwrap_or(0)).into()),
-    }
-}
-
-/// Signal a process group with kill(1): keeps this crate free of `unsafe`; only used on
-/// the rare script timeout.
-async fn signal_group(pgid: u32, sig: &str) {
-    let _ = tokio::process::Command::new("kill")
-        .arg(format!("-{sig}"))
-        .arg("--")
-        .arg(format!("-{pgid}"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .await;
 }
 
 /// Build the rustls client configuration of an SSL_GET check.

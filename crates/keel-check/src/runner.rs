@@ -266,28 +266,30 @@ struct Prepared {
     delay_before_retry: Duration,
     server: String,
     tls: Option<TlsClient>,
-    argv: Vec<String>,
-    misc_timeout: Duration,
+    script: Option<keel_script::Spec>,
     tcp_reset: bool,
 }
 
 fn prepare(check: &RealServerCheck, tcp_reset: bool) -> Result<Arc<Prepared>, Error> {
     check.validate()?;
-    let (tls, argv, misc_timeout) = match &check.spec {
+    let (tls, script) = match &check.spec {
         CheckSpec::Ssl { tls, .. } => {
             let config = probe::tls_config(&tls.verify)?;
             let client = TlsClient {
                 connector: TlsConnector::from(config),
                 sni: tls.sni.clone(),
             };
-            (Some(client), Vec::new(), Duration::ZERO)
+            (Some(client), None)
         }
         CheckSpec::Misc(m) => {
             // keepalived: no (or a zero) misc_timeout means delay_loop
             let timeout = m.timeout.filter(|t| !t.is_zero());
-            (None, m.argv(), timeout.unwrap_or(check.delay_loop))
+            let line = m.line().ok_or(Error::EmptyMiscPath(check.id))?;
+            let spec =
+                keel_script::Spec::new(line, m.user.clone(), timeout.unwrap_or(check.delay_loop));
+            (None, Some(spec))
         }
-        _ => (None, Vec::new(), Duration::ZERO),
+        _ => (None, None),
     };
     Ok(Arc::new(Prepared {
         retry: check.effective_retry(),
@@ -295,8 +297,7 @@ fn prepare(check: &RealServerCheck, tcp_reset: bool) -> Result<Arc<Prepared>, Er
         server: check.server_label(),
         check: check.clone(),
         tls,
-        argv,
-        misc_timeout,
+        script,
         tcp_reset,
     }))
 }
@@ -309,7 +310,10 @@ async fn attempt(p: &Prepared) -> Result<Success, Failure> {
         CheckSpec::Ssl { conn, http, .. } => {
             probe::http(conn, http, p.tls.as_ref(), c.target).await
         }
-        CheckSpec::Misc(m) => probe::misc(m, &p.argv, p.misc_timeout).await,
+        CheckSpec::Misc(m) => match &p.script {
+            Some(s) => probe::misc(m, s).await,
+            None => Err(crate::ProbeError::Spawn(std::io::ErrorKind::InvalidInput).into()),
+        },
     }
 }
 

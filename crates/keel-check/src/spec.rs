@@ -244,9 +244,9 @@ pub struct TlsSpec {
 /// MISC_CHECK options.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MiscSpec {
-    /// `misc_path`: the command line. Split on white space and run directly, unless it
-    /// contains shell metacharacters (quotes, `$`, `|`, `;`, `&`, `<`, `>`, `*`, ...), in
-    /// which case it runs as `/bin/sh -c misc_path`.
+    /// `misc_path`: the command line. Split like a shell splits quoted words and run
+    /// directly, unless it contains shell syntax (`$`, `|`, `;`, `&`, `<`, `>`, `*`,
+    /// ...), then it runs as `/bin/sh -c misc_path` ([`keel_script::Line`]).
     pub path: String,
     /// `misc_timeout` (`None` or zero: the check's `delay_loop`, as in keepalived). On timeout the
     /// script's process group gets SIGTERM, then SIGKILL 2 s later; it counts as a failure.
@@ -254,10 +254,8 @@ pub struct MiscSpec {
     /// `misc_dynamic`: exit 0 = up, 1 = down, 2–255 = up with weight `code - 2`.
     /// Without it any non-zero exit is a failure.
     pub dynamic: bool,
-    /// `user`: run as this uid (the caller resolves names), `None` = our own.
-    pub uid: Option<u32>,
-    /// `user`'s group: run as this gid, `None` = our own.
-    pub gid: Option<u32>,
+    /// `user USER [GROUP]`, resolved ([`keel_script::User::lookup`]); `None` = our own.
+    pub user: Option<keel_script::User>,
 }
 
 impl MiscSpec {
@@ -267,22 +265,14 @@ impl MiscSpec {
             path: path.into(),
             timeout: None,
             dynamic: false,
-            uid: None,
-            gid: None,
+            user: None,
         }
     }
 
-    /// The argv the script is run with (see [`MiscSpec::path`]).
-    pub fn argv(&self) -> Vec<String> {
-        const META: &[char] = &[
-            '|', '&', ';', '<', '>', '(', ')', '$', '`', '\\', '"', '\'', '*', '?', '[', ']', '#',
-            '~', '=', '%', '{', '}', '!', '\n',
-        ];
-        if self.path.contains(META) {
-            vec!["/bin/sh".into(), "-c".into(), self.path.clone()]
-        } else {
-            self.path.split_whitespace().map(str::to_owned).collect()
-        }
+    /// The script line (see [`MiscSpec::path`]); `None` when it is empty or its
+    /// quotes do not match.
+    pub fn line(&self) -> Option<keel_script::Line> {
+        keel_script::Line::parse(&self.path).ok()
     }
 }
 
@@ -451,7 +441,7 @@ impl RealServerCheck {
             CheckSpec::Http { http, .. } | CheckSpec::Ssl { http, .. } if http.urls.is_empty() => {
                 Err(Error::NoUrl(self.id))
             }
-            CheckSpec::Misc(m) if m.argv().is_empty() => Err(Error::EmptyMiscPath(self.id)),
+            CheckSpec::Misc(m) if m.line().is_none() => Err(Error::EmptyMiscPath(self.id)),
             _ => Ok(()),
         }
     }
@@ -486,13 +476,17 @@ mod tests {
 
     #[test]
     fn misc_argv() {
-        let m = MiscSpec::new("/usr/bin/check  -p 80");
-        assert_eq!(m.argv(), ["/usr/bin/check", "-p", "80"]);
-        let m = MiscSpec::new("/usr/bin/check | grep ok");
-        assert_eq!(m.argv(), ["/bin/sh", "-c", "/usr/bin/check | grep ok"]);
-        let m = MiscSpec::new("check 'a b'");
-        assert_eq!(m.argv()[0], "/bin/sh");
-        assert!(MiscSpec::new("   ").argv().is_empty());
+        let argv = |p: &str| MiscSpec::new(p).line().map(|l| l.argv().to_vec());
+        assert_eq!(
+            argv("/usr/bin/check  -p 80").unwrap(),
+            ["/usr/bin/check", "-p", "80"]
+        );
+        assert_eq!(
+            argv("/usr/bin/check | grep ok").unwrap(),
+            ["/bin/sh", "-c", "/usr/bin/check | grep ok"]
+        );
+        assert_eq!(argv("check 'a b'").unwrap(), ["check", "a b"]);
+        assert!(argv("   ").is_none());
     }
 
     #[test]

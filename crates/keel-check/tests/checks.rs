@@ -1158,8 +1158,7 @@ async fn misc_runs_as_user() {
     // as ourselves: root in CI, not 65534 either way
     assert!(!t.up, "{t:?}");
     let spec = CheckSpec::Misc(MiscSpec {
-        uid: Some(65534),
-        gid: Some(65534),
+        user: Some(keel_script::User::lookup("nobody", Some("nogroup")).unwrap()),
         timeout: Some(Duration::from_secs(5)),
         ..MiscSpec::new(path.clone())
     });

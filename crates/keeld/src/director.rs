@@ -457,14 +457,12 @@ fn check_spec(c: &conf::Checker, vs: &conf::VirtualServer) -> kc::CheckSpec {
             let user = m
                 .user
                 .as_ref()
-                .and_then(|u| crate::script::lookup_user(&u.user, u.group.as_deref()));
-            kc::CheckSpec::Misc(kc::MiscSpec {
-                path: m.path.clone(),
-                timeout: m.timeout,
-                dynamic: m.dynamic,
-                uid: user.map(|u| u.uid),
-                gid: user.map(|u| u.gid),
-            })
+                .and_then(|u| keel_script::User::lookup(&u.user, u.group.as_deref()).ok());
+            let mut spec = kc::MiscSpec::new(m.path.clone());
+            spec.timeout = m.timeout;
+            spec.dynamic = m.dynamic;
+            spec.user = user;
+            kc::CheckSpec::Misc(spec)
         }
     }
 }
