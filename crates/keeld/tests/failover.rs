@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 mod common;
 
-use common::{Daemon, KEELD, Lab, PORT, VIP, guide_conf};
+use common::{Daemon, PORT, VIP, guide_pair};
 use keel_testkit::probe::Prober;
 use keel_testkit::require_root;
 use std::time::{Duration, Instant};
@@ -12,17 +12,6 @@ use std::time::{Duration, Instant};
 const SKEW_MS: u64 = 613;
 /// Master_Down_Interval of priority 99: 3613.28 ms.
 const MASTER_DOWN: Duration = Duration::from_millis(3613);
-
-fn guide_pair(tag: &str) -> Lab {
-    let mut lab = Lab::new(tag, 2, KEELD);
-    lab.write_conf(0, &guide_conf(true));
-    lab.write_conf(1, &guide_conf(false));
-    lab.start(0, Daemon::Keeld);
-    lab.start(1, Daemon::Keeld);
-    let t = lab.wait(Duration::from_secs(8), |l| l.holds_vip(0));
-    lab.check(t.is_some(), "node1 never took the VIP");
-    lab
-}
 
 #[test]
 fn graceful_stop_and_preemption() {
