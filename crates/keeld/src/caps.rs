@@ -7,11 +7,14 @@
 //! * `CAP_SETUID`, `CAP_SETGID`: running scripts as `script_user`;
 //! * `CAP_KILL`: ending a script that overruns its timeout.
 //!
-//! Everything else leaves the effective, permitted, inheritable and ambient sets.
-//! The bounding set is left as the service manager gave it (the systemd unit
-//! narrows it): a script that runs as root gets its capabilities from the bounding
-//! set at `execve`, and operators' notify scripts expect root's usual powers, as
-//! with keepalived.
+//! Everything else leaves the effective, permitted, inheritable and ambient sets,
+//! and the bounding set too (when keeld may change it, i.e. has `CAP_SETPCAP`): a
+//! script that runs as root gets its capabilities from the bounding set at
+//! `execve`, so notify and tracking scripts run as root get at most [`KEEP`]
+//! (network administration, raw sockets, low ports, changing user, signals), never
+//! `CAP_SYS_ADMIN`, `CAP_SYS_MODULE`, `CAP_DAC_OVERRIDE` and the rest. keepalived
+//! leaves the bounding set alone; a script that needs more than this has to get it
+//! from a service of its own (e.g. `systemctl restart`, which asks PID 1).
 //!
 //! Capabilities are per thread: call [`drop_unneeded`] before any other thread
 //! (the async runtime's included) exists, so every later thread inherits them.
@@ -33,6 +36,13 @@ pub const KEEP: [Capability; 6] = [
 pub fn drop_unneeded() -> Result<Vec<String>, caps::errors::CapsError> {
     let have = caps::read(None, CapSet::Permitted)?;
     let keep: CapsHashSet = KEEP.into_iter().filter(|c| have.contains(c)).collect();
+    if caps::has_cap(None, CapSet::Effective, Capability::CAP_SETPCAP)? {
+        for c in caps::read(None, CapSet::Bounding)? {
+            if !KEEP.contains(&c) {
+                caps::drop(None, CapSet::Bounding, c)?;
+            }
+        }
+    }
     caps::clear(None, CapSet::Ambient)?;
     caps::clear(None, CapSet::Inheritable)?;
     caps::set(None, CapSet::Effective, &keep)?;

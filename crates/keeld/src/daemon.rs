@@ -3,7 +3,7 @@
 //! driving one keel-election [`Instance`] per vrrp_instance.
 use crate::log::RateLimit;
 use crate::plan::{self, DaemonPlan, NotifyScript, Plan, ScriptPlan};
-use crate::script::{self, Tracker};
+use crate::script::Tracker;
 use crate::status::{self, InstanceStatus, Query, Request, ScriptStatus, Status};
 use crate::sys::{self, VrrpSocket};
 use keel_election::{Action, Advert, Dest, Input, Instance, LogLevel, NotifyState, RxError, State};
@@ -61,7 +61,7 @@ enum Event {
     ScriptDone {
         idx: usize,
         generation: u64,
-        outcome: script::Outcome,
+        outcome: keel_script::Outcome,
     },
 }
 
@@ -227,7 +227,9 @@ pub(crate) fn load_conf(
         config_id,
         check_environment: false,
     };
-    let l = keel_conf::load_file(conf, &lo);
+    let mut l = keel_conf::load_file(conf, &lo);
+    l.diagnostics
+        .extend(crate::script::user_diagnostics(&l.config));
     for d in &l.diagnostics {
         let text = d.to_string();
         for line in text.lines() {
@@ -720,12 +722,12 @@ impl Daemon {
     /// Under `enable_script_security`, refuse (disable) every script a
     /// non-root user could change, saying why.
     fn check_scripts_security(&self, p: &mut DaemonPlan) {
-        let refuse = |line: &str, why: &script::Insecure| {
+        let refuse = |line: &str, why: &keel_script::Insecure| {
             warn!("Unsafe permissions found for script '{line}' - disabling. ({why})");
         };
         if p.script_security {
             for s in &mut p.scripts {
-                if let Err(why) = script::check_secure(s.cmd.program()) {
+                if let Err(why) = keel_script::check(&s.cmd, s.run_as.as_ref()) {
                     refuse(&s.line, &why);
                     s.disabled = true;
                 }
@@ -740,7 +742,7 @@ impl Daemon {
                     &mut n.stop,
                 ] {
                     if let Some(ns) = slot
-                        && let Err(why) = script::check_secure(ns.cmd.program())
+                        && let Err(why) = keel_script::check(&ns.cmd, ns.run_as.as_ref())
                     {
                         refuse(&ns.line, &why);
                         *slot = None;
@@ -1553,13 +1555,12 @@ impl Daemon {
         let s = &mut self.scripts[k];
         s.running = true;
         s.next = Instant::now() + s.plan.interval;
-        let cmd = s.plan.cmd.clone();
-        let to = s.plan.timeout;
-        let user = s.plan.run_as;
+        let spec =
+            keel_script::Spec::new(s.plan.cmd.clone(), s.plan.run_as.clone(), s.plan.timeout);
         let generation = s.generation;
         let tx = self.tx.clone();
         tokio::spawn(async move {
-            let outcome = script::run(&cmd, &[], user, to).await;
+            let outcome = keel_script::run(&spec, &[]).await;
             let _ = tx.send(Event::ScriptDone {
                 idx: k,
                 generation,
@@ -1568,7 +1569,7 @@ impl Daemon {
         });
     }
 
-    fn script_done(&mut self, k: usize, generation: u64, outcome: script::Outcome) {
+    fn script_done(&mut self, k: usize, generation: u64, outcome: keel_script::Outcome) {
         let Some(s) = self.scripts.get_mut(k) else {
             return;
         };
@@ -1577,20 +1578,14 @@ impl Daemon {
         }
         s.running = false;
         let name = s.plan.name.clone();
-        if outcome == script::Outcome::TimedOut {
+        if outcome == keel_script::Outcome::TimedOut {
             warn!(target: "vrrp", "Script `{name}` timed out");
         }
         if let Some(up) = s.tracker.feed(outcome.ok()) {
             if up {
                 info!(target: "vrrp", "VRRP_Script({name}) succeeded");
             } else {
-                let why = match &outcome {
-                    script::Outcome::Exited(c) => format!("exited with status {c}"),
-                    script::Outcome::Signaled(sig) => format!("killed by signal {sig}"),
-                    script::Outcome::TimedOut => "timed out".into(),
-                    script::Outcome::SpawnFailed(e) => format!("could not start: {e}"),
-                };
-                info!(target: "vrrp", "VRRP_Script({name}) failed ({why})");
+                info!(target: "vrrp", "VRRP_Script({name}) failed ({outcome})");
             }
             self.script_changed(&name, up);
         }
@@ -1844,9 +1839,10 @@ type NotifyRun = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
 
 fn notify_run(s: NotifyScript, extra: Vec<String>) -> NotifyRun {
     Box::pin(async move {
-        let out = script::run(&s.cmd, &extra, s.run_as, Duration::from_secs(10)).await;
+        let spec = keel_script::Spec::new(s.cmd, s.run_as, Duration::from_secs(10));
+        let out = keel_script::run(&spec, &extra).await;
         if !out.ok() {
-            warn!(target: "vrrp", "notify script '{}' {:?}", s.line, out);
+            warn!(target: "vrrp", "notify script '{}' {out}", s.line);
         }
     })
 }

@@ -1077,18 +1077,30 @@ fn run_notes(notes: Vec<Note>) {
         match n {
             Note::Log(l) => info!(target: "check", "{l}"),
             Note::Script(s) => {
-                let Some(cmd) = crate::script::Cmdline::parse(&s.command) else {
+                let Ok(cmd) = keel_script::Line::parse(&s.command) else {
                     warn!("cannot parse script {:?}", s.command);
                     continue;
                 };
-                let run_as = s
-                    .user
-                    .as_ref()
-                    .and_then(|u| crate::script::lookup_user(&u.user, u.group.as_deref()));
+                // Its own user, else keepalived_script when it exists (load refused
+                // unknown users: script::user_diagnostics).
+                let run_as = match &s.user {
+                    Some(u) => keel_script::User::lookup(&u.user, u.group.as_deref()).map(Some),
+                    None => {
+                        keel_script::DefaultUser::resolve(None, false).map(|d| d.user().cloned())
+                    }
+                };
+                let run_as = match run_as {
+                    Ok(u) => u,
+                    Err(e) => {
+                        warn!("script {:?} not run: {e}", s.command);
+                        continue;
+                    }
+                };
                 tokio::spawn(async move {
-                    let out = crate::script::run(&cmd, &[], run_as, Duration::from_secs(10)).await;
+                    let spec = keel_script::Spec::new(cmd, run_as, Duration::from_secs(10));
+                    let out = keel_script::run(&spec, &[]).await;
                     if !out.ok() {
-                        warn!("script {:?} failed: {out:?}", s.command);
+                        warn!("script {:?} failed: {out}", s.command);
                     }
                 });
             }

@@ -120,7 +120,10 @@ fn config_test(cli: &Cli) -> u8 {
         config_id: cli.config_id.clone(),
         check_environment: true,
     };
-    let loaded = keel_conf::load_file(&cli.use_file, &opts);
+    let mut loaded = keel_conf::load_file(&cli.use_file, &opts);
+    loaded
+        .diagnostics
+        .extend(script::user_diagnostics(&loaded.config));
     let code = u8::try_from(loaded.exit_code()).unwrap_or(1);
     match cli.format {
         cli::Format::Text => {

@@ -1,10 +1,11 @@
 //! From keel-conf's model to what the runtime drives: one [`Plan`] per
 //! vrrp_instance (the keel-election config, the VIPs as keel-vip values, the
 //! tracked objects, notify scripts) and one [`ScriptPlan`] per vrrp_script.
-use crate::script::{Cmdline, RunAs};
+use crate::script::Users;
 use crate::sys;
 use keel_conf as conf;
 use keel_election::{AuthConfig, InitialState, InstanceConfig, Track, TrackId, Version};
+use keel_script::{Line, User};
 use keel_vip::Vip;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -16,11 +17,11 @@ pub const SCRIPT_TRACK_BASE: u32 = 1 << 24;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyScript {
     /// Parsed command line.
-    pub cmd: Cmdline,
+    pub cmd: Line,
     /// The line as written (for logs and the security check).
     pub line: String,
-    /// User to run as.
-    pub run_as: Option<RunAs>,
+    /// User to run as (`None`: as keeld).
+    pub run_as: Option<User>,
 }
 
 /// Notify scripts of one instance. Boxed: most instances have none, and an
@@ -98,7 +99,7 @@ pub struct ScriptPlan {
     /// The line.
     pub line: String,
     /// Parsed.
-    pub cmd: Cmdline,
+    pub cmd: Line,
     /// Period.
     pub interval: Duration,
     /// Timeout per run.
@@ -109,8 +110,8 @@ pub struct ScriptPlan {
     pub fall: u32,
     /// init_fail.
     pub init_fail: bool,
-    /// User.
-    pub run_as: Option<RunAs>,
+    /// User (`None`: as keeld).
+    pub run_as: Option<User>,
     /// Refused by enable_script_security: never run.
     pub disabled: bool,
 }
@@ -134,11 +135,6 @@ pub struct DaemonPlan {
 
 fn cs(d: Duration) -> u16 {
     u16::try_from(d.as_millis().div_ceil(10)).unwrap_or(u16::MAX)
-}
-
-fn run_as(u: Option<&conf::ScriptUser>, global: Option<&conf::ScriptUser>) -> Option<RunAs> {
-    let u = u.or(global)?;
-    crate::script::lookup_user(&u.user, u.group.as_deref())
 }
 
 /// Interface facts the plan needs; a trait so tests can fake a host.
@@ -183,14 +179,30 @@ impl Host for RealHost {
 
 fn notify_script(
     s: Option<&conf::Script>,
-    global_user: Option<&conf::ScriptUser>,
+    users: &Users,
+    notes: &mut Vec<String>,
 ) -> Option<Box<NotifyScript>> {
     let s = s?;
+    let run_as = match users.resolve(s.user.as_ref()) {
+        Ok(u) => u,
+        Err(e) => {
+            // refused at load (script::user_diagnostics); a user removed since
+            notes.push(format!("notify script '{}' not run: {e}", s.command));
+            return None;
+        }
+    };
     Some(Box::new(NotifyScript {
-        cmd: Cmdline::parse(&s.command)?,
+        cmd: Line::parse(&s.command).ok()?,
         line: s.command.clone(),
-        run_as: run_as(s.user.as_ref(), global_user),
+        run_as,
     }))
+}
+
+fn has_notify(vi: &conf::VrrpInstance) -> bool {
+    let n = &vi.notify;
+    [&n.notify, &n.master, &n.backup, &n.fault, &n.stop]
+        .iter()
+        .any(|s| s.is_some())
 }
 
 /// Build the plan of a configuration on `host`.
@@ -207,12 +219,24 @@ pub fn build(cfg: &conf::Config, host: &dyn Host) -> DaemonPlan {
         stop_mode: cfg.global.keel_stop_mode,
         ..DaemonPlan::default()
     };
-    let guser = cfg.global.script_user.as_ref();
+    let users = Users::new(cfg);
+    if let Some(w) = users.warning()
+        && (!cfg.vrrp_scripts.is_empty() || cfg.vrrp_instances.iter().any(has_notify))
+    {
+        out.notes.push(w.to_owned());
+    }
     for s in &cfg.vrrp_scripts {
-        let Some(cmd) = Cmdline::parse(&s.script) else {
+        let Ok(cmd) = Line::parse(&s.script) else {
             out.problems
                 .push(format!("VRRP_Script({}) has no usable script line", s.name));
             continue;
+        };
+        let (run_as, disabled) = match users.resolve(s.user.as_ref()) {
+            Ok(u) => (u, false),
+            Err(e) => {
+                out.problems.push(format!("VRRP_Script({}) {e}", s.name));
+                (None, true)
+            }
         };
         out.scripts.push(ScriptPlan {
             name: s.name.clone(),
@@ -226,12 +250,12 @@ pub fn build(cfg: &conf::Config, host: &dyn Host) -> DaemonPlan {
             rise: s.rise,
             fall: s.fall,
             init_fail: s.init_fail,
-            run_as: run_as(s.user.as_ref(), guser),
-            disabled: false,
+            run_as,
+            disabled,
         });
     }
     for vi in &cfg.vrrp_instances {
-        match instance(vi, cfg, host, &out.scripts) {
+        match instance(vi, cfg, host, &out.scripts, &users) {
             Ok((p, notes)) => {
                 out.notes.extend(notes);
                 out.instances.push(p);
@@ -289,6 +313,7 @@ fn instance(
     cfg: &conf::Config,
     host: &dyn Host,
     scripts: &[ScriptPlan],
+    users: &Users,
 ) -> Result<(Plan, Vec<String>), String> {
     let g = &cfg.global;
     let mut notes = Vec::new();
@@ -478,14 +503,13 @@ fn instance(
         }
         routes.push(vr);
     }
-    let guser = g.script_user.as_ref();
     let n = &vi.notify;
     let notify = Notifies {
-        generic: notify_script(n.notify.as_ref(), guser),
-        master: notify_script(n.master.as_ref(), guser),
-        backup: notify_script(n.backup.as_ref(), guser),
-        fault: notify_script(n.fault.as_ref(), guser),
-        stop: notify_script(n.stop.as_ref(), guser),
+        generic: notify_script(n.notify.as_ref(), users, &mut notes),
+        master: notify_script(n.master.as_ref(), users, &mut notes),
+        backup: notify_script(n.backup.as_ref(), users, &mut notes),
+        fault: notify_script(n.fault.as_ref(), users, &mut notes),
+        stop: notify_script(n.stop.as_ref(), users, &mut notes),
     };
     Ok((
         Plan {
@@ -658,7 +682,7 @@ mod tests {
         assert_eq!(p.scripts[0].rise, 3);
         assert_eq!(p.scripts[0].interval, Duration::from_secs(2));
         assert_eq!(
-            i.notify.generic.as_ref().map(|n| n.cmd.argv.clone()),
+            i.notify.generic.as_ref().map(|n| n.cmd.argv().to_vec()),
             Some(vec!["/bin/echo".to_owned(), "hi".to_owned()])
         );
     }

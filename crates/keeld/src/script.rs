@@ -1,286 +1,155 @@
-//! Scripts: vrrp_script checks and notify scripts.
+//! Scripts: who they run as, and vrrp_script bookkeeping. Running them,
+//! `enable_script_security` and the environment are keel-script's
+//! ([`keel_script::run`], [`keel_script::check`]), shared with MISC_CHECK.
 //!
-//! * A script line runs without a shell (split like a shell would split
-//!   quoted words) unless it contains shell syntax, then `/bin/sh -c`.
-//! * Each run has a timeout; a script that overruns is killed.
-//! * Runs as `script_user` (and its group) when configured.
-//! * `enable_script_security`: a script whose file, or any directory above
-//!   it, a non-root user could change is refused, with the reason.
+//! * [`Users`]: keepalived's rules for who a script runs as: its own `user`,
+//!   else `script_user`, else `keepalived_script` when it exists, else root
+//!   (with keepalived's warning), and under `enable_script_security` no falling
+//!   back to root. A user or group that does not exist is a configuration error
+//!   ([`user_diagnostics`]), under `-t`, at start and on reload.
 //! * [`Tracker`]: rise/fall/init_fail bookkeeping of a vrrp_script.
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use keel_conf as conf;
+use keel_script::{DefaultUser, User, UserError};
 
-/// How to start a script line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cmdline {
-    /// argv; `argv[0]` is the program (or `/bin/sh` for shell lines).
-    pub argv: Vec<String>,
-    /// True when the line needed a shell.
-    pub shell: bool,
+/// Who scripts run as, for one configuration.
+#[derive(Debug, Clone)]
+pub struct Users {
+    default: Result<DefaultUser, UserError>,
 }
 
-const SHELL_CHARS: &[char] = &[
-    '|', '&', ';', '<', '>', '(', ')', '$', '`', '*', '?', '[', ']', '~', '{', '}', '\n', '#',
-];
+impl Users {
+    /// Resolve the default user of `cfg`.
+    pub fn new(cfg: &conf::Config) -> Users {
+        let g = cfg
+            .global
+            .script_user
+            .as_ref()
+            .map(|u| (u.user.as_str(), u.group.as_deref()));
+        Users {
+            default: DefaultUser::resolve(g, cfg.global.enable_script_security),
+        }
+    }
 
-impl Cmdline {
-    /// Parse a keepalived script line (`"/usr/bin/check arg 'two words'"`).
-    /// `None` for an empty line or unbalanced quotes.
-    pub fn parse(line: &str) -> Option<Cmdline> {
-        let mut argv = Vec::new();
-        let mut cur = String::new();
-        let mut in_word = false;
-        let mut quote: Option<char> = None;
-        let mut shell = false;
-        let mut chars = line.chars();
-        while let Some(c) = chars.next() {
-            match quote {
-                Some(q) if c == q => quote = None,
-                Some('"') if c == '\\' => {
-                    if let Some(n) = chars.next() {
-                        cur.push(n);
-                    }
+    /// keepalived's warning when scripts fall back to running as root.
+    pub fn warning(&self) -> Option<&'static str> {
+        matches!(self.default, Ok(DefaultUser::Ourselves)).then_some(DefaultUser::WARNING)
+    }
+
+    /// The user a script with `explicit` (its own `user`) runs as; `Ok(None)`:
+    /// as keeld itself.
+    pub fn resolve(&self, explicit: Option<&conf::ScriptUser>) -> Result<Option<User>, UserError> {
+        match explicit {
+            Some(u) => User::lookup(&u.user, u.group.as_deref()).map(Some),
+            None => match &self.default {
+                Ok(d) => Ok(d.user().cloned()),
+                Err(e) => Err(e.clone()),
+            },
+        }
+    }
+}
+
+/// Every script of a configuration with its position and own user.
+fn scripts(cfg: &conf::Config) -> Vec<(&conf::Span, Option<&conf::ScriptUser>, String)> {
+    let mut out = Vec::new();
+    for s in &cfg.vrrp_scripts {
+        out.push((&s.span, s.user.as_ref(), format!("vrrp_script {}", s.name)));
+    }
+    let notifies = cfg
+        .vrrp_instances
+        .iter()
+        .map(|i| &i.notify)
+        .chain(cfg.sync_groups.iter().map(|g| &g.notify));
+    for n in notifies {
+        for s in [&n.notify, &n.master, &n.backup, &n.fault, &n.stop]
+            .into_iter()
+            .flatten()
+        {
+            out.push((
+                &s.span,
+                s.user.as_ref(),
+                format!("notify script {}", s.command),
+            ));
+        }
+    }
+    for vs in &cfg.virtual_servers {
+        for s in [&vs.quorum_up, &vs.quorum_down].into_iter().flatten() {
+            out.push((
+                &s.span,
+                s.user.as_ref(),
+                format!("quorum script {}", s.command),
+            ));
+        }
+        for rs in &vs.real_servers {
+            for s in [&rs.notify_up, &rs.notify_down].into_iter().flatten() {
+                out.push((
+                    &s.span,
+                    s.user.as_ref(),
+                    format!("notify script {}", s.command),
+                ));
+            }
+            for c in &rs.checkers {
+                if let conf::CheckKind::Misc(m) = &c.kind {
+                    out.push((&c.span, m.user.as_ref(), format!("MISC_CHECK {}", m.path)));
                 }
-                Some('"') if c == '$' || c == '`' => {
-                    shell = true;
-                    cur.push(c);
-                }
-                Some(_) => cur.push(c),
-                None => match c {
-                    '\'' | '"' => {
-                        quote = Some(c);
-                        in_word = true;
-                    }
-                    '\\' => {
-                        if let Some(n) = chars.next() {
-                            cur.push(n);
-                            in_word = true;
-                        }
-                    }
-                    c if c.is_whitespace() => {
-                        if in_word {
-                            argv.push(std::mem::take(&mut cur));
-                            in_word = false;
-                        }
-                    }
-                    c => {
-                        if SHELL_CHARS.contains(&c) {
-                            shell = true;
-                        }
-                        cur.push(c);
-                        in_word = true;
-                    }
-                },
             }
         }
-        if quote.is_some() {
-            return None;
-        }
-        if in_word {
-            argv.push(cur);
-        }
-        if argv.is_empty() {
-            return None;
-        }
-        if shell {
-            return Some(Cmdline {
-                argv: vec!["/bin/sh".into(), "-c".into(), line.trim().to_owned()],
-                shell: true,
-            });
-        }
-        Some(Cmdline { argv, shell: false })
     }
+    out
+}
 
-    /// The file to check for script security: the program, or for shell
-    /// lines the first word.
-    pub fn program(&self) -> &str {
-        if self.shell {
-            self.argv
-                .get(2)
-                .and_then(|l| l.split_whitespace().next())
-                .unwrap_or("/bin/sh")
-        } else {
-            self.argv.first().map_or("", String::as_str)
-        }
+fn error(span: &conf::Span, message: String, hint: &str) -> conf::Diagnostic {
+    conf::Diagnostic {
+        severity: conf::Severity::Error,
+        code: conf::Code::Environment,
+        file: span.file.to_path_buf(),
+        line: span.line,
+        col: span.col,
+        message,
+        source_line: String::new(),
+        hint: Some(hint.to_owned()),
+        len: 0,
     }
 }
 
-/// Why a script is refused under `enable_script_security`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Insecure {
-    /// The program cannot be found.
-    #[error("cannot find {0}")]
-    NotFound(PathBuf),
-    /// Owned by a non-root user, who can rewrite it.
-    #[error("{path} is owned by uid {uid}, not root")]
-    Owner {
-        /// File or directory.
-        path: PathBuf,
-        /// Owner.
-        uid: u32,
-    },
-    /// Writable by a non-root group.
-    #[error("{path} is writable by group {gid}")]
-    GroupWritable {
-        /// File or directory.
-        path: PathBuf,
-        /// Group.
-        gid: u32,
-    },
-    /// Writable by everyone.
-    #[error("{path} is writable by others")]
-    WorldWritable {
-        /// File or directory.
-        path: PathBuf,
-    },
-}
-
-/// Look a program name up on PATH like execvp would.
-pub fn resolve(prog: &str) -> Option<PathBuf> {
-    if prog.contains('/') {
-        let p = PathBuf::from(prog);
-        return p.exists().then_some(p);
+/// Configuration errors for script users and groups that do not exist (issue 17:
+/// an unknown `user` used to run the script as root, silently). keepalived
+/// removes such scripts; keel refuses the configuration, so `keeld -t` says so
+/// before a start.
+pub fn user_diagnostics(cfg: &conf::Config) -> Vec<conf::Diagnostic> {
+    let users = Users::new(cfg);
+    let mut out = Vec::new();
+    let all = scripts(cfg);
+    if let (Some(g), Err(e)) = (&cfg.global.script_user, &users.default) {
+        out.push(error(
+            &cfg.global.span,
+            format!("script_user {}: {e}", g.user),
+            "create the user (and group) or name an existing one",
+        ));
     }
-    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/sbin:/usr/bin:/sbin:/bin".into());
-    std::env::split_paths(&path)
-        .map(|d| d.join(prog))
-        .find(|p| p.is_file())
-}
-
-/// Check that no non-root user can change `prog` (the file, each symlink
-/// target, and every directory above it).
-pub fn check_secure(prog: &str) -> Result<(), Insecure> {
-    let path = resolve(prog).ok_or_else(|| Insecure::NotFound(PathBuf::from(prog)))?;
-    let real = std::fs::canonicalize(&path).map_err(|_| Insecure::NotFound(path.clone()))?;
-    let mut chain: Vec<PathBuf> = vec![real.clone()];
-    let mut p: &Path = &real;
-    while let Some(parent) = p.parent() {
-        chain.push(parent.to_owned());
-        p = parent;
-    }
-    for (i, item) in chain.iter().enumerate() {
-        let md = std::fs::metadata(item).map_err(|_| Insecure::NotFound(item.clone()))?;
-        let mode = md.mode();
-        if md.uid() != 0 {
-            return Err(Insecure::Owner {
-                path: item.clone(),
-                uid: md.uid(),
-            });
-        }
-        let is_dir = i > 0;
-        let sticky = is_dir && mode & 0o1000 != 0;
-        if mode & 0o020 != 0 && md.gid() != 0 && !sticky {
-            return Err(Insecure::GroupWritable {
-                path: item.clone(),
-                gid: md.gid(),
-            });
-        }
-        if mode & 0o002 != 0 && !sticky {
-            return Err(Insecure::WorldWritable { path: item.clone() });
-        }
-    }
-    Ok(())
-}
-
-/// A user to run scripts as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RunAs {
-    /// uid.
-    pub uid: u32,
-    /// gid.
-    pub gid: u32,
-}
-
-/// Find `user` (and optional `group`) in /etc/passwd and /etc/group.
-pub fn lookup_user(user: &str, group: Option<&str>) -> Option<RunAs> {
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    let (uid, mut gid) = passwd.lines().find_map(|l| {
-        let f: Vec<&str> = l.split(':').collect();
-        (f.len() > 3 && f[0] == user).then(|| Some((f[2].parse().ok()?, f[3].parse().ok()?)))?
-    })?;
-    if let Some(g) = group {
-        let groups = std::fs::read_to_string("/etc/group").ok()?;
-        gid = groups.lines().find_map(|l| {
-            let f: Vec<&str> = l.split(':').collect();
-            (f.len() > 2 && f[0] == g).then(|| f[2].parse().ok())?
-        })?;
-    }
-    Some(RunAs { uid, gid })
-}
-
-/// How a run ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// Exited with this code (0 = success).
-    Exited(i32),
-    /// Killed by this signal.
-    Signaled(i32),
-    /// Overran its timeout and was killed.
-    TimedOut,
-    /// Could not start.
-    SpawnFailed(String),
-}
-
-impl Outcome {
-    /// True for exit code 0.
-    pub fn ok(&self) -> bool {
-        matches!(self, Outcome::Exited(0))
-    }
-}
-
-/// Run a script line with extra arguments appended (for generic notify),
-/// as `run_as`, killed after `timeout`.
-pub async fn run(
-    cmd: &Cmdline,
-    extra: &[String],
-    run_as: Option<RunAs>,
-    timeout: Duration,
-) -> Outcome {
-    use std::os::unix::process::ExitStatusExt;
-    let mut argv = cmd.argv.clone();
-    if cmd.shell {
-        // Like keepalived: the extra words are appended to the line,
-        // single-quoted so the shell passes them through unchanged.
-        if let Some(l) = argv.get_mut(2) {
-            for e in extra {
-                l.push_str(" '");
-                l.push_str(&e.replace('\'', "'\\''"));
-                l.push('\'');
+    let mut default_reported = cfg.global.script_user.is_some();
+    for (span, explicit, what) in all {
+        match (explicit, users.resolve(explicit)) {
+            (Some(u), Err(e)) => out.push(error(
+                span,
+                format!("{what}: user {}: {e}", u.user),
+                "create the user (and group) or name an existing one",
+            )),
+            (None, Err(_)) if !default_reported => {
+                default_reported = true;
+                out.push(error(
+                    span,
+                    format!(
+                        "Unable to set default user {} for script ({what})",
+                        keel_script::DEFAULT_USER
+                    ),
+                    "enable_script_security does not run scripts as root by default: create the \
+                     keepalived_script user or set script_user",
+                ));
             }
-        }
-    } else {
-        argv.extend(extra.iter().cloned());
-    }
-    let Some((prog, args)) = argv.split_first() else {
-        return Outcome::SpawnFailed("empty command".into());
-    };
-    let mut c = tokio::process::Command::new(prog);
-    c.args(args)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true);
-    if let Some(u) = run_as {
-        c.uid(u.uid).gid(u.gid);
-    }
-    let mut child = match c.spawn() {
-        Ok(ch) => ch,
-        Err(e) => return Outcome::SpawnFailed(e.to_string()),
-    };
-    match tokio::time::timeout(timeout, child.wait()).await {
-        Ok(Ok(st)) => match (st.code(), st.signal()) {
-            (Some(c), _) => Outcome::Exited(c),
-            (None, Some(s)) => Outcome::Signaled(s),
-            _ => Outcome::Exited(-1),
-        },
-        Ok(Err(e)) => Outcome::SpawnFailed(e.to_string()),
-        Err(_) => {
-            let _ = child.start_kill();
-            let _ = child.wait().await;
-            Outcome::TimedOut
+            _ => {}
         }
     }
+    out
 }
 
 /// rise/fall bookkeeping of one vrrp_script.
@@ -335,35 +204,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn plain_lines_run_without_shell() {
-        let c = Cmdline::parse("/usr/bin/check  arg 'two words' \"x y\"").unwrap();
-        assert!(!c.shell);
-        assert_eq!(c.argv, ["/usr/bin/check", "arg", "two words", "x y"]);
-        assert_eq!(c.program(), "/usr/bin/check");
-    }
-
-    #[test]
-    fn shell_syntax_needs_a_shell() {
-        for l in [
-            "killall -0 haproxy || exit 1",
-            "test -f /x && true",
-            "echo $HOME",
-            "ls *.conf",
-            "echo \"$HOME\"",
-        ] {
-            let c = Cmdline::parse(l).unwrap();
-            assert!(c.shell, "{l}");
-            assert_eq!(c.argv[0], "/bin/sh");
-            assert_eq!(c.argv[2], l);
-        }
-        let c = Cmdline::parse("echo 'a|b'").unwrap();
-        assert!(!c.shell, "quoted metacharacters are literal");
-        assert_eq!(c.argv, ["echo", "a|b"]);
-        assert!(Cmdline::parse("echo 'unbalanced").is_none());
-        assert!(Cmdline::parse("   ").is_none());
-    }
-
-    #[test]
     fn tracker_rise_fall_init_fail() {
         let mut t = Tracker::new(2, 3, false);
         assert!(t.up());
@@ -381,94 +221,73 @@ mod tests {
         assert_eq!(t.feed(true), Some(true));
     }
 
+    fn load(text: &str) -> conf::Config {
+        let l = conf::load_str("k.conf", text, &conf::LoadOptions::default());
+        assert!(!l.has_errors(), "{:?}", l.diagnostics);
+        l.config
+    }
+
+    /// Issue 17 item 4: an unknown `user` / `script_user` ran the script as
+    /// root, silently.
     #[test]
-    fn security_check_reports_the_reason() {
-        // /bin/sh is root-owned on any sane system.
-        assert_eq!(check_secure("sh"), Ok(()));
-        assert!(matches!(
-            check_secure("/nonexistent/prog"),
-            Err(Insecure::NotFound(_))
-        ));
-        let dir = std::env::temp_dir().join(format!("keeld-sec-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let f = dir.join("s.sh");
-        std::fs::write(&f, "#!/bin/sh\nexit 0\n").unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o757)).unwrap();
-        let e = check_secure(f.to_str().unwrap()).unwrap_err();
-        if nix_is_root() {
-            assert_eq!(e, Insecure::WorldWritable { path: f.clone() });
-            assert!(e.to_string().ends_with("s.sh is writable by others"), "{e}");
-            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o755)).unwrap();
-            // dir made by root in a sticky /tmp: fine
-            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-            assert_eq!(check_secure(f.to_str().unwrap()), Ok(()));
-            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-            assert_eq!(
-                check_secure(f.to_str().unwrap()),
-                Err(Insecure::WorldWritable { path: dir.clone() })
-            );
+    fn unknown_users_are_configuration_errors() {
+        let cfg = load(
+            "vrrp_script chk {\n  script /bin/true\n  user no-such-user-keel\n}\n\
+             vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 1\n  priority 100\n\
+             virtual_ipaddress {\n    192.0.2.1\n  }\n\
+             notify_master \"/bin/true\" nobody no-such-group-keel\n}\n",
+        );
+        let d = user_diagnostics(&cfg);
+        let msgs: Vec<String> = d
+            .iter()
+            .map(|d| format!("{}: {}", d.line, d.message))
+            .collect();
+        assert_eq!(
+            msgs,
+            [
+                "1: vrrp_script chk: user no-such-user-keel: script user 'no-such-user-keel' does not exist",
+                "12: notify script /bin/true: user nobody: script group 'no-such-group-keel' does not exist",
+            ]
+        );
+        assert!(d.iter().all(conf::Diagnostic::is_error));
+        let cfg = load(
+            "global_defs {\n  script_user no-such-user-keel\n}\nvrrp_script chk {\n  script /bin/true\n}\n",
+        );
+        let d = user_diagnostics(&cfg);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(
+            d[0].message.starts_with("script_user no-such-user-keel"),
+            "{d:?}"
+        );
+        let cfg = load(
+            "global_defs {\n  script_user nobody\n}\nvrrp_script chk {\n  script /bin/true\n}\n",
+        );
+        assert!(user_diagnostics(&cfg).is_empty());
+        let u = Users::new(&cfg).resolve(None).unwrap().unwrap();
+        assert_eq!(u.name, "nobody");
+    }
+
+    #[test]
+    fn default_user_is_keepalived_script_then_root() {
+        let have = User::lookup(keel_script::DEFAULT_USER, None).is_ok();
+        let cfg = load("vrrp_script chk {\n  script /bin/true\n}\n");
+        let users = Users::new(&cfg);
+        assert_eq!(users.resolve(None).unwrap().is_some(), have);
+        assert_eq!(users.warning().is_some(), !have);
+        assert!(user_diagnostics(&cfg).is_empty());
+        let cfg = load(
+            "global_defs {\n  enable_script_security\n}\nvrrp_script chk {\n  script /bin/true\n}\n",
+        );
+        let d = user_diagnostics(&cfg);
+        if have {
+            assert!(d.is_empty(), "{d:?}");
         } else {
-            assert!(matches!(e, Insecure::Owner { .. }));
+            assert_eq!(d.len(), 1, "{d:?}");
+            assert!(
+                d[0].message
+                    .starts_with("Unable to set default user keepalived_script for script"),
+                "{d:?}"
+            );
         }
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    fn nix_is_root() -> bool {
-        std::fs::metadata("/proc/self").map(|m| m.uid()).ok() == Some(0)
-    }
-
-    #[test]
-    fn run_exit_codes_timeout_and_extra_args() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let t = Duration::from_secs(5);
-            let ok = Cmdline::parse("true").unwrap();
-            assert_eq!(run(&ok, &[], None, t).await, Outcome::Exited(0));
-            let f = Cmdline::parse("sh -c 'exit 3'").unwrap();
-            assert!(!f.shell);
-            assert_eq!(run(&f, &[], None, t).await, Outcome::Exited(3));
-            let slow = Cmdline::parse("sleep 5").unwrap();
-            let t0 = std::time::Instant::now();
-            assert_eq!(
-                run(&slow, &[], None, Duration::from_millis(100)).await,
-                Outcome::TimedOut
-            );
-            assert!(t0.elapsed() < Duration::from_secs(2));
-            // generic notify args reach the script, shell or not
-            let extra: Vec<String> = ["INSTANCE", "VI_1", "MASTER", "100"]
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect();
-            let out = std::env::temp_dir().join(format!("keeld-notify-{}", std::process::id()));
-            let chk = Cmdline::parse(&format!("printf '%s,' > {}", out.display())).unwrap();
-            assert!(chk.shell);
-            assert_eq!(run(&chk, &extra, None, t).await, Outcome::Exited(0));
-            assert_eq!(
-                std::fs::read_to_string(&out).unwrap(),
-                "INSTANCE,VI_1,MASTER,100,"
-            );
-            let _ = std::fs::remove_file(&out);
-            let chk = Cmdline::parse("test INSTANCE = INSTANCE").unwrap();
-            // `test INSTANCE = INSTANCE INSTANCE VI_1 ...` is a syntax error -> 2
-            assert_eq!(run(&chk, &extra, None, t).await, Outcome::Exited(2));
-            // script_user: the child really runs as that user.
-            if nix_is_root()
-                && let Some(nobody) = lookup_user("nobody", None)
-            {
-                let who = Cmdline::parse(&format!("test \"$(id -u)\" = {}", nobody.uid)).unwrap();
-                assert_eq!(run(&who, &[], Some(nobody), t).await, Outcome::Exited(0));
-                let me = Cmdline::parse("test \"$(id -u)\" = 0").unwrap();
-                assert_eq!(run(&me, &[], Some(nobody), t).await, Outcome::Exited(1));
-            }
-            let missing = Cmdline::parse("/nonexistent/x").unwrap();
-            assert!(matches!(
-                run(&missing, &[], None, t).await,
-                Outcome::SpawnFailed(_)
-            ));
-        });
     }
 }

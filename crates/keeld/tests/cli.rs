@@ -118,3 +118,42 @@ fn version_help_and_clients() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot connect"));
 }
+
+/// Issue 17 item 4: an unknown `user` / `script_user` ran the script as root,
+/// silently; now it is a configuration error under -t (and at start).
+#[test]
+fn config_test_refuses_unknown_script_users() {
+    let conf = GOOD.replace(
+        "vrrp_instance VI_1 {",
+        "vrrp_script chk {\n  script /bin/true\n  user no-such-user-keel\n}\nvrrp_instance VI_1 {",
+    );
+    let p = tmp("user.conf", &conf);
+    let out = Command::new(KEELD)
+        .args(["-t", "-f"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("vrrp_script chk: user no-such-user-keel: script user 'no-such-user-keel' does not exist"),
+        "{err}"
+    );
+    assert!(err.contains("user.conf:4"), "{err}");
+    let conf = GOOD.replace(
+        "  router_id R1\n",
+        "  router_id R1\n  script_user nobody no-such-group-keel\n",
+    );
+    let p = tmp("group.conf", &conf);
+    let out = Command::new(KEELD)
+        .args(["-t", "-f"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("script group 'no-such-group-keel' does not exist"),
+        "{err}"
+    );
+}
