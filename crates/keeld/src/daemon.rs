@@ -13,7 +13,7 @@ use keel_vip::{Netlink, VipControl};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::unix::AsyncFd;
@@ -1797,14 +1797,18 @@ impl Daemon {
         for l in text.lines() {
             info!("{l}");
         }
-        let _ = std::fs::write("/tmp/keepalived.data", &text);
+        if let Err(e) =
+            crate::files::write_fresh(Path::new("/tmp/keepalived.data"), text.as_bytes())
+        {
+            warn!("cannot write /tmp/keepalived.data: {e}");
+        }
     }
 
     /// SIGUSR2: statistics (the status as JSON, counters included) to
     /// /tmp/keepalived.stats, as keepalived writes its statistics there.
     fn dump_stats(&self) {
         let json = serde_json::to_string_pretty(&self.status()).unwrap_or_default();
-        match std::fs::write("/tmp/keepalived.stats", json) {
+        match crate::files::write_fresh(Path::new("/tmp/keepalived.stats"), json.as_bytes()) {
             Ok(()) => info!("statistics written to /tmp/keepalived.stats"),
             Err(e) => warn!("cannot write /tmp/keepalived.stats: {e}"),
         }

@@ -9,6 +9,7 @@ mod caps;
 mod cli;
 mod daemon;
 mod director;
+mod files;
 mod log;
 mod notify;
 mod pidfile;
@@ -27,15 +28,9 @@ fn main() -> ExitCode {
     match &cli.cmd {
         Some(Cmd::Status { socket, json }) => {
             return match status::query(socket, "status") {
-                Ok(text) if *json => {
-                    println!("{}", text.trim_end());
-                    ExitCode::SUCCESS
-                }
+                Ok(text) if *json => stdout(&format!("{}\n", text.trim_end()), ExitCode::SUCCESS),
                 Ok(text) => match serde_json::from_str::<status::Status>(&text) {
-                    Ok(s) => {
-                        print!("{}", status::render(&s));
-                        ExitCode::SUCCESS
-                    }
+                    Ok(s) => stdout(&status::render(&s), ExitCode::SUCCESS),
                     Err(e) => {
                         eprintln!("keeld status: bad answer from keeld: {e}");
                         ExitCode::from(1)
@@ -59,12 +54,12 @@ fn main() -> ExitCode {
             };
             return match status::query(socket, &req) {
                 Ok(text) => {
-                    println!("{}", text.trim_end());
-                    if text.contains("\"error\"") {
+                    let code = if text.contains("\"error\"") {
                         ExitCode::from(1)
                     } else {
                         ExitCode::SUCCESS
-                    }
+                    };
+                    stdout(&format!("{}\n", text.trim_end()), code)
                 }
                 Err(e) => {
                     eprintln!("keeld {word}: {e}");
@@ -110,6 +105,23 @@ fn main() -> ExitCode {
         status_socket: cli.status_socket_path(),
         stop_mode: cli.stop_mode,
     }))
+}
+
+/// Write `text` to stdout and return `code`. A reader that went away
+/// (`keeld status | head -1`) is not an error: the output just ends (`println!`
+/// panicked on EPIPE).
+#[allow(clippy::print_stderr)]
+fn stdout(text: &str, code: ExitCode) -> ExitCode {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    match o.write_all(text.as_bytes()).and_then(|()| o.flush()) {
+        Ok(()) => code,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => code,
+        Err(e) => {
+            eprintln!("keeld: cannot write to standard output: {e}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 /// `-t`: load the file, print the diagnostics, exit like keepalived
@@ -158,7 +170,9 @@ fn config_test(cli: &Cli) -> u8 {
                 "errors": loaded.diagnostics.iter().filter(|d| d.is_error()).count(),
                 "diagnostics": diags,
             });
-            println!("{out}");
+            if stdout(&format!("{out}\n"), ExitCode::SUCCESS) != ExitCode::SUCCESS {
+                return 1;
+            }
         }
     }
     code

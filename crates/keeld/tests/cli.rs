@@ -157,3 +157,43 @@ fn config_test_refuses_unknown_script_users() {
         "{err}"
     );
 }
+
+/// Issue 17 item 14: `keeld status | head -1` panicked when the reader had gone
+/// (println! on EPIPE). A fake daemon answers; stdout is a pipe nobody reads.
+#[test]
+fn status_to_a_closed_pipe_does_not_panic() {
+    let dir = std::env::temp_dir().join(format!("keeld-cli-pipe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sock = dir.join("s.sock");
+    let _ = std::fs::remove_file(&sock);
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    std::thread::spawn(move || {
+        use std::io::{BufRead, Write};
+        for c in listener.incoming().flatten() {
+            let mut line = String::new();
+            let _ = std::io::BufReader::new(&c).read_line(&mut line);
+            let mut c = c;
+            let _ = c.write_all(
+                b"{\"pid\":1,\"version\":\"0\",\"config_file\":\"k.conf\",\"uptime_s\":1.0,\
+                  \"reloads\":0,\"reload_failures\":0,\"max_timer_late_ms\":0.0,\
+                  \"instances\":[],\"scripts\":[]}\n",
+            );
+        }
+    });
+    for args in [&["status"][..], &["status", "--json"][..]] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(KEELD)
+            .args(args)
+            .arg("--socket")
+            .arg(&sock)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
