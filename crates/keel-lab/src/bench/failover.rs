@@ -105,8 +105,36 @@ fn one_daemon(daemon: Daemon, bin: &Path, reps: usize) -> Result<Samples> {
     let mut lab = pair(daemon, bin)?;
     let mut s = Samples::default();
     let prober = start_pair(&mut lab)?;
+    steady(&lab, &mut s);
+    // A capture on the client for the priority-0 adverts of graceful stops.
+    let dump = Tcpdump::start(
+        &lab.client,
+        &["-l", "-i", "eth0", "vrrp"],
+        &lab.dir.join("capture.txt"),
+    )?;
+    dump.wait_for("192.0.2.10 > 224.0.0.18", Duration::from_secs(5))?;
+    let mut sent_at = Vec::new();
+    for rep in 0..reps {
+        sent_at.push(graceful(&mut lab, &prober, &mut s)?);
+        crash(&mut lab, &prober, &mut s)?;
+        link_down(&mut lab, &prober, &mut s)?;
+        eprintln!(
+            "    rep {}: graceful {:.0} ms, crash takeover {:.0} ms, link-down outage {:.0} ms",
+            rep + 1,
+            s.graceful_ms.last().copied().unwrap_or_default(),
+            s.crash_takeover_ms.last().copied().unwrap_or_default(),
+            s.link_outage_ms.last().copied().unwrap_or_default()
+        );
+    }
+    drop(prober.stop());
+    resign_latencies(&dump.stop(), &sent_at, &mut s);
+    Ok(s)
+}
+
+/// Steady state: RSS per node, and CPU over 20 s scaled to a minute.
+fn steady(lab: &Lab, s: &mut Samples) {
     for i in 0..2 {
-        s.rss_kib.push(node_rss(&lab, i) as f64);
+        s.rss_kib.push(node_rss(lab, i) as f64);
     }
     // Steady-state CPU over 20 s, scaled to a minute.
     let (m0, b0) = (
@@ -122,92 +150,88 @@ fn one_daemon(daemon: Daemon, bin: &Path, reps: usize) -> Result<Samples> {
         .push(m1.saturating_sub(m0) as f64 / 1e6 * 3.0);
     s.cpu_backup_ms_min
         .push(b1.saturating_sub(b0) as f64 / 1e6 * 3.0);
-    // A capture on the client for the priority-0 adverts of graceful stops.
-    let dump = Tcpdump::start(
-        &lab.client,
-        &["-l", "-i", "eth0", "vrrp"],
-        &lab.dir.join("capture.txt"),
-    )?;
-    dump.wait_for("192.0.2.10 > 224.0.0.18", Duration::from_secs(5))?;
-    let mut sent_at = Vec::new();
-    for rep in 0..reps {
-        // graceful stop
-        let main_pid: i32 = std::fs::read_to_string(lab.nodes[0].pid_file("main"))
-            .ok()
-            .and_then(|p| p.trim().parse().ok())
-            .context("node1's main pid file")?;
-        let t = Instant::now();
-        sent_at.push(std::time::SystemTime::now());
-        keel_testkit::signal(main_pid, keel_testkit::SIGTERM)?;
-        let took = lab.wait(Duration::from_secs(5), |l| l.holds_vip(1));
-        reap(&mut lab, 0);
-        std::thread::sleep(Duration::from_millis(300));
-        let log = prober.snapshot();
-        s.graceful_ms.push(ms(log.outage_in(t, None)));
-        s.graceful_lost.push(log.lost_in(t, None) as f64);
-        if took.is_none() {
-            bail!("{}: no takeover after SIGTERM", daemon.name());
-        }
-        // return + preemption
-        let t = Instant::now();
-        lab.nodes[0].start()?;
-        settle_master(&lab)?;
-        s.preempt_lost
-            .push(prober.snapshot().lost_in(t, None) as f64);
+}
 
-        // crash
-        let t = Instant::now();
-        lab.signal(0, "STOP");
-        lab.signal(0, "KILL");
-        lab.wait(Duration::from_secs(8), |l| l.holds_vip(1))
-            .context("no takeover after crash")?;
-        // from the event (sending the signals is inside the measured time)
-        let took = t.elapsed();
-        reap(&mut lab, 0);
-        std::thread::sleep(Duration::from_millis(300));
-        s.crash_takeover_ms.push(ms(took));
-        s.crash_outage_ms
-            .push(ms(prober.snapshot().outage_in(t, None)));
-        // a crashed node's kernel keeps the VIP; a reboot would clear it
-        lab.nodes[0].drop_vip();
-        lab.nodes[0].start()?;
-        settle_master(&lab)?;
-
-        // link down
-        let t = Instant::now();
-        lab.nodes[0]
-            .ns
-            .run_ok(&["ip", "link", "set", "eth0", "down"]);
-        lab.wait(Duration::from_secs(8), |l| l.holds_vip(1))
-            .context("no takeover after link down")?;
-        let took = t.elapsed();
-        // wait until the client is answered again
-        let _ = lab.wait(Duration::from_secs(3), |_| {
-            prober
-                .snapshot()
-                .probes
-                .iter()
-                .rev()
-                .take(3)
-                .all(|p| p.reply.is_some())
-        });
-        std::thread::sleep(Duration::from_millis(200));
-        let log = prober.snapshot();
-        s.link_takeover_ms.push(ms(took));
-        s.link_outage_ms.push(ms(log.outage_in(t, None)));
-        s.link_lost.push(log.lost_in(t, None) as f64);
-        lab.nodes[0].ns.run_ok(&["ip", "link", "set", "eth0", "up"]);
-        settle_master(&lab)?;
-        eprintln!(
-            "    rep {}: graceful {:.0} ms, crash takeover {:.0} ms, link-down outage {:.0} ms",
-            rep + 1,
-            s.graceful_ms.last().copied().unwrap_or_default(),
-            s.crash_takeover_ms.last().copied().unwrap_or_default(),
-            s.link_outage_ms.last().copied().unwrap_or_default()
-        );
+/// SIGTERM to node1's main pid (one kill(2), as systemd sends it), then
+/// its return and preemption; when the signal was sent.
+fn graceful(lab: &mut Lab, prober: &Prober, s: &mut Samples) -> Result<std::time::SystemTime> {
+    let main_pid: i32 = std::fs::read_to_string(lab.nodes[0].pid_file("main"))
+        .ok()
+        .and_then(|p| p.trim().parse().ok())
+        .context("node1's main pid file")?;
+    let t = Instant::now();
+    let sent = std::time::SystemTime::now();
+    keel_testkit::signal(main_pid, keel_testkit::SIGTERM)?;
+    let took = lab.wait(Duration::from_secs(5), |l| l.holds_vip(1));
+    reap(lab, 0);
+    std::thread::sleep(Duration::from_millis(300));
+    let log = prober.snapshot();
+    s.graceful_ms.push(ms(log.outage_in(t, None)));
+    s.graceful_lost.push(log.lost_in(t, None) as f64);
+    if took.is_none() {
+        bail!("{}: no takeover after SIGTERM", lab.nodes[0].daemon.name());
     }
-    drop(prober.stop());
-    let text = dump.stop();
+    // return + preemption
+    let t = Instant::now();
+    lab.nodes[0].start()?;
+    settle_master(lab)?;
+    s.preempt_lost
+        .push(prober.snapshot().lost_in(t, None) as f64);
+    Ok(sent)
+}
+
+/// SIGSTOP + SIGKILL on node1 (no priority-0 advert), then its restart.
+fn crash(lab: &mut Lab, prober: &Prober, s: &mut Samples) -> Result<()> {
+    let t = Instant::now();
+    lab.signal(0, "STOP");
+    lab.signal(0, "KILL");
+    lab.wait(Duration::from_secs(8), |l| l.holds_vip(1))
+        .context("no takeover after crash")?;
+    // from the event (sending the signals is inside the measured time)
+    let took = t.elapsed();
+    reap(lab, 0);
+    std::thread::sleep(Duration::from_millis(300));
+    s.crash_takeover_ms.push(ms(took));
+    s.crash_outage_ms
+        .push(ms(prober.snapshot().outage_in(t, None)));
+    // a crashed node's kernel keeps the VIP; a reboot would clear it
+    lab.nodes[0].drop_vip();
+    lab.nodes[0].start()?;
+    settle_master(lab)?;
+    Ok(())
+}
+
+/// node1's link down until node2 serves the client, then up again.
+fn link_down(lab: &mut Lab, prober: &Prober, s: &mut Samples) -> Result<()> {
+    let t = Instant::now();
+    lab.nodes[0]
+        .ns
+        .run_ok(&["ip", "link", "set", "eth0", "down"]);
+    lab.wait(Duration::from_secs(8), |l| l.holds_vip(1))
+        .context("no takeover after link down")?;
+    let took = t.elapsed();
+    // wait until the client is answered again
+    let _ = lab.wait(Duration::from_secs(3), |_| {
+        prober
+            .snapshot()
+            .probes
+            .iter()
+            .rev()
+            .take(3)
+            .all(|p| p.reply.is_some())
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let log = prober.snapshot();
+    s.link_takeover_ms.push(ms(took));
+    s.link_outage_ms.push(ms(log.outage_in(t, None)));
+    s.link_lost.push(log.lost_in(t, None) as f64);
+    lab.nodes[0].ns.run_ok(&["ip", "link", "set", "eth0", "up"]);
+    settle_master(lab)?;
+    Ok(())
+}
+
+/// From the capture: each graceful stop's priority-0 advert after its signal.
+fn resign_latencies(text: &str, sent_at: &[std::time::SystemTime], s: &mut Samples) {
     let zeros: Vec<f64> = text
         .lines()
         .filter(|l| l.contains("192.0.2.10 > 224.0.0.18") && l.contains("prio 0,"))
@@ -222,7 +246,6 @@ fn one_daemon(daemon: Daemon, bin: &Path, reps: usize) -> Result<Samples> {
             s.resign_ms.push((z - sent) * 1000.0);
         }
     }
-    Ok(s)
 }
 
 fn med_max(v: &[f64]) -> String {
