@@ -1,10 +1,8 @@
 //! The IPVS generic netlink client.
-use crate::error::{Command, Errno, Error, OpError};
-use crate::sys;
+use crate::error::{Command, Error, OpError};
 use crate::types::*;
-use crate::wire::{self, Msg, Op, Reply, Request, Writer};
-use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_GENERIC};
-use std::os::fd::AsRawFd;
+use crate::wire::{self, Op, Reply, Request, Writer};
+use keel_netlink::{Config, Errno, Msg, Outcome, Protocol, Socket};
 
 /// Receive buffer per datagram: one page. The kernel sizes each dump
 /// datagram by the largest buffer the socket has offered (up to 32 KiB), so a
@@ -16,7 +14,7 @@ const RX_BUF: usize = 4 * 1024;
 /// Write requests per `send()`. The error replies of failed requests must
 /// fit in the socket's receive buffer, which the kernel fills while it
 /// processes the batch.
-pub const DEFAULT_BATCH: usize = 256;
+pub const DEFAULT_BATCH: usize = keel_netlink::DEFAULT_BATCH;
 
 /// Counters of what this client sent (to check e.g. that a no-op reconcile writes nothing).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -30,26 +28,31 @@ pub struct Counters {
 }
 
 /// A connection to the kernel's IPVS (in the current network namespace).
+#[derive(Debug)]
 pub struct Ipvs {
     sock: Socket,
     family: u16,
-    seq: u32,
-    /// The datagrams of the last receive, concatenated (4-byte aligned).
-    rx: Vec<u8>,
-    bufs: Box<[Vec<u8>; sys::MAX_MSGS]>,
     w: Writer,
-    counters: Counters,
-    batch: usize,
+    writes: u64,
 }
 
-impl std::fmt::Debug for Ipvs {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ipvs")
-            .field("family", &self.family)
-            .field("seq", &self.seq)
-            .field("counters", &self.counters)
-            .field("batch", &self.batch)
-            .finish_non_exhaustive()
+/// Let the codec's [`Writer`] append straight to the transport's buffer.
+fn encode_into(w: &mut Writer, buf: &mut Vec<u8>, f: impl FnOnce(&mut Writer)) {
+    std::mem::swap(&mut w.buf, buf);
+    f(w);
+    std::mem::swap(&mut w.buf, buf);
+}
+
+/// Whether `errno` for `op` means the table already is as `op` wants: an
+/// add of something present (EEXIST), a delete of something absent
+/// (ESRCH for a service, ENOENT for a destination).
+fn outcome(op: &Op, errno: Errno) -> Option<Outcome> {
+    match (op, errno) {
+        (Op::NewService(_) | Op::NewDest(..), Errno::EEXIST) => Some(Outcome::AlreadyPresent),
+        (Op::DelService(_), Errno::ESRCH) | (Op::DelDest(..), Errno::ENOENT) => {
+            Some(Outcome::AlreadyAbsent)
+        }
+        _ => None,
     }
 }
 
@@ -59,21 +62,12 @@ impl Ipvs {
     /// Fails with [`Error::Unavailable`] when the kernel has no IPVS
     /// ("IPVS is not available: load the ip_vs module").
     pub fn new() -> Result<Ipvs, Error> {
-        let mut sock = Socket::new(NETLINK_GENERIC)?;
-        sock.bind_auto()?;
-        sock.connect(&SocketAddr::new(0, 0))?;
-        // ACKs without the echoed request: smaller, more fit in the buffer.
-        let _ = sock.set_cap_ack(true);
-        let _ = sock.set_rx_buf_sz(4 * 1024 * 1024);
+        let cfg = Config::default().rx_buf(RX_BUF);
         let mut me = Ipvs {
-            sock,
+            sock: Socket::with_config(Protocol::Generic, &cfg)?,
             family: 0,
-            seq: 0,
-            rx: Vec::with_capacity(RX_BUF),
-            bufs: Box::new(std::array::from_fn(|_| vec![0; RX_BUF])),
             w: Writer::default(),
-            counters: Counters::default(),
-            batch: DEFAULT_BATCH,
+            writes: 0,
         };
         me.family = me.resolve_family()?;
         Ok(me)
@@ -86,82 +80,45 @@ impl Ipvs {
 
     /// What this client has sent so far.
     pub fn counters(&self) -> Counters {
-        self.counters
+        let c = self.sock.counters();
+        Counters {
+            requests: c.requests,
+            writes: self.writes,
+            sends: c.sends,
+        }
     }
 
-    /// Set how many write requests go into one `send()` (1..=1024). Larger
-    /// batches mean fewer system calls; the failures of one batch must fit in
-    /// the socket's receive buffer, else [`Error::Overrun`].
+    /// Set how many write requests go into one `send()` (1..=1024; fewer
+    /// when they fill [`keel_netlink::BATCH_BYTES`]). Larger batches mean
+    /// fewer system calls; the failures of one batch must fit in the
+    /// socket's receive buffer, else [`keel_netlink::Error::Overrun`].
     pub fn set_batch_size(&mut self, n: usize) {
-        self.batch = n.clamp(1, 1024);
-    }
-
-    fn next_seq(&mut self) -> u32 {
-        self.seq = self.seq.wrapping_add(1);
-        self.seq
-    }
-
-    fn send_buf(&mut self) -> Result<(), Error> {
-        let n = self.sock.send(&self.w.buf, 0)?;
-        self.counters.sends += 1;
-        if n != self.w.buf.len() {
-            return Err(Error::Io(std::io::Error::other("short netlink send")));
-        }
-        Ok(())
-    }
-
-    /// Receive every datagram that is ready (waiting for the first) into `rx`.
-    fn recv(&mut self) -> Result<(), Error> {
-        let mut lens = [0usize; sys::MAX_MSGS];
-        let n = loop {
-            match sys::recv_many(self.sock.as_raw_fd(), &mut self.bufs, &mut lens) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) if e.raw_os_error() == Some(105) => return Err(Error::Overrun), // ENOBUFS
-                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                    return Err(Error::Decode(wire::DecodeError::Truncated));
-                }
-                Err(e) => return Err(Error::Io(e)),
-            }
-        };
-        self.rx.clear();
-        for (b, &len) in self.bufs.iter().zip(lens.iter()).take(n) {
-            self.rx.extend_from_slice(&b[..len]);
-            while !self.rx.len().is_multiple_of(4) {
-                self.rx.push(0);
-            }
-        }
-        Ok(())
+        self.sock.set_batch_size(n);
     }
 
     fn resolve_family(&mut self) -> Result<u16, Error> {
-        let seq = self.next_seq();
-        self.w.buf.clear();
-        wire::encode_get_family(&mut self.w, seq, "IPVS");
-        self.send_buf()?;
-        loop {
-            self.recv()?;
-            for m in wire::messages(&self.rx) {
-                let m = m?;
-                if m.seq != seq {
-                    continue;
+        let w = &mut self.w;
+        let ids = self.sock.request(
+            |buf| encode_into(w, buf, |w| wire::encode_get_family(w, 0, "IPVS")),
+            |m: Msg<'_>| -> Result<Option<u16>, Error> {
+                if m.kind != wire::GENL_ID_CTRL {
+                    return Ok(None);
                 }
-                if m.ty == wire::NLMSG_ERROR {
-                    let (errno, _) = wire::parse_error(m.payload)?;
-                    return Err(if errno == 2 {
-                        Error::Unavailable
-                    } else {
-                        Error::Request {
-                            command: Command::ResolveFamily,
-                            errno: Errno(errno),
-                        }
-                    });
-                }
-                if m.ty == wire::GENL_ID_CTRL {
-                    let (_, attrs) = wire::genl(m.payload)?;
-                    return Ok(wire::parse_family_id(attrs)?);
-                }
-            }
+                let (_, attrs) = wire::genl(m.payload())?;
+                Ok(Some(wire::parse_family_id(attrs)?))
+            },
+        )?;
+        match ids {
+            Ok(ids) => ids
+                .into_iter()
+                .flatten()
+                .next()
+                .ok_or(Error::Decode(wire::DecodeError::Missing("family id"))),
+            Err(Errno::ENOENT) => Err(Error::Unavailable),
+            Err(errno) => Err(Error::Request {
+                command: Command::ResolveFamily,
+                errno,
+            }),
         }
     }
 
@@ -172,10 +129,6 @@ impl Ipvs {
         command: Command,
         svc_family: Family,
     ) -> Result<Vec<Reply>, Error> {
-        let seq = self.next_seq();
-        self.w.buf.clear();
-        wire::encode(&mut self.w, self.family, seq, req);
-        self.counters.requests += 1;
         if !matches!(
             req,
             Request::GetService(_)
@@ -185,112 +138,63 @@ impl Ipvs {
                 | Request::GetConfig
                 | Request::GetInfo
         ) {
-            self.counters.writes += 1;
+            self.writes += 1;
         }
-        self.send_buf()?;
-        let dump = req.is_dump();
-        let mut out = Vec::new();
-        loop {
-            self.recv()?;
-            let mut done = false;
-            let mut err = None;
-            for m in wire::messages(&self.rx) {
-                let m: Msg<'_> = m?;
-                if m.seq != seq {
-                    continue; // stale reply of an earlier, failed exchange
-                }
-                match m.ty {
-                    wire::NLMSG_ERROR => {
-                        let (errno, _) = wire::parse_error(m.payload)?;
-                        if errno != 0 {
-                            err = Some(errno);
-                        }
-                        if !dump || errno != 0 {
-                            done = true;
-                        }
-                    }
-                    wire::NLMSG_DONE => {
-                        if m.payload.len() >= 4 {
-                            let e = i32::from_ne_bytes([
-                                m.payload[0],
-                                m.payload[1],
-                                m.payload[2],
-                                m.payload[3],
-                            ]);
-                            if e < 0 {
-                                err = Some(-e);
-                            }
-                        }
-                        done = true;
-                    }
-                    wire::NLMSG_NOOP => {}
-                    wire::NLMSG_OVERRUN => return Err(Error::Overrun),
-                    _ => out.push(wire::parse_reply(m.payload, svc_family)?),
-                }
-            }
-            if let Some(errno) = err {
-                return Err(Error::Request {
-                    command,
-                    errno: Errno(errno),
-                });
-            }
-            if done {
-                return Ok(out);
-            }
-        }
+        let (family, w) = (self.family, &mut self.w);
+        let encode = |buf: &mut Vec<u8>| encode_into(w, buf, |w| wire::encode(w, family, 0, req));
+        let decode = |m: Msg<'_>| wire::parse_reply(m.payload(), svc_family).map_err(Error::Decode);
+        let r = if req.is_dump() {
+            self.sock.dump(encode, decode)?
+        } else {
+            self.sock.request(encode, decode)?
+        };
+        r.map_err(|errno| Error::Request { command, errno })
     }
 
     /// Execute write operations, up to the batch size (default
-    /// [`DEFAULT_BATCH`]) per `send()`. Only the last request of a batch asks
-    /// for an ACK; the kernel handles a batch in order and answers every
-    /// failed request with an error carrying its sequence number, so when the
-    /// last ACK arrives every failure of the batch is known and matched to its
-    /// operation. All operations are attempted; every failure is reported
-    /// ([`Error::Op`] for a single operation, [`Error::Batch`] otherwise).
-    pub fn execute(&mut self, ops: &[Op]) -> Result<(), Error> {
+    /// [`DEFAULT_BATCH`]) per `send()`, and return each one's [`Outcome`].
+    ///
+    /// Only the last request of a batch asks for an ACK; the kernel handles
+    /// a batch in order and answers every failed request with an error
+    /// carrying its sequence number, so when the last ACK arrives every
+    /// failure of the batch is known and matched to its operation. All
+    /// operations are attempted.
+    ///
+    /// Idempotency, as in keel-vip: adding a service or destination that
+    /// exists is [`Outcome::AlreadyPresent`] (its settings are not compared:
+    /// [`Op::SetService`] / [`Op::SetDest`] change them), deleting one that
+    /// is gone is [`Outcome::AlreadyAbsent`]. Every other refusal is a
+    /// failure, and all are reported ([`Error::Op`] for a single operation,
+    /// [`Error::Batch`] otherwise).
+    pub fn execute(&mut self, ops: &[Op]) -> Result<Vec<Outcome>, Error> {
+        let (family, w) = (self.family, &mut self.w);
+        self.writes += ops.len() as u64;
+        let refused = self.sock.batch(ops.len(), |i, buf| {
+            encode_into(w, buf, |w| wire::encode_op(w, family, 0, &ops[i], false))
+        })?;
+        let mut outcomes = vec![Outcome::Done; ops.len()];
         let mut failures = Vec::new();
-        for (ci, chunk) in ops.chunks(self.batch).enumerate() {
-            self.w.buf.clear();
-            let base = self.seq.wrapping_add(1);
-            for (i, op) in chunk.iter().enumerate() {
-                let seq = self.next_seq();
-                wire::encode_op(&mut self.w, self.family, seq, op, i + 1 == chunk.len());
-            }
-            let last = self.seq;
-            self.counters.requests += chunk.len() as u64;
-            self.counters.writes += chunk.len() as u64;
-            self.send_buf()?;
-            let mut done = false;
-            while !done {
-                self.recv()?;
-                for m in wire::messages(&self.rx) {
-                    let m = m?;
-                    if m.ty != wire::NLMSG_ERROR {
-                        continue;
-                    }
-                    let (errno, _) = wire::parse_error(m.payload)?;
-                    let idx = m.seq.wrapping_sub(base) as usize;
-                    if idx >= chunk.len() {
-                        continue; // not from this batch
-                    }
-                    if errno != 0 {
-                        failures.push(OpError {
-                            index: ci * self.batch + idx,
-                            op: chunk[idx].clone(),
-                            errno: Errno(errno),
-                        });
-                    }
-                    if m.seq == last {
-                        done = true;
-                    }
-                }
+        for f in refused {
+            let op = &ops[f.index];
+            match outcome(op, f.errno) {
+                Some(o) => outcomes[f.index] = o,
+                None => failures.push(OpError {
+                    index: f.index,
+                    op: op.clone(),
+                    errno: f.errno,
+                }),
             }
         }
         match failures.len() {
-            0 => Ok(()),
+            0 => Ok(outcomes),
             1 if ops.len() == 1 => Err(Error::Op(Box::new(failures.remove(0)))),
             _ => Err(Error::Batch(failures)),
         }
+    }
+
+    fn execute_one(&mut self, op: Op) -> Result<Outcome, Error> {
+        let r = self.execute(std::slice::from_ref(&op))?;
+        Ok(r.first().copied().unwrap_or(Outcome::Done))
     }
 
     // ------------------------------------------------------------ services
@@ -306,7 +210,7 @@ impl Ipvs {
             .collect())
     }
 
-    /// One service; `Err` with errno [`Errno::NO_SERVICE`] if absent.
+    /// One service; `Err` with errno [`Errno::ESRCH`] if absent.
     pub fn service(&mut self, key: &ServiceKey) -> Result<ServiceEntry, Error> {
         let r = self.transact(
             &Request::GetService(*key),
@@ -320,23 +224,25 @@ impl Ipvs {
             })
             .ok_or(Error::Request {
                 command: Command::GetService,
-                errno: Errno::NO_SERVICE,
+                errno: Errno::ESRCH,
             })
     }
 
-    /// Add a service (`ipvsadm -A`).
-    pub fn new_service(&mut self, s: &Service) -> Result<(), Error> {
-        self.execute(&[Op::NewService(s.clone())])
+    /// Add a service (`ipvsadm -A`). One with this key already there is
+    /// [`Outcome::AlreadyPresent`] (whatever its settings).
+    pub fn new_service(&mut self, s: &Service) -> Result<Outcome, Error> {
+        self.execute_one(Op::NewService(s.clone()))
     }
 
     /// Edit a service in place (`ipvsadm -E`).
     pub fn set_service(&mut self, s: &Service) -> Result<(), Error> {
-        self.execute(&[Op::SetService(s.clone())])
+        self.execute_one(Op::SetService(s.clone())).map(drop)
     }
 
-    /// Delete a service and its destinations (`ipvsadm -D`).
-    pub fn del_service(&mut self, key: &ServiceKey) -> Result<(), Error> {
-        self.execute(&[Op::DelService(*key)])
+    /// Delete a service and its destinations (`ipvsadm -D`). A missing one
+    /// is [`Outcome::AlreadyAbsent`].
+    pub fn del_service(&mut self, key: &ServiceKey) -> Result<Outcome, Error> {
+        self.execute_one(Op::DelService(*key))
     }
 
     // -------------------------------------------------------- destinations
@@ -352,24 +258,27 @@ impl Ipvs {
             .collect())
     }
 
-    /// Add a destination (`ipvsadm -a`).
-    pub fn new_dest(&mut self, key: &ServiceKey, d: &Dest) -> Result<(), Error> {
-        self.execute(&[Op::NewDest(*key, d.clone())])
+    /// Add a destination (`ipvsadm -a`). One with this address and port
+    /// already there is [`Outcome::AlreadyPresent`]; a missing service is
+    /// an error (ESRCH).
+    pub fn new_dest(&mut self, key: &ServiceKey, d: &Dest) -> Result<Outcome, Error> {
+        self.execute_one(Op::NewDest(*key, d.clone()))
     }
 
     /// Edit a destination in place (`ipvsadm -e`).
     pub fn set_dest(&mut self, key: &ServiceKey, d: &Dest) -> Result<(), Error> {
-        self.execute(&[Op::SetDest(*key, d.clone())])
+        self.execute_one(Op::SetDest(*key, d.clone())).map(drop)
     }
 
-    /// Delete a destination (`ipvsadm -d`).
+    /// Delete a destination (`ipvsadm -d`). A missing destination is
+    /// [`Outcome::AlreadyAbsent`]; a missing service is an error (ESRCH).
     pub fn del_dest(
         &mut self,
         key: &ServiceKey,
         addr: std::net::IpAddr,
         port: u16,
-    ) -> Result<(), Error> {
-        self.execute(&[Op::DelDest(*key, addr, port)])
+    ) -> Result<Outcome, Error> {
+        self.execute_one(Op::DelDest(*key, addr, port))
     }
 
     /// Every service with its destinations (`ipvsadm -Sn`'s data).
@@ -425,7 +334,10 @@ impl Ipvs {
             .map(drop)
     }
 
-    /// Start a connection sync daemon (`ipvsadm --start-daemon`).
+    /// Start a connection sync daemon (`ipvsadm --start-daemon`). One
+    /// already running in that role is an error (EEXIST or EBUSY), not
+    /// [`Outcome::AlreadyPresent`]: its settings may differ, so the caller
+    /// decides whether to stop and start it again.
     pub fn start_sync_daemon(&mut self, d: &SyncDaemon) -> Result<(), Error> {
         self.transact(
             &Request::NewDaemon(d.clone()),

@@ -1,30 +1,7 @@
 //! Errors of keel-ipvs: small, matchable, never stringly.
 use crate::wire::{DecodeError, Op};
+use keel_netlink::Errno;
 use std::fmt;
-
-/// A kernel error number (positive, e.g. 17 = EEXIST).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Errno(pub i32);
-
-impl Errno {
-    /// EEXIST: the service or destination already exists.
-    pub const EXISTS: Errno = Errno(17);
-    /// ESRCH: no such service.
-    pub const NO_SERVICE: Errno = Errno(3);
-    /// ENOENT: no such destination (or family/scheduler not found).
-    pub const NOT_FOUND: Errno = Errno(2);
-    /// EINVAL: the kernel rejected a value.
-    pub const INVALID: Errno = Errno(22);
-    /// EBUSY: e.g. a sync daemon is already running.
-    pub const BUSY: Errno = Errno(16);
-}
-
-impl fmt::Display for Errno {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let e = std::io::Error::from_raw_os_error(self.0);
-        write!(f, "{e}")
-    }
-}
 
 /// Which kind of request failed (for requests that are not [`Op`]s).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -97,9 +74,10 @@ pub enum Error {
     /// The kernel has no "IPVS" generic netlink family.
     #[error("IPVS is not available: load the ip_vs module")]
     Unavailable,
-    /// Socket-level failure (socket, send, recv).
-    #[error("netlink socket: {0}")]
-    Io(#[from] std::io::Error),
+    /// The netlink transport failed (socket, send, receive, a receive
+    /// buffer overrun: [`keel_netlink::Error::Overrun`]); state is unknown.
+    #[error(transparent)]
+    Netlink(#[from] keel_netlink::Error),
     /// A single write operation failed.
     #[error("{0}")]
     Op(Box<OpError>),
@@ -117,9 +95,6 @@ pub enum Error {
     /// The kernel's reply could not be decoded.
     #[error("malformed reply: {0}")]
     Decode(#[from] DecodeError),
-    /// The kernel dropped replies (receive buffer overrun); state is unknown.
-    #[error("netlink receive buffer overrun: replies were lost")]
-    Overrun,
 }
 
 impl Error {

@@ -37,12 +37,19 @@
 //! order; ports, the IPv4 persistence netmask and addresses are network
 //! order. Each field's doc in [`Service`], [`Dest`], [`SyncDaemon`] etc. says which.
 //! No `netlink-packet-*` type appears in this API (the small codec is in
-//! this crate; the socket is `netlink-sys`).
+//! this crate; the transport, shared with keel-vip, is [`keel_netlink`]).
+//!
+//! Errors and idempotency (the convention of keel-vip too): adding a
+//! service or destination that is already there returns
+//! `Ok(`[`Outcome::AlreadyPresent`]`)`, deleting one that is already gone
+//! `Ok(`[`Outcome::AlreadyAbsent`]`)`; anything else the kernel refuses is an
+//! [`Error`] carrying a [`keel_netlink::Errno`] ([`Error::errno`]).
 //!
 //! Batching: [`Ipvs::execute`] puts up to [`DEFAULT_BATCH`] write requests in
 //! one `send()`; only the last asks for an ACK, failures come back as errors
 //! carrying their request's sequence number and are reported as [`OpError`]s
-//! naming the operation and its object. [`Ipvs::counters`] counts requests,
+//! naming the operation and its object; it returns each operation's
+//! [`Outcome`]. [`Ipvs::counters`] counts requests,
 //! writes and sends (a no-op [`Ipvs::reconcile`] sends zero writes).
 //!
 //! Testing: the codec's round-trip tests run anywhere. The kernel tests
@@ -55,12 +62,12 @@
 mod client;
 mod error;
 pub mod reconcile;
-mod sys;
 mod types;
 mod wire;
 
 pub use client::{Counters, DEFAULT_BATCH, Ipvs};
-pub use error::{Command, Errno, Error, OpError};
+pub use error::{Command, Error, OpError};
+pub use keel_netlink::{self, Errno, Outcome};
 pub use types::{
     Dest, DestEntry, Family, Forward, Info, Persistence, Protocol, Service, ServiceEntry,
     ServiceFlags, ServiceKey, Stats, SyncDaemon, SyncState, Timeouts, TunnelFlags, TunnelType,

@@ -130,7 +130,7 @@ fn normalized(s: &Service) -> Service {
 
 /// Apply a plan in batches (see [`Ipvs::execute`]).
 pub fn apply(ipvs: &mut Ipvs, plan: &Plan) -> Result<(), Error> {
-    ipvs.execute(&plan.ops)
+    ipvs.execute(&plan.ops).map(drop)
 }
 
 impl Ipvs {

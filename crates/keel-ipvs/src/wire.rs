@@ -7,14 +7,10 @@ use crate::types::*;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 // netlink
-pub(crate) const NLMSG_HDRLEN: usize = 16;
-pub(crate) const NLMSG_NOOP: u16 = 1;
-pub(crate) const NLMSG_ERROR: u16 = 2;
-pub(crate) const NLMSG_DONE: u16 = 3;
-pub(crate) const NLMSG_OVERRUN: u16 = 4;
-pub(crate) const NLM_F_REQUEST: u16 = 1;
-pub(crate) const NLM_F_ACK: u16 = 4;
-pub(crate) const NLM_F_DUMP: u16 = 0x300;
+pub(crate) use keel_netlink::Msg;
+pub(crate) use keel_netlink::msg::{NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
+#[cfg(test)]
+pub(crate) use keel_netlink::{messages, msg::NLM_F_MULTI};
 const NLA_F_NESTED: u16 = 0x8000;
 const NLA_TYPE_MASK: u16 = 0x3fff;
 
@@ -140,17 +136,11 @@ pub(crate) struct Writer {
 
 impl Writer {
     pub fn begin(&mut self, ty: u16, flags: u16, seq: u32, cmd: u8, version: u8) {
-        self.msg_start = self.buf.len();
-        self.buf.extend_from_slice(&0u32.to_ne_bytes());
-        self.buf.extend_from_slice(&ty.to_ne_bytes());
-        self.buf.extend_from_slice(&flags.to_ne_bytes());
-        self.buf.extend_from_slice(&seq.to_ne_bytes());
-        self.buf.extend_from_slice(&0u32.to_ne_bytes());
+        self.msg_start = keel_netlink::msg::begin(&mut self.buf, ty, flags, seq);
         self.buf.extend_from_slice(&[cmd, version, 0, 0]);
     }
     pub fn end(&mut self) {
-        let len = (self.buf.len() - self.msg_start) as u32;
-        self.buf[self.msg_start..self.msg_start + 4].copy_from_slice(&len.to_ne_bytes());
+        keel_netlink::msg::finish(&mut self.buf, self.msg_start);
     }
     fn attr(&mut self, ty: u16, data: &[u8]) {
         let len = (4 + data.len()) as u16;
@@ -479,50 +469,6 @@ pub(crate) fn encode_get_family(w: &mut Writer, seq: u32, name: &str) {
 
 // ------------------------------------------------------------- reading ----
 
-/// One netlink message inside a received buffer.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Msg<'a> {
-    pub ty: u16,
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub flags: u16,
-    pub seq: u32,
-    /// Everything after the 16-byte netlink header.
-    pub payload: &'a [u8],
-}
-
-/// Split a datagram into netlink messages.
-pub(crate) fn messages(mut buf: &[u8]) -> impl Iterator<Item = DResult<Msg<'_>>> {
-    std::iter::from_fn(move || {
-        if buf.len() < NLMSG_HDRLEN {
-            return None;
-        }
-        let len = u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
-        if len < NLMSG_HDRLEN || len > buf.len() {
-            buf = &[];
-            return Some(Err(DecodeError::Truncated));
-        }
-        let m = Msg {
-            ty: u16::from_ne_bytes([buf[4], buf[5]]),
-            flags: u16::from_ne_bytes([buf[6], buf[7]]),
-            seq: u32::from_ne_bytes([buf[8], buf[9], buf[10], buf[11]]),
-            payload: &buf[NLMSG_HDRLEN..len],
-        };
-        let adv = (len + 3) & !3;
-        buf = if adv >= buf.len() { &[] } else { &buf[adv..] };
-        Some(Ok(m))
-    })
-}
-
-/// The errno of an NLMSG_ERROR payload (0 = ACK), and the sequence number it answers.
-pub(crate) fn parse_error(payload: &[u8]) -> DResult<(i32, u32)> {
-    if payload.len() < 4 + NLMSG_HDRLEN {
-        return Err(DecodeError::Truncated);
-    }
-    let e = i32::from_ne_bytes([payload[0], payload[1], payload[2], payload[3]]);
-    let seq = u32::from_ne_bytes([payload[12], payload[13], payload[14], payload[15]]);
-    Ok((-e, seq))
-}
-
 /// Netlink attributes: (type without flags, payload).
 pub(crate) fn attrs(mut buf: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
     std::iter::from_fn(move || {
@@ -845,7 +791,7 @@ pub(crate) fn parse_reply(payload: &[u8], svc_family: Family) -> DResult<Reply> 
 /// Decode a request this crate encoded (tests, tooling).
 #[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn decode_request(msg: &Msg<'_>) -> DResult<Request> {
-    let (cmd, a) = genl(msg.payload)?;
+    let (cmd, a) = genl(msg.payload())?;
     let dump = msg.flags & NLM_F_DUMP == NLM_F_DUMP;
     let svc = get(a, A_SERVICE);
     let key = || parse_service_key(svc.ok_or(DecodeError::Missing("service"))?);
@@ -894,7 +840,7 @@ pub(crate) fn decode_request(msg: &Msg<'_>) -> DResult<Request> {
             })
         }
         CMD_GET_DAEMON => Request::GetDaemons,
-        CMD_SET_CONFIG => match parse_reply(msg.payload, Family::Inet)? {
+        CMD_SET_CONFIG => match parse_reply(msg.payload(), Family::Inet)? {
             Reply::Config(t) => Request::SetConfig(t),
             _ => return Err(DecodeError::Bad("config")),
         },
@@ -908,7 +854,6 @@ pub(crate) fn decode_request(msg: &Msg<'_>) -> DResult<Request> {
 
 #[cfg(test)]
 pub(crate) fn encode_reply(w: &mut Writer, family: u16, seq: u32, r: &Reply) {
-    const NLM_F_MULTI: u16 = 2;
     match r {
         Reply::Service(e) => {
             w.begin(family, NLM_F_MULTI, seq, CMD_NEW_SERVICE, 1);

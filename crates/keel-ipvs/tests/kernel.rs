@@ -306,13 +306,25 @@ fn edit_and_delete_in_place() {
         d
     );
     // delete one dest, then the service
-    ipvs.del_dest(&key, ip("192.0.2.13"), 80).unwrap();
+    assert_eq!(
+        ipvs.del_dest(&key, ip("192.0.2.13"), 80).unwrap(),
+        Outcome::Done
+    );
     assert!(!adm(&ns, "-ln").contains("192.0.2.13"));
     assert_eq!(ipvs.dests(&key).unwrap().len(), 1);
-    ipvs.del_service(&key).unwrap();
+    // deleting what is gone: AlreadyAbsent, as keel-vip does
+    assert_eq!(
+        ipvs.del_dest(&key, ip("192.0.2.13"), 80).unwrap(),
+        Outcome::AlreadyAbsent
+    );
+    assert_eq!(ipvs.del_service(&key).unwrap(), Outcome::Done);
     assert!(!adm(&ns, "-ln").contains("192.0.2.250"));
+    assert_eq!(ipvs.del_service(&key).unwrap(), Outcome::AlreadyAbsent);
     let e = ipvs.service(&key).unwrap_err();
-    assert_eq!(e.errno(), Some(Errno::NO_SERVICE), "{e}");
+    assert_eq!(e.errno(), Some(Errno::ESRCH), "{e}");
+    // a destination of a missing service is an error, not AlreadyAbsent
+    let e = ipvs.del_dest(&key, ip("192.0.2.12"), 80).unwrap_err();
+    assert_eq!(e.errno(), Some(Errno::ESRCH), "{e}");
 }
 
 #[test]
@@ -322,18 +334,29 @@ fn errors_name_operation_and_object() {
         return;
     };
     let key = ServiceKey::tcp(ip("192.0.2.250"), 80);
-    ipvs.new_service(&Service::new(key, "rr")).unwrap();
-    let e = ipvs.new_service(&Service::new(key, "rr")).unwrap_err();
-    assert_eq!(e.errno(), Some(Errno::EXISTS));
+    assert_eq!(
+        ipvs.new_service(&Service::new(key, "rr")).unwrap(),
+        Outcome::Done
+    );
+    // adding what is there: AlreadyPresent, as keel-vip does
+    assert_eq!(
+        ipvs.new_service(&Service::new(key, "rr")).unwrap(),
+        Outcome::AlreadyPresent
+    );
+    let e = ipvs
+        .set_service(&Service::new(ServiceKey::tcp(ip("192.0.2.1"), 1), "rr"))
+        .unwrap_err();
+    assert_eq!(e.errno(), Some(Errno::ESRCH));
     assert_eq!(
         e.to_string(),
-        "add service TCP 192.0.2.250:80 (rr): File exists (os error 17)"
+        "edit service TCP 192.0.2.1:1 (rr): No such process (os error 3)"
     );
     let e = ipvs
         .new_service(&Service::new(ServiceKey::tcp(ip("192.0.2.1"), 1), "nosuch"))
         .unwrap_err();
-    assert_eq!(e.errno(), Some(Errno::NOT_FOUND), "unknown scheduler: {e}");
-    // a batch: 5 ops, 2 fail; every failure is reported with its index and object
+    assert_eq!(e.errno(), Some(Errno::ENOENT), "unknown scheduler: {e}");
+    // a batch: 6 ops, 2 fail, 2 find the table as wanted; every failure is
+    // reported with its index and object
     let other = ServiceKey::udp(ip("192.0.2.99"), 9);
     let ops = vec![
         Op::NewDest(key, Dest::new(ip("192.0.2.12"), 80, Forward::Route)),
@@ -341,18 +364,28 @@ fn errors_name_operation_and_object() {
         Op::NewDest(other, Dest::new(ip("192.0.2.12"), 80, Forward::Route)),
         Op::NewDest(key, Dest::new(ip("192.0.2.13"), 80, Forward::Route)),
         Op::DelService(ServiceKey::fwmark(Family::Inet, 1234)),
+        Op::SetDest(key, Dest::new(ip("192.0.2.14"), 80, Forward::Route)),
     ];
     match ipvs.execute(&ops) {
         Err(Error::Batch(f)) => {
             let idx: Vec<usize> = f.iter().map(|e| e.index).collect();
-            assert_eq!(idx, vec![1, 2, 4]);
-            assert_eq!(f[0].errno, Errno::EXISTS);
-            assert_eq!(f[1].errno, Errno::NO_SERVICE);
-            assert_eq!(f[1].op, ops[2]);
-            assert!(f[2].to_string().starts_with("delete service FWM 1234: "));
+            assert_eq!(idx, vec![2, 5]);
+            assert_eq!(f[0].errno, Errno::ESRCH);
+            assert_eq!(f[0].op, ops[2]);
+            assert_eq!(f[1].errno, Errno::ENOENT);
+            assert!(
+                f[1].to_string().starts_with("edit destination "),
+                "{}",
+                f[1]
+            );
         }
         r => panic!("{r:?}"),
     }
+    let ok = &ops[..2];
+    assert_eq!(
+        ipvs.execute(ok).unwrap(),
+        vec![Outcome::AlreadyPresent, Outcome::AlreadyPresent]
+    );
     assert_eq!(
         ipvs.dests(&key).unwrap().len(),
         2,

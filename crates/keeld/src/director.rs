@@ -1156,8 +1156,8 @@ impl Io {
                     // EEXIST / EBUSY: one is left from an earlier run (keeld killed,
                     // or started by hand): replace it.
                     let errno = r.as_ref().err().and_then(keel_ipvs::Error::errno);
-                    if errno == Some(keel_ipvs::Errno::EXISTS)
-                        || errno == Some(keel_ipvs::Errno::BUSY)
+                    if errno == Some(keel_ipvs::Errno::EEXIST)
+                        || errno == Some(keel_ipvs::Errno::EBUSY)
                     {
                         warn!(
                             "an IPVS {} sync daemon was already running: restarting it",
