@@ -7,7 +7,7 @@
 //!
 //! Code written against `&mut dyn VipControl` (or a generic `V: VipControl`)
 //! runs unchanged on [`keel_vip::Netlink`]; see the `netlink_vip` example.
-use keel_vip::{Error, FakeVips, Outcome, Vip, VipControl};
+use keel_vip::{Errno, Error, FakeVips, Outcome, Vip, VipControl};
 
 /// What a daemon does on becoming master / backup: the same code for both
 /// implementations of the trait.
@@ -49,7 +49,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // Errors are typed: a kernel errno comes back as Error::Kernel.
-    fake.fail_next(1); // EPERM
+    fake.fail_next(Errno::EPERM);
     match fake.del(&list[0]) {
         Err(e) => println!("injected failure: {e} (errno {:?})", e.errno()),
         Ok(o) => println!("unexpected: {o:?}"),

@@ -1,6 +1,6 @@
 //! An in-memory [`VipControl`] for tests of code that drives VIPs.
 
-use crate::{Error, Op, Outcome, Vip, VipControl};
+use crate::{Errno, Error, Op, Outcome, Vip, VipControl};
 
 /// In-memory [`VipControl`]: behaves like the kernel for identity
 /// (interface, address, prefix) and idempotency, validates VIPs the same
@@ -10,7 +10,7 @@ pub struct FakeVips {
     addrs: Vec<(Vip, bool)>,
     /// Every successful change, in order: `(true, vip)` = added, `(false, vip)` = deleted.
     pub journal: Vec<(bool, Vip)>,
-    fail_next: Option<i32>,
+    fail_next: Option<Errno>,
 }
 
 impl FakeVips {
@@ -28,7 +28,7 @@ impl FakeVips {
     }
 
     /// Make the next `add` or `del` fail with `Error::Kernel { errno }`.
-    pub fn fail_next(&mut self, errno: i32) {
+    pub fn fail_next(&mut self, errno: Errno) {
         self.fail_next = Some(errno);
     }
 
@@ -110,10 +110,10 @@ mod tests {
         assert_eq!(f.del(&a).unwrap(), Outcome::Done);
         assert_eq!(f.del(&a).unwrap(), Outcome::AlreadyAbsent);
         assert_eq!(f.journal.len(), 3);
-        f.fail_next(libc::EPERM);
+        f.fail_next(Errno::EPERM);
         assert!(matches!(
             f.add(&a),
-            Err(Error::Kernel { op: Op::AddAddress, errno }) if errno == libc::EPERM
+            Err(Error::Kernel { op: Op::AddAddress, errno }) if errno == Errno::EPERM
         ));
         assert!(matches!(
             f.add(&a.clone().with_prefix(40)),

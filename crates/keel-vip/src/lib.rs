@@ -3,7 +3,10 @@
 //! The daemon talks to a [`VipControl`]: [`Netlink`] for the real kernel,
 //! [`FakeVips`] for tests. Adding an address that is already there and
 //! deleting one that is already gone are not errors: they return
-//! [`Outcome::AlreadyPresent`] / [`Outcome::AlreadyAbsent`].
+//! [`Outcome::AlreadyPresent`] / [`Outcome::AlreadyAbsent`] (keel-ipvs
+//! follows the same convention for services and destinations); anything
+//! else the kernel refuses is [`Error::Kernel`] with an [`Errno`]. Both
+//! types, and the netlink transport, come from [`keel_netlink`].
 //!
 //! ```
 //! use keel_vip::{FakeVips, Outcome, Vip, VipControl};
@@ -87,16 +90,17 @@ use std::net::{IpAddr, Ipv4Addr};
 mod announce;
 mod fake;
 mod netlink;
-mod nl;
 mod route;
 mod sys;
 mod watch;
+mod wire;
 
 pub use announce::{
     ALL_NODES, Announcer, ArpOp, GARP_LEN, NA_LEN, garp_frame, icmpv6_checksum,
     unsolicited_na_frame,
 };
 pub use fake::FakeVips;
+pub use keel_netlink::{self, Errno, Outcome};
 pub use netlink::{Netlink, link_by_index, link_by_name};
 pub use route::{InvalidRoute, RouteKind, VirtualRoute, Vmac, VmacMode};
 pub use watch::{LinkEvent, LinkWatcher, WATCH_RCVBUF};
@@ -291,17 +295,6 @@ impl fmt::Display for Vip {
     }
 }
 
-/// What an idempotent operation did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Outcome {
-    /// The change was made.
-    Done,
-    /// `add`: the address (or route, or link) was already there (EEXIST).
-    AlreadyPresent,
-    /// `del`: it was already gone (EADDRNOTAVAIL / ESRCH / ENODEV).
-    AlreadyAbsent,
-}
-
 /// Add, delete and list VIPs. Implemented by [`Netlink`] and [`FakeVips`].
 pub trait VipControl {
     /// Add `vip`. An existing identical address is [`Outcome::AlreadyPresent`].
@@ -441,15 +434,24 @@ pub enum Error {
     /// `del_vmac` was asked to delete an interface that is not a macvlan.
     #[error("refusing to delete {0}: not a macvlan")]
     NotMacvlan(String),
-    /// The kernel refused the request; `errno` is positive (`libc::EPERM`, ...).
-    #[error("{op}: kernel said {}", io::Error::from_raw_os_error(*errno))]
+    /// The kernel refused the request.
+    #[error("{op}: kernel said {errno}")]
     Kernel {
         /// What was being done.
         op: Op,
-        /// Positive errno.
-        errno: i32,
+        /// What the kernel said ([`Errno::EPERM`], ...).
+        errno: Errno,
     },
-    /// A socket call failed.
+    /// The netlink transport failed (socket, send, receive, lost answers:
+    /// [`keel_netlink::Error::Overrun`]).
+    #[error("{op}: {source}")]
+    Netlink {
+        /// What was being done.
+        op: Op,
+        /// The transport's error.
+        source: keel_netlink::Error,
+    },
+    /// A socket call failed (AF_PACKET sockets of announcements).
     #[error("{op}: {source}")]
     Io {
         /// What was being done.
@@ -464,10 +466,18 @@ pub enum Error {
 
 impl Error {
     /// The errno behind a kernel or socket error, if any.
-    pub fn errno(&self) -> Option<i32> {
+    pub fn errno(&self) -> Option<Errno> {
         match self {
             Error::Kernel { errno, .. } => Some(*errno),
-            Error::Io { source, .. } => source.raw_os_error(),
+            Error::Io { source, .. }
+            | Error::Netlink {
+                source: keel_netlink::Error::Io(source),
+                ..
+            } => source.raw_os_error().map(Errno),
+            Error::Netlink {
+                source: keel_netlink::Error::Overrun,
+                ..
+            } => Some(Errno::ENOBUFS),
             _ => None,
         }
     }
@@ -536,12 +546,12 @@ mod tests {
         assert_eq!(e.to_string(), "no such interface: nosuch0");
         let k = Error::Kernel {
             op: Op::AddAddress,
-            errno: libc::EPERM,
+            errno: Errno::EPERM,
         };
         assert!(
             k.to_string().starts_with("adding address: kernel said"),
             "{k}"
         );
-        assert_eq!(k.errno(), Some(libc::EPERM));
+        assert_eq!(k.errno(), Some(Errno::EPERM));
     }
 }

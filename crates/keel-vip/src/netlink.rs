@@ -13,8 +13,10 @@ use netlink_packet_route::{
     link::{InfoKind, LinkAttribute, LinkFlags, LinkInfo, LinkMessage},
 };
 
-use crate::nl::NlSocket;
-use crate::{DEFAULT_STAMP, Error, Link, Op, Outcome, Scope, Vip, VipControl};
+use keel_netlink::Socket;
+
+use crate::wire;
+use crate::{DEFAULT_STAMP, Errno, Error, Link, Op, Outcome, Scope, Vip, VipControl};
 
 /// [`VipControl`] over an rtnetlink socket of the network namespace that
 /// was current when [`Netlink::new`] ran (the socket stays bound to it).
@@ -24,7 +26,7 @@ use crate::{DEFAULT_STAMP, Error, Link, Op, Outcome, Scope, Vip, VipControl};
 /// per system call.
 #[derive(Debug)]
 pub struct Netlink {
-    pub(crate) sock: NlSocket,
+    pub(crate) sock: Socket,
     stamp: u8,
 }
 
@@ -38,7 +40,7 @@ impl Netlink {
     /// 0 means "no stamp" (then `list_stamped` returns nothing).
     pub fn with_stamp(stamp: u8) -> Result<Netlink, Error> {
         Ok(Netlink {
-            sock: NlSocket::new()?,
+            sock: wire::open()?,
             stamp,
         })
     }
@@ -87,7 +89,7 @@ impl Netlink {
         } else {
             Op::DeleteAddress
         };
-        let mut codes = self.sock.batch(op, msgs)?.into_iter();
+        let mut codes = wire::batch(&mut self.sock, op, &msgs)?.into_iter();
         Ok(out
             .into_iter()
             .zip(vips)
@@ -98,11 +100,22 @@ impl Netlink {
             .collect())
     }
 
+    /// One request, one ACK: the errno (0 = success).
+    pub(crate) fn request(
+        &mut self,
+        op: Op,
+        msg: RouteNetlinkMessage,
+        flags: u16,
+    ) -> Result<i32, Error> {
+        wire::request(&mut self.sock, op, msg, flags)
+    }
+
     /// Every interface of the namespace.
     pub fn links(&mut self) -> Result<Vec<Link>, Error> {
-        let msgs = self.sock.dump(
+        let msgs = wire::dump(
+            &mut self.sock,
             Op::GetLink,
-            RouteNetlinkMessage::GetLink(LinkMessage::default()),
+            &RouteNetlinkMessage::GetLink(LinkMessage::default()),
         )?;
         Ok(msgs
             .iter()
@@ -120,13 +133,14 @@ impl Netlink {
         }
         let mut req = LinkMessage::default();
         req.attributes.push(LinkAttribute::IfName(name.to_owned()));
-        match self
-            .sock
-            .get(Op::GetLink, RouteNetlinkMessage::GetLink(req))?
-        {
+        match wire::get(
+            &mut self.sock,
+            Op::GetLink,
+            &RouteNetlinkMessage::GetLink(req),
+        )? {
             Ok(RouteNetlinkMessage::NewLink(l)) => Ok(link_from(&l)),
             Ok(_) => Err(Error::Decode("RTM_GETLINK answered with another message")),
-            Err(libc::ENODEV) => Err(Error::NoSuchInterface(name.to_owned())),
+            Err(Errno::ENODEV) => Err(Error::NoSuchInterface(name.to_owned())),
             Err(errno) => Err(Error::Kernel {
                 op: Op::GetLink,
                 errno,
@@ -141,13 +155,14 @@ impl Netlink {
         }
         let mut req = LinkMessage::default();
         req.header.index = index;
-        match self
-            .sock
-            .get(Op::GetLink, RouteNetlinkMessage::GetLink(req))?
-        {
+        match wire::get(
+            &mut self.sock,
+            Op::GetLink,
+            &RouteNetlinkMessage::GetLink(req),
+        )? {
             Ok(RouteNetlinkMessage::NewLink(l)) => Ok(link_from(&l)),
             Ok(_) => Err(Error::Decode("RTM_GETLINK answered with another message")),
-            Err(libc::ENODEV) => Err(Error::NoSuchIndex(index)),
+            Err(Errno::ENODEV) => Err(Error::NoSuchIndex(index)),
             Err(errno) => Err(Error::Kernel {
                 op: Op::GetLink,
                 errno,
@@ -159,9 +174,11 @@ impl Netlink {
     fn list_raw(&mut self, ifindex: Option<u32>) -> Result<Vec<(Vip, u8)>, Error> {
         let mut req = AddressMessage::default();
         req.header.family = AddressFamily::Unspec;
-        let msgs = self
-            .sock
-            .dump(Op::ListAddresses, RouteNetlinkMessage::GetAddress(req))?;
+        let msgs = wire::dump(
+            &mut self.sock,
+            Op::ListAddresses,
+            &RouteNetlinkMessage::GetAddress(req),
+        )?;
         let mut out: Vec<(Vip, u8)> = msgs
             .iter()
             .filter_map(|m| match m {
@@ -191,7 +208,7 @@ impl Netlink {
 impl VipControl for Netlink {
     fn add(&mut self, vip: &Vip) -> Result<Outcome, Error> {
         vip.validate()?;
-        let code = self.sock.request(
+        let code = self.request(
             Op::AddAddress,
             RouteNetlinkMessage::NewAddress(addr_msg(vip, self.stamp)),
             NLM_F_CREATE | NLM_F_EXCL,
@@ -201,7 +218,7 @@ impl VipControl for Netlink {
 
     fn del(&mut self, vip: &Vip) -> Result<Outcome, Error> {
         vip.validate()?;
-        let code = self.sock.request(
+        let code = self.request(
             Op::DeleteAddress,
             RouteNetlinkMessage::DelAddress(addr_msg(vip, 0)),
             0,
@@ -241,14 +258,18 @@ pub fn link_by_index(index: u32) -> Result<Link, Error> {
     Netlink::new()?.link_by_index(index)
 }
 
+/// keel's convention ([`Outcome`]): an address already there is
+/// `AlreadyPresent`, one already gone (EADDRNOTAVAIL) `AlreadyAbsent`; a
+/// missing interface is an error.
 fn addr_result(op: Op, vip: &Vip, errno: i32) -> Result<Outcome, Error> {
-    match (op, errno) {
-        (_, 0) => Ok(Outcome::Done),
-        (Op::AddAddress, libc::EEXIST) => Ok(Outcome::AlreadyPresent),
-        (Op::DeleteAddress, libc::EADDRNOTAVAIL) => Ok(Outcome::AlreadyAbsent),
-        (_, libc::ENODEV) => Err(Error::NoSuchIndex(vip.ifindex)),
-        (op, errno) => Err(Error::Kernel { op, errno }),
+    if errno == libc::ENODEV {
+        return Err(Error::NoSuchIndex(vip.ifindex));
     }
+    match op {
+        Op::AddAddress => Outcome::of_add(errno),
+        _ => Outcome::of_delete(errno, Errno::EADDRNOTAVAIL),
+    }
+    .map_err(|errno| Error::Kernel { op, errno })
 }
 
 pub(crate) fn family(addr: &IpAddr) -> AddressFamily {

@@ -13,7 +13,7 @@ use netlink_packet_route::{
 };
 
 use crate::netlink::family;
-use crate::{Error, Link, Netlink, Op, Outcome, Scope};
+use crate::{Errno, Error, Link, Netlink, Op, Outcome, Scope};
 
 /// What a route does with matching packets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -184,7 +184,7 @@ impl Netlink {
     /// An identical route already there is [`Outcome::AlreadyPresent`].
     pub fn add_route(&mut self, r: &VirtualRoute) -> Result<Outcome, Error> {
         r.validate()?;
-        let code = self.sock.request(
+        let code = self.request(
             Op::AddRoute,
             RouteNetlinkMessage::NewRoute(route_msg(r, self.stamp())),
             NLM_F_CREATE | NLM_F_EXCL,
@@ -195,7 +195,7 @@ impl Netlink {
             libc::ENODEV => Err(Error::NoSuchIndex(r.ifindex.unwrap_or(0))),
             errno => Err(Error::Kernel {
                 op: Op::AddRoute,
-                errno,
+                errno: Errno(errno),
             }),
         }
     }
@@ -205,7 +205,7 @@ impl Netlink {
     /// [`Outcome::AlreadyAbsent`].
     pub fn del_route(&mut self, r: &VirtualRoute) -> Result<Outcome, Error> {
         r.validate()?;
-        let code = self.sock.request(
+        let code = self.request(
             Op::DeleteRoute,
             RouteNetlinkMessage::DelRoute(route_msg(r, self.stamp())),
             0,
@@ -216,7 +216,7 @@ impl Netlink {
             libc::ENODEV => Err(Error::NoSuchIndex(r.ifindex.unwrap_or(0))),
             errno => Err(Error::Kernel {
                 op: Op::DeleteRoute,
-                errno,
+                errno: Errno(errno),
             }),
         }
     }
@@ -232,7 +232,7 @@ impl Netlink {
         if vmac.name.is_empty() || vmac.name.len() > 15 || vmac.name.contains(['\0', '/', ' ']) {
             return Err(Error::Kernel {
                 op: Op::AddLink,
-                errno: libc::EINVAL,
+                errno: Errno::EINVAL,
             });
         }
         // Created down, so that no link-local address is generated from the
@@ -251,7 +251,7 @@ impl Netlink {
             LinkInfo::Kind(InfoKind::MacVlan),
             LinkInfo::Data(InfoData::MacVlan(vec![InfoMacVlan::Mode(mode)])),
         ]));
-        let code = self.sock.request(
+        let code = self.request(
             Op::AddLink,
             RouteNetlinkMessage::NewLink(m),
             NLM_F_CREATE | NLM_F_EXCL,
@@ -267,21 +267,16 @@ impl Netlink {
                         vec![AfSpecInet6::AddrGenMode(In6AddrGenMode::None)],
                     )]));
                 // Best effort: a kernel without IPv6 refuses it, harmlessly.
-                let _ = self
-                    .sock
-                    .request(Op::SetLink, RouteNetlinkMessage::SetLink(genmode), 0)?;
+                let _ = self.request(Op::SetLink, RouteNetlinkMessage::SetLink(genmode), 0)?;
                 let mut up = LinkMessage::default();
                 up.header.index = l.index;
                 up.header.flags = LinkFlags::Up;
                 up.header.change_mask = LinkFlags::Up;
-                match self
-                    .sock
-                    .request(Op::SetLink, RouteNetlinkMessage::SetLink(up), 0)?
-                {
+                match self.request(Op::SetLink, RouteNetlinkMessage::SetLink(up), 0)? {
                     0 => Ok((Outcome::Done, self.link_by_index(l.index)?)),
                     errno => Err(Error::Kernel {
                         op: Op::SetLink,
-                        errno,
+                        errno: Errno(errno),
                     }),
                 }
             }
@@ -295,14 +290,14 @@ impl Netlink {
                 } else {
                     Err(Error::Kernel {
                         op: Op::AddLink,
-                        errno: libc::EEXIST,
+                        errno: Errno::EEXIST,
                     })
                 }
             }
             libc::ENODEV => Err(Error::NoSuchIndex(vmac.parent)),
             errno => Err(Error::Kernel {
                 op: Op::AddLink,
-                errno,
+                errno: Errno(errno),
             }),
         }
     }
@@ -321,15 +316,12 @@ impl Netlink {
         }
         let mut m = LinkMessage::default();
         m.header.index = index;
-        match self
-            .sock
-            .request(Op::DeleteLink, RouteNetlinkMessage::DelLink(m), 0)?
-        {
+        match self.request(Op::DeleteLink, RouteNetlinkMessage::DelLink(m), 0)? {
             0 => Ok(Outcome::Done),
             libc::ENODEV => Ok(Outcome::AlreadyAbsent),
             errno => Err(Error::Kernel {
                 op: Op::DeleteLink,
-                errno,
+                errno: Errno(errno),
             }),
         }
     }

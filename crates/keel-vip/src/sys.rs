@@ -1,90 +1,9 @@
-//! The crate's only `unsafe`: a few `libc` calls that socket2 / netlink-sys
-//! do not offer (SO_RCVBUFFORCE, AF_PACKET sockets with `sockaddr_ll`).
+//! The crate's only `unsafe`: AF_PACKET sockets with `sockaddr_ll`, which
+//! socket2 does not offer. (Netlink sockets are keel-netlink's.)
 #![allow(unsafe_code)]
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-
-fn setsockopt_int(
-    fd: RawFd,
-    level: libc::c_int,
-    name: libc::c_int,
-    value: libc::c_int,
-) -> io::Result<()> {
-    // SAFETY: `value` is a live c_int on the stack and we pass its exact size;
-    // setsockopt only reads it. A bad fd yields EBADF, not UB.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            level,
-            name,
-            (&value as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-/// Make blocking receives give up after `secs` seconds (EAGAIN).
-pub(crate) fn set_recv_timeout(sock: &impl AsRawFd, secs: i64) -> io::Result<()> {
-    let tv = libc::timeval {
-        tv_sec: secs as libc::time_t,
-        tv_usec: 0,
-    };
-    // SAFETY: `tv` is a live timeval passed with its exact size; setsockopt
-    // only reads it.
-    let rc = unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            (&tv as *const libc::timeval).cast(),
-            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-/// Ask for a receive buffer of `bytes`: SO_RCVBUFFORCE (root may exceed
-/// rmem_max), else SO_RCVBUF (capped by rmem_max). Best effort.
-pub(crate) fn set_rcvbuf(sock: &impl AsRawFd, bytes: usize) {
-    let v = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
-    let fd = sock.as_raw_fd();
-    if setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, v).is_err() {
-        let _ = setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, v);
-    }
-}
-
-#[cfg(test)]
-/// The socket's receive buffer size as the kernel reports it (doubled).
-pub(crate) fn rcvbuf(sock: &impl AsRawFd) -> io::Result<usize> {
-    let mut v: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: `v` and `len` are live locals; the kernel writes at most `len`
-    // bytes into `v` and updates `len`.
-    let rc = unsafe {
-        libc::getsockopt(
-            sock.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
-            (&mut v as *mut libc::c_int).cast(),
-            &mut len,
-        )
-    };
-    if rc == 0 {
-        Ok(usize::try_from(v).unwrap_or(0))
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 /// A send-only AF_PACKET/SOCK_RAW socket (protocol 0: receives nothing).
 pub(crate) fn packet_socket() -> io::Result<OwnedFd> {

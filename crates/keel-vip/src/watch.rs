@@ -1,15 +1,14 @@
 //! [`LinkWatcher`]: link and address events from rtnetlink multicast groups.
 
 use std::collections::HashMap;
-use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
+use keel_netlink::{Listener, Protocol, Socket};
 use netlink_packet_route::{RouteNetlinkMessage, address::AddressMessage, link::LinkMessage};
-use netlink_sys::{Socket, protocols::NETLINK_ROUTE};
 
 use crate::netlink::{link_from, vip_from};
-use crate::nl::{self, NlSocket};
-use crate::{Error, Link, Op, Vip, sys};
+use crate::wire;
+use crate::{Error, Link, Op, Vip};
 
 const RTNLGRP_LINK: u32 = 1;
 const RTNLGRP_IPV4_IFADDR: u32 = 5;
@@ -75,8 +74,8 @@ pub enum LinkEvent {
 /// ```
 #[derive(Debug)]
 pub struct LinkWatcher {
-    sock: Socket,
-    dumper: NlSocket,
+    sock: Listener,
+    dumper: Socket,
     rx: Vec<u8>,
     links: HashMap<u32, Link>,
     overruns: u64,
@@ -91,20 +90,12 @@ impl LinkWatcher {
 
     /// Subscribe with a receive buffer of `bytes` (the kernel may round it).
     pub fn with_rcvbuf(bytes: usize) -> Result<LinkWatcher, Error> {
-        let io = |source| Error::Io {
-            op: Op::Open,
-            source,
-        };
-        let mut sock = Socket::new(NETLINK_ROUTE).map_err(io)?;
-        sock.bind_auto().map_err(io)?;
-        for g in [RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR] {
-            sock.add_membership(g).map_err(io)?;
-        }
-        sock.set_non_blocking(true).map_err(io)?;
-        sys::set_rcvbuf(&sock, bytes);
+        let groups = [RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR];
+        let sock =
+            Listener::open(Protocol::Route, &groups, bytes).map_err(wire::transport(Op::Open))?;
         let mut w = LinkWatcher {
             sock,
-            dumper: NlSocket::new()?,
+            dumper: wire::open()?,
             rx: Vec::with_capacity(64 * 1024),
             links: HashMap::new(),
             overruns: 0,
@@ -133,91 +124,87 @@ impl LinkWatcher {
     }
 
     fn dump_links(&mut self) -> Result<Vec<Link>, Error> {
-        Ok(self
-            .dumper
-            .dump(
-                Op::Watch,
-                RouteNetlinkMessage::GetLink(LinkMessage::default()),
-            )?
-            .iter()
-            .filter_map(|m| match m {
-                RouteNetlinkMessage::NewLink(l) => Some(link_from(l)),
-                _ => None,
-            })
-            .collect())
+        Ok(wire::dump(
+            &mut self.dumper,
+            Op::Watch,
+            &RouteNetlinkMessage::GetLink(LinkMessage::default()),
+        )?
+        .iter()
+        .filter_map(|m| match m {
+            RouteNetlinkMessage::NewLink(l) => Some(link_from(l)),
+            _ => None,
+        })
+        .collect())
     }
 
     /// Read the full state again (as after an overflow).
     pub fn resync(&mut self) -> Result<LinkEvent, Error> {
         let links = self.dump_links()?;
         self.links = links.iter().map(|l| (l.index, l.clone())).collect();
-        let addresses = self
-            .dumper
-            .dump(
-                Op::Watch,
-                RouteNetlinkMessage::GetAddress(AddressMessage::default()),
-            )?
-            .iter()
-            .filter_map(|m| match m {
-                RouteNetlinkMessage::NewAddress(a) => vip_from(a).map(|(v, _)| self.unlabel(v)),
-                _ => None,
-            })
-            .collect();
+        let addresses = wire::dump(
+            &mut self.dumper,
+            Op::Watch,
+            &RouteNetlinkMessage::GetAddress(AddressMessage::default()),
+        )?
+        .iter()
+        .filter_map(|m| match m {
+            RouteNetlinkMessage::NewAddress(a) => vip_from(a).map(|(v, _)| self.unlabel(v)),
+            _ => None,
+        })
+        .collect();
         Ok(LinkEvent::Resynced { links, addresses })
     }
 
     /// Everything queued now (empty when nothing is). Never blocks.
     pub fn recv(&mut self) -> Result<Vec<LinkEvent>, Error> {
         let mut events = Vec::new();
+        let mut rx = std::mem::take(&mut self.rx);
         loop {
-            self.rx.clear();
-            match self.sock.recv(&mut self.rx, 0) {
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(events),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
-                    // Lost events: what we queued so far is stale too.
+            match self.sock.recv(&mut rx) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(keel_netlink::Error::Overrun) => {
+                    // Lost events: what we queued so far is stale too, and
+                    // so is whatever is still queued.
                     self.overruns += 1;
-                    self.drain();
+                    self.sock.drain();
                     events.clear();
-                    events.push(self.resync()?);
+                    match self.resync() {
+                        Ok(e) => events.push(e),
+                        Err(e) => {
+                            self.rx = rx;
+                            return Err(e);
+                        }
+                    }
                     continue;
                 }
                 Err(source) => {
-                    return Err(Error::Io {
+                    self.rx = rx;
+                    return Err(Error::Netlink {
                         op: Op::Watch,
                         source,
                     });
                 }
             }
-            let rx = std::mem::take(&mut self.rx);
-            for (h, msg) in nl::split(&rx) {
+            for m in keel_netlink::messages(&rx) {
+                let Ok(m) = m else {
+                    self.undecodable += 1;
+                    break;
+                };
                 if !matches!(
-                    h.kind,
+                    m.kind,
                     RTM_NEWLINK | RTM_DELLINK | RTM_NEWADDR | RTM_DELADDR
                 ) {
                     continue;
                 }
-                match nl::decode(msg) {
+                match wire::decode(m.bytes) {
                     Ok(m) => self.event(m, &mut events),
                     Err(_) => self.undecodable += 1,
                 }
             }
-            self.rx = rx;
         }
-    }
-
-    /// Discard whatever is still queued (it predates the resync dump).
-    fn drain(&mut self) {
-        loop {
-            self.rx.clear();
-            match self.sock.recv(&mut self.rx, 0) {
-                Ok(_) => continue,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => continue,
-                Err(_) => return,
-            }
-        }
+        self.rx = rx;
+        Ok(events)
     }
 
     /// The kernel labels every IPv4 address; like [`crate::VipControl::list`],

@@ -2,7 +2,8 @@
 
 use keel_testkit::{Netns, require_root};
 use keel_vip::{
-    Announcer, Error, Netlink, Outcome, RouteKind, Vip, VipControl, VirtualRoute, Vmac, VmacMode,
+    Announcer, Errno, Error, Netlink, Outcome, RouteKind, Vip, VipControl, VirtualRoute, Vmac,
+    VmacMode,
 };
 use serde_json::Value;
 
@@ -166,7 +167,7 @@ fn vmac_create_announce_delete() {
     };
     assert!(matches!(
         nl.add_vmac(&clash),
-        Err(Error::Kernel { errno, .. }) if errno == libc::EEXIST
+        Err(Error::Kernel { errno, .. }) if errno == Errno::EEXIST
     ));
 
     // A GARP from the VMAC: the neighbour learns the virtual MAC.
