@@ -20,6 +20,7 @@
 #![allow(clippy::print_stderr, clippy::missing_panics_doc)]
 
 pub mod probe;
+mod sys;
 
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -98,14 +99,7 @@ pub const SIGTERM: i32 = libc::SIGTERM;
 /// `kill(2)`, without forking a `kill` command, so the moment of the signal is
 /// known to within microseconds (latency measurements).
 pub fn signal(pid: i32, sig: i32) -> std::io::Result<()> {
-    // SAFETY: kill(2) has no memory-safety preconditions.
-    #[allow(unsafe_code)]
-    let rc = unsafe { libc::kill(pid, sig) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
+    sys::kill(pid, sig)
 }
 
 /// Run a command; panic with the command line and its stderr if it cannot start.
@@ -171,18 +165,9 @@ impl Netns {
         std::thread::spawn(move || {
             let file = std::fs::File::open(&path)
                 .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
-            use std::os::fd::AsRawFd;
-            // SAFETY: setns takes a valid open namespace fd (kept alive by `file`
-            // for the call) and only changes this thread's network namespace.
-            #[allow(unsafe_code)]
-            let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-            assert_eq!(
-                rc,
-                0,
-                "setns({}) failed: {}",
-                path.display(),
-                std::io::Error::last_os_error()
-            );
+            if let Err(e) = sys::setns_net(&file) {
+                panic!("setns({}) failed: {e}", path.display());
+            }
             f()
         })
         .join()

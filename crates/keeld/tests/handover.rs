@@ -222,12 +222,10 @@ fn stop_mode_handover_keepalived_peer() {
 
 /// kill(2) directly: spawning kill(1) costs about a millisecond, which is
 /// the order of what is measured.
-#[allow(unsafe_code)]
 fn sigterm(pid: i32) {
-    // SAFETY: kill(2) has no memory-safety preconditions; `pid` is a child
-    // daemon this test started.
-    let r = unsafe { libc::kill(pid, libc::SIGTERM) };
-    assert_eq!(r, 0, "kill({pid})");
+    if let Err(e) = keel_testkit::signal(pid, keel_testkit::SIGTERM) {
+        panic!("kill({pid}): {e}");
+    }
 }
 
 /// Parse `tcpdump -tt -n` lines: epoch seconds of each VRRP advert from
