@@ -11,6 +11,8 @@ pub const TEST_PACKAGES: &[(&str, &str)] = &[
     ("nftables", "/usr/sbin/nft"),
     ("qemu-system-x86", "/usr/bin/qemu-system-x86_64"),
     ("busybox-static", "/bin/busybox"),
+    // keel-check's DNS_CHECK test: a real DNS server in a namespace
+    ("dnsmasq-base", "/usr/sbin/dnsmasq"),
     // the IPVS VM build: xz unpacks the kernel image (vmlinuz -> vmlinux)
     ("xz-utils", "/usr/bin/xz"),
 ];

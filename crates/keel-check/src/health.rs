@@ -12,6 +12,7 @@ use crate::spec::CheckId;
 struct CheckState {
     up: bool,
     dynamic: Option<u8>,
+    offset: i32,
 }
 
 /// Health and effective weight of one real server, fed with its checkers' [`Event`]s.
@@ -48,6 +49,7 @@ impl RealServerHealth {
             CheckState {
                 up: !alpha,
                 dynamic: None,
+                offset: 0,
             },
         );
     }
@@ -77,6 +79,11 @@ impl RealServerHealth {
                 .filter_map(|c| c.dynamic)
                 .map(|w| i64::from(w) - self.configured)
                 .sum::<i64>()
+            + self
+                .checks
+                .values()
+                .map(|c| i64::from(c.offset))
+                .sum::<i64>()
     }
 
     /// Apply one event. Returns the new `(alive, weight)` when either changed; events of
@@ -87,6 +94,7 @@ impl RealServerHealth {
         match event {
             Event::Transition(t) => state.up = t.up,
             Event::Weight(w) => state.dynamic = w.weight,
+            Event::Offset(o) => state.offset = o.offset,
             Event::AttemptFailed { .. } => {}
         }
         let after = (self.alive(), self.weight());

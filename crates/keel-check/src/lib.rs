@@ -1,7 +1,9 @@
-//! keepalived-compatible health checkers on tokio: TCP_CHECK, HTTP_GET, SSL_GET (rustls)
-//! and MISC_CHECK, with keepalived's `retry` / `delay_before_retry` / `delay_loop` /
-//! `warmup` / `alpha` rules. It reports transitions and never touches IPVS, so any
-//! daemon can embed it.
+//! keepalived-compatible health checkers on tokio: TCP_CHECK, HTTP_GET, SSL_GET (rustls),
+//! MISC_CHECK, DNS_CHECK (hickory-proto messages), SMTP_CHECK, UDP_CHECK, PING_CHECK
+//! (ICMP / ICMPv6 echo) and FILE_CHECK, with keepalived's `retry` /
+//! `delay_before_retry` / `delay_loop` / `warmup` / `alpha` rules. It reports
+//! transitions and never touches IPVS, so any daemon can embed it. With the `conf`
+//! feature, [`conf`] builds [`CheckSpec`]s from keel-conf's model.
 //!
 //! ```
 //! use std::time::Duration;
@@ -45,8 +47,11 @@
 //!   and a down check comes up after one success. Only changes are reported after the
 //!   first verdict.
 //! * A real server with several checkers is alive when all of them are up, and a
-//!   `misc_dynamic` weight replaces the configured weight: [`RealServerHealth`] does
-//!   that bookkeeping for a director. IPVS is the caller's job.
+//!   `misc_dynamic` weight replaces the configured weight and a FILE_CHECK's offset
+//!   ([`Event::Offset`]) adds to it: [`RealServerHealth`] does that bookkeeping for a
+//!   director. IPVS is the caller's job.
+//! * [`Reason::log_line`] is keepalived's line for a transition, `None` where keepalived
+//!   logs none (a DNS_CHECK coming up, FILE_CHECK).
 //! * `log_all_failures` adds [`Event::AttemptFailed`] for each retried failure.
 //!
 //! # Timing
@@ -61,8 +66,16 @@
 //! # Differences from keepalived 2.2.7
 //!
 //! * HTTP_GET/SSL_GET check every `url` in order on each attempt (keepalived checks one
-//!   URL per `delay_loop` while up); an attempt fails at the first failing URL. No
-//!   `regex`, no `fast_recovery`.
+//!   URL per `delay_loop` while up); an attempt fails at the first failing URL, so
+//!   `fast_recovery` changes nothing. `regex` uses the `regex` crate (no look-around or
+//!   back-references) on the first MiB of the body (PCRE2 matches the whole stream).
+//! * DNS_CHECK parses the whole reply (hickory-proto): a reply with our id that does not
+//!   parse fails; keepalived looks at the header only.
+//! * SMTP_CHECK accepts multi-line (`220-...`) replies, which keepalived 2.2.7 rejects.
+//! * PING_CHECK uses a datagram ICMP socket when `net.ipv4.ping_group_range` allows it,
+//!   else a raw one (CAP_NET_RAW); keepalived widens `ping_group_range` itself.
+//! * FILE_CHECK polls the file ([`FileSpec::poll`], 1 s) where keepalived uses inotify;
+//!   it logs nothing of its own, like keepalived.
 //! * While a check is down its failures are not retried (newer keepalived; 2.2.7 still
 //!   spaces them by `delay_before_retry` for TCP_CHECK). Transitions are the same.
 //! * SSL_GET verifies certificates only when asked ([`TlsVerify::CaPem`]); SNI is
@@ -70,8 +83,7 @@
 //! * MISC_CHECK runs through [`keel_script`] (the runner keeld's vrrp_script and notify
 //!   scripts use): a clean environment, its own process group killed as a whole on
 //!   timeout, `user` as a resolved [`keel_script::User`] ([`MiscSpec::user`]).
-//! * Not supported: `bind_if`, `fwmark`, client certificates for SSL_GET, SMTP/DNS/UDP/
-//!   PING/FILE/BFD checkers.
+//! * Not supported: `bind_if`, `fwmark`, client certificates for SSL_GET, BFD_CHECK.
 //!
 //! # Embedding (a director)
 //!
@@ -97,23 +109,30 @@
 //! keel ~5–6 µs per check, keepalived ~2. Details in docs/check-bench.md.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+#[cfg(feature = "conf")]
+pub mod conf;
+mod dgram;
 mod event;
+mod file;
 mod health;
 mod probe;
 mod runner;
+mod smtp;
 mod spec;
 pub mod state;
 
-pub use event::{Event, ProbeError, Reason, Transition, WeightChange};
+pub use event::{Event, ProbeError, Reason, SmtpFailure, Transition, WeightChange, WeightOffset};
 pub use health::RealServerHealth;
 pub use runner::{Checker, CheckerOptions, SyncSummary};
 pub use spec::{
-    CheckId, CheckKind, CheckSpec, ConnectOpts, HttpProtocol, HttpSpec, Md5Digest, MiscSpec, Proto,
-    RealServerCheck, StatusCodes, TlsSni, TlsSpec, TlsVerify, UrlSpec,
+    BodyRegex, CheckId, CheckKind, CheckSpec, ConnectOpts, DnsSpec, DnsType, FileSpec, HexPattern,
+    HttpProtocol, HttpSpec, Md5Digest, MiscSpec, Proto, RealServerCheck, SmtpSpec, StatusCodes,
+    TlsSni, TlsSpec, TlsVerify, UdpSpec, UrlSpec,
 };
 
 /// Errors of the configuration and runner API (check attempts fail with [`ProbeError`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A check with this id already runs.
     #[error("check {0} already exists")]
@@ -136,6 +155,18 @@ pub enum Error {
     /// A `digest` that is not 32 hex digits.
     #[error("invalid digest {0:?}")]
     InvalidDigest(String),
+    /// A `regex` that does not compile.
+    #[error("invalid regex {0:?}")]
+    InvalidRegex(String),
+    /// A `payload` / `require_reply` that is not keepalived's hex syntax.
+    #[error("invalid hex string {0:?}")]
+    InvalidHex(String),
+    /// A DNS_CHECK `name` with an empty label or invalid characters.
+    #[error("invalid DNS name {0:?}")]
+    InvalidDnsName(String),
+    /// FILE_CHECK names a `track_file` that is not defined.
+    #[error("track_file {0} not found")]
+    UnknownTrackFile(String),
     /// The CA certificates for TLS verification do not parse.
     #[error("invalid CA certificate PEM")]
     InvalidCa,

@@ -27,6 +27,12 @@ pub(crate) enum Success {
     Http(String),
     /// The script's exit code.
     Misc(u8),
+    Dns,
+    Smtp,
+    Udp,
+    Ping,
+    /// FILE_CHECK's weight offset.
+    File(i32),
 }
 
 /// A failed attempt: the error and, for HTTP, the URL path.
@@ -41,6 +47,9 @@ impl From<ProbeError> for Failure {
         Failure { error, url: None }
     }
 }
+
+/// How much of a body `regex` sees at most.
+const REGEX_WINDOW: usize = 1 << 20;
 
 /// Open a TCP connection with keepalived's connection options.
 pub(crate) async fn connect(conn: &ConnectOpts, dst: SocketAddr) -> Result<TcpStream, ProbeError> {
@@ -216,16 +225,33 @@ where
             // make the kernel send a RST to the real server); hash it if asked to.
             let mut body = resp.into_body();
             let mut md5 = url.digest.map(|_| Md5::new());
+            // regex: keep the start of the body (keepalived matches across reads with
+            // PCRE2 partial matching; keel looks at the first REGEX_WINDOW bytes).
+            let mut kept = Vec::new();
+            let keep = url.regex.as_ref().map_or(0, |r| {
+                r.window()
+                    .map_or(REGEX_WINDOW, |w| w.saturating_add(4096))
+                    .min(REGEX_WINDOW)
+            });
             while let Some(frame) = body.frame().await {
                 let frame = frame.map_err(|_| ProbeError::Http)?;
-                if let (Some(h), Some(data)) = (md5.as_mut(), frame.data_ref()) {
-                    h.update(data);
+                if let Some(data) = frame.data_ref() {
+                    if let Some(h) = md5.as_mut() {
+                        h.update(data);
+                    }
+                    let room = keep.saturating_sub(kept.len());
+                    kept.extend_from_slice(&data[..data.len().min(room)]);
                 }
             }
             if let (Some(want), Some(h)) = (&url.digest, md5)
                 && h.finalize().as_slice() != want.0
             {
                 return Err(ProbeError::Digest);
+            }
+            if let Some(re) = &url.regex
+                && !re.passes(&kept)
+            {
+                return Err(ProbeError::Regex);
             }
             Ok(())
         };

@@ -10,10 +10,11 @@ use tokio::time::{Instant, sleep_until};
 use tokio_rustls::TlsConnector;
 
 use crate::Error;
-use crate::event::{Event, Reason, Transition, WeightChange};
+use crate::event::{Event, ProbeError, Reason, Transition, WeightChange, WeightOffset};
 use crate::probe::{self, Failure, Success, TlsClient};
 use crate::spec::{CheckId, CheckKind, CheckSpec, RealServerCheck};
 use crate::state::{Next, Tracker};
+use crate::{dgram, file, smtp};
 
 /// Options of a [`Checker`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -233,15 +234,21 @@ impl Checker {
             Some(h) => h.clone(),
             None => tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?,
         };
-        let prepared = prepare(check, self.options.tcp_reset_on_close)?;
+        let ident = self.rng.next() as u16;
+        let prepared = prepare_with(check, self.options.tcp_reset_on_close, ident)?;
         let warmup = check.effective_warmup();
-        let jitter = if warmup.is_zero() {
+        let jitter = if warmup.is_zero() || check.spec.kind() == CheckKind::File {
             Duration::ZERO
         } else {
             let nanos = u64::try_from(warmup.as_nanos()).unwrap_or(u64::MAX);
             Duration::from_nanos(self.rng.next() % nanos.saturating_add(1))
         };
-        let delay = self.options.bootstrap_delay.saturating_add(jitter);
+        // keepalived knows a tracked file's state at start
+        let delay = if check.spec.kind() == CheckKind::File {
+            Duration::ZERO
+        } else {
+            self.options.bootstrap_delay.saturating_add(jitter)
+        };
         let events = self.events.clone();
         Ok((
             handle.spawn(run(prepared, events, later(Instant::now(), delay))),
@@ -268,9 +275,21 @@ struct Prepared {
     tls: Option<TlsClient>,
     script: Option<keel_script::Spec>,
     tcp_reset: bool,
+    /// DNS_CHECK's query name.
+    dns_name: Option<hickory_proto::rr::Name>,
+    /// First DNS id / ICMP identifier of this check (then counted up per attempt).
+    ident: u16,
 }
 
 fn prepare(check: &RealServerCheck, tcp_reset: bool) -> Result<Arc<Prepared>, Error> {
+    prepare_with(check, tcp_reset, 0)
+}
+
+fn prepare_with(
+    check: &RealServerCheck,
+    tcp_reset: bool,
+    ident: u16,
+) -> Result<Arc<Prepared>, Error> {
     check.validate()?;
     let (tls, script) = match &check.spec {
         CheckSpec::Ssl { tls, .. } => {
@@ -299,12 +318,25 @@ fn prepare(check: &RealServerCheck, tcp_reset: bool) -> Result<Arc<Prepared>, Er
         tls,
         script,
         tcp_reset,
+        dns_name: match &check.spec {
+            CheckSpec::Dns { dns, .. } => crate::spec::dns_name(&dns.name),
+            _ => None,
+        },
+        ident,
     }))
 }
 
-async fn attempt(p: &Prepared) -> Result<Success, Failure> {
+async fn attempt(p: &Prepared, n: u16) -> Result<Success, Failure> {
     let c = &p.check;
     match &c.spec {
+        CheckSpec::Dns { conn, dns } => match &p.dns_name {
+            Some(name) => dgram::dns(conn, dns, name, c.target, p.ident.wrapping_add(n)).await,
+            None => Err(ProbeError::DnsMalformed.into()),
+        },
+        CheckSpec::Smtp { conn, smtp } => smtp::smtp(conn, smtp, c.target).await,
+        CheckSpec::Udp { conn, udp } => dgram::udp(conn, udp, c.target).await,
+        CheckSpec::Ping { conn } => dgram::ping(conn, c.target, p.ident, n).await,
+        CheckSpec::File(f) => file::file(f).await,
         CheckSpec::Tcp { conn } => probe::tcp(conn, c.target, p.tcp_reset).await,
         CheckSpec::Http { conn, http } => probe::http(conn, http, None, c.target).await,
         CheckSpec::Ssl { conn, http, .. } => {
@@ -323,12 +355,33 @@ async fn run(p: Arc<Prepared>, events: mpsc::Sender<Event>, first: Instant) {
     let dynamic = matches!(&c.spec, CheckSpec::Misc(m) if m.dynamic);
     let mut tracker = Tracker::new(p.retry, c.alpha);
     let mut weight: Option<u8> = None;
+    let mut offset = 0i32;
     let mut at = first;
+    let mut n: u16 = 0;
+    if let CheckSpec::File(f) = &c.spec {
+        file::init(f).await;
+    }
     loop {
         sleep_until(at).await;
         let start = Instant::now();
-        let result = attempt(&p).await;
+        n = n.wrapping_add(1);
+        let result = attempt(&p, n).await;
         let (verdict, next) = tracker.on_result(result.is_ok());
+        if kind == CheckKind::File {
+            // keepalived: a tracked file's value sets the offset; a fault clears it.
+            let new = match &result {
+                Ok(Success::File(o)) => *o,
+                _ if tracker.is_up() => offset,
+                _ => 0,
+            };
+            if new != offset {
+                offset = new;
+                let ev = Event::Offset(WeightOffset { id: c.id, offset });
+                if events.send(ev).await.is_err() {
+                    return;
+                }
+            }
+        }
         if dynamic {
             // keepalived: a success sets the script's weight, a final failure resets it.
             let new = match (&result, verdict) {
@@ -379,9 +432,10 @@ async fn run(p: Arc<Prepared>, events: mpsc::Sender<Event>, first: Instant) {
                 return;
             }
         }
-        let delay = match next {
-            Next::Loop => c.delay_loop,
-            Next::Retry => p.delay_before_retry,
+        let delay = match (&c.spec, next) {
+            (CheckSpec::File(f), _) => f.poll,
+            (_, Next::Loop) => c.delay_loop,
+            (_, Next::Retry) => p.delay_before_retry,
         };
         // keepalived times MISC_CHECK from the start of the run, the others from the end.
         let base = if kind == CheckKind::Misc {

@@ -171,6 +171,95 @@ pub struct UrlSpec {
     pub digest: Option<Md5Digest>,
     /// `virtualhost` of this URL (overrides [`HttpSpec::virtualhost`]).
     pub virtualhost: Option<String>,
+    /// `regex` (with `regex_no_match`, `regex_options`, `regex_min_offset`,
+    /// `regex_max_offset`): a pattern the body must (or must not) match.
+    pub regex: Option<BodyRegex>,
+}
+
+/// `regex` of a `url` block: keepalived 2.2.7 matches it against the body with PCRE2;
+/// keel uses the `regex` crate (no look-around, no back-references).
+#[derive(Debug, Clone)]
+pub struct BodyRegex {
+    /// The pattern as written.
+    pub pattern: String,
+    /// `regex_options`, as written (`caseless`, `multiline`, `dotall`, `extended`,
+    /// `ungreedy`, `utf`, `ucp`; the other PCRE2 options are accepted and ignored).
+    pub options: Vec<String>,
+    /// `regex_no_match`: the URL fails when the pattern matches.
+    pub no_match: bool,
+    /// `regex_min_offset`: the match must start at or after this body offset.
+    pub min_offset: usize,
+    /// `regex_max_offset`: the match must start at or before this body offset.
+    pub max_offset: Option<usize>,
+    compiled: regex::bytes::Regex,
+}
+
+impl PartialEq for BodyRegex {
+    fn eq(&self, other: &Self) -> bool {
+        (
+            &self.pattern,
+            &self.options,
+            self.no_match,
+            self.min_offset,
+            self.max_offset,
+        ) == (
+            &other.pattern,
+            &other.options,
+            other.no_match,
+            other.min_offset,
+            other.max_offset,
+        )
+    }
+}
+
+impl Eq for BodyRegex {}
+
+impl BodyRegex {
+    /// Compile `pattern` with keepalived's `regex_options` words.
+    pub fn new(pattern: &str, options: &[&str]) -> Result<Self, Error> {
+        let mut b = regex::bytes::RegexBuilder::new(pattern);
+        b.unicode(false);
+        for o in options {
+            match *o {
+                "caseless" => b.case_insensitive(true),
+                "multiline" => b.multi_line(true),
+                "dotall" => b.dot_matches_new_line(true),
+                "extended" => b.ignore_whitespace(true),
+                "ungreedy" => b.swap_greed(true),
+                "utf" | "ucp" => b.unicode(true),
+                _ => &mut b,
+            };
+        }
+        let compiled = b
+            .size_limit(1 << 20)
+            .build()
+            .map_err(|_| Error::InvalidRegex(pattern.to_owned()))?;
+        Ok(BodyRegex {
+            pattern: pattern.to_owned(),
+            options: options.iter().map(|o| (*o).to_owned()).collect(),
+            no_match: false,
+            min_offset: 0,
+            max_offset: None,
+            compiled,
+        })
+    }
+
+    /// How many body bytes the match needs to see (`None`: the whole body, capped by
+    /// the checker at 1 MiB).
+    pub fn window(&self) -> Option<usize> {
+        self.max_offset
+    }
+
+    /// Whether the URL passes on this body (prefix): a match starting within
+    /// `min_offset..=max_offset`, inverted by `no_match`.
+    pub fn passes(&self, body: &[u8]) -> bool {
+        let start = self.min_offset.min(body.len());
+        let found = self
+            .compiled
+            .find_at(body, start)
+            .is_some_and(|m| self.max_offset.is_none_or(|max| m.start() <= max));
+        found != self.no_match
+    }
 }
 
 impl UrlSpec {
@@ -181,6 +270,7 @@ impl UrlSpec {
             status_code: StatusCodes::default(),
             digest: None,
             virtualhost: None,
+            regex: None,
         }
     }
 }
@@ -207,6 +297,10 @@ pub struct HttpSpec {
     pub virtualhost: Option<String>,
     /// `http_protocol`.
     pub protocol: HttpProtocol,
+    /// `fast_recovery`: keepalived 2.2.7 then checks the next URL at once (not after
+    /// `delay_loop`) while a down checker has seen no failure. keel checks every URL
+    /// on each attempt, which is what that achieves; kept for the record.
+    pub fast_recovery: bool,
 }
 
 /// How SSL_GET treats the server's certificate.
@@ -276,8 +370,240 @@ impl MiscSpec {
     }
 }
 
+/// DNS_CHECK's query type (`type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum DnsType {
+    /// `A`
+    A,
+    /// `NS`
+    Ns,
+    /// `CNAME`
+    Cname,
+    /// `SOA` (keepalived's default)
+    #[default]
+    Soa,
+    /// `MX`
+    Mx,
+    /// `TXT`
+    Txt,
+    /// `AAAA`
+    Aaaa,
+    /// `RRSIG`
+    Rrsig,
+    /// `DNSKEY`
+    Dnskey,
+}
+
+impl DnsType {
+    /// Parse keepalived's spelling (case-insensitive).
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.to_ascii_uppercase().as_str() {
+            "A" => DnsType::A,
+            "NS" => DnsType::Ns,
+            "CNAME" => DnsType::Cname,
+            "SOA" => DnsType::Soa,
+            "MX" => DnsType::Mx,
+            "TXT" => DnsType::Txt,
+            "AAAA" => DnsType::Aaaa,
+            "RRSIG" => DnsType::Rrsig,
+            "DNSKEY" => DnsType::Dnskey,
+            _ => return None,
+        })
+    }
+
+    /// The RR type number.
+    pub fn code(self) -> u16 {
+        match self {
+            DnsType::A => 1,
+            DnsType::Ns => 2,
+            DnsType::Cname => 5,
+            DnsType::Soa => 6,
+            DnsType::Mx => 15,
+            DnsType::Txt => 16,
+            DnsType::Aaaa => 28,
+            DnsType::Rrsig => 46,
+            DnsType::Dnskey => 48,
+        }
+    }
+}
+
+/// DNS_CHECK options: one query over UDP; healthy on a reply with the query's id and
+/// RCODE NOERROR (keepalived 2.2.7 looks at nothing else).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DnsSpec {
+    /// `type` (default SOA).
+    pub qtype: DnsType,
+    /// `name` (default: the root, `.`).
+    pub name: String,
+}
+
+/// SMTP_CHECK options: read the `220` banner, send `HELO helo_name`, expect `250`,
+/// send `QUIT`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpSpec {
+    /// `helo_name` (default `smtpchecker.keepalived.org`).
+    pub helo_name: String,
+}
+
+impl Default for SmtpSpec {
+    fn default() -> Self {
+        SmtpSpec {
+            helo_name: "smtpchecker.keepalived.org".into(),
+        }
+    }
+}
+
+/// UDP_CHECK options: send a datagram; an ICMP unreachable (port, host, network) is a
+/// failure, silence until `connect_timeout` a success unless a reply is required.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UdpSpec {
+    /// `payload` (hex). `None`: keepalived's 32 bytes of `keepalived check - ...`.
+    pub payload: Option<Vec<u8>>,
+    /// `require_reply`: a reply must arrive within `connect_timeout`.
+    pub require_reply: bool,
+    /// `require_reply HEX`: the reply's first bytes; `x` nibbles match anything.
+    pub reply: Option<HexPattern>,
+    /// `min_reply_length` (default 0).
+    pub min_reply_length: u16,
+    /// `max_reply_length` (default 255).
+    pub max_reply_length: u16,
+}
+
+impl UdpSpec {
+    /// A UDP_CHECK with keepalived's defaults.
+    pub fn new() -> Self {
+        UdpSpec {
+            max_reply_length: 255,
+            ..UdpSpec::default()
+        }
+    }
+
+    /// Whether `reply` is acceptable (keepalived's `check_udp_reply`: length within
+    /// bounds, and the pattern compared over the shorter of the two).
+    pub fn reply_ok(&self, reply: &[u8]) -> bool {
+        if reply.len() < usize::from(self.min_reply_length)
+            || reply.len() > usize::from(self.max_reply_length)
+        {
+            return false;
+        }
+        self.reply.as_ref().is_none_or(|p| p.matches_prefix(reply))
+    }
+}
+
+/// Bytes written in keepalived's hex syntax (`payload`, `require_reply`): pairs of hex
+/// digits, spaces allowed between octets; in a reply pattern `x` is a wildcard nibble.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HexPattern {
+    /// The octets (wildcard nibbles are 0).
+    pub data: Vec<u8>,
+    /// Bits that must match (1) per octet.
+    pub mask: Vec<u8>,
+}
+
+impl HexPattern {
+    /// Parse; `wildcards` allows `x`/`X`. A single digit before a space or the end is one
+    /// octet (`1 23` = 01 23), as keepalived reads it.
+    pub fn parse(s: &str, wildcards: bool) -> Result<Self, Error> {
+        let bad = || Error::InvalidHex(s.to_owned());
+        let nibble = |c: u8| -> Result<(u8, u8), Error> {
+            match c {
+                b'0'..=b'9' => Ok((c - b'0', 0xf)),
+                b'a'..=b'f' => Ok((c - b'a' + 10, 0xf)),
+                b'A'..=b'F' => Ok((c - b'A' + 10, 0xf)),
+                b'x' | b'X' if wildcards => Ok((0, 0)),
+                _ => Err(bad()),
+            }
+        };
+        let (mut data, mut mask) = (Vec::new(), Vec::new());
+        let b = s.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b' ' || b[i] == b'\t' {
+                i += 1;
+                continue;
+            }
+            let (mut v, mut m) = nibble(b[i])?;
+            i += 1;
+            if i < b.len() && b[i] != b' ' && b[i] != b'\t' {
+                let (v2, m2) = nibble(b[i])?;
+                (v, m) = ((v << 4) | v2, (m << 4) | m2);
+                i += 1;
+            }
+            data.push(v);
+            mask.push(m);
+        }
+        if data.is_empty() {
+            return Err(bad());
+        }
+        Ok(HexPattern { data, mask })
+    }
+
+    /// Whether `got` matches over the shorter of the two lengths.
+    pub fn matches_prefix(&self, got: &[u8]) -> bool {
+        self.data
+            .iter()
+            .zip(&self.mask)
+            .zip(got)
+            .all(|((d, m), g)| (d ^ g) & m == 0)
+    }
+}
+
+/// FILE_CHECK options (a `track_file` as a real-server checker): the file holds an
+/// integer `v` (unreadable or empty: 0). With `weight` 0 the checker is down while
+/// `v != 0` (reversed: while `v == 0`); otherwise `v * weight` (negated when
+/// reversed), clamped to the `i32` range, is added to the real server's weight, and
+/// `i32::MIN` (keepalived's `IPVS_WEIGHT_FAULT`) means down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSpec {
+    /// The `track_file` block's name (for log text).
+    pub name: String,
+    /// `file` path.
+    pub path: std::path::PathBuf,
+    /// FILE_CHECK `weight`, else the `track_file`'s (default 1).
+    pub weight: i32,
+    /// `reverse`.
+    pub reverse: bool,
+    /// `init_file [VALUE] [overwrite]`: write VALUE (default 0) at start when the file
+    /// is missing, or always with `overwrite` (never when it exists and is not a
+    /// regular file).
+    pub init: Option<(i32, bool)>,
+    /// How often the file is read (keepalived uses inotify; keel polls). Default 1 s.
+    pub poll: Duration,
+}
+
+impl FileSpec {
+    /// A FILE_CHECK of `path` with weight 1.
+    pub fn new(path: impl Into<std::path::PathBuf>) -> Self {
+        let path = path.into();
+        FileSpec {
+            name: path.display().to_string(),
+            path,
+            weight: 1,
+            reverse: false,
+            init: None,
+            poll: Duration::from_secs(1),
+        }
+    }
+
+    /// The weight offset for a file value, or `None` for "down" (keepalived's
+    /// `IPVS_WEIGHT_FAULT`).
+    pub fn status(&self, value: i64) -> Option<i32> {
+        if self.weight == 0 {
+            return ((value != 0) == self.reverse).then_some(0);
+        }
+        let mult = if self.reverse { -1 } else { 1 };
+        let s = value
+            .saturating_mul(i64::from(self.weight))
+            .saturating_mul(mult);
+        let s = i32::try_from(s).unwrap_or(if s < 0 { i32::MIN } else { i32::MAX });
+        (s != i32::MIN).then_some(s)
+    }
+}
+
 /// The kind of checker and its specific options.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CheckSpec {
     /// TCP_CHECK: a TCP connect that succeeds within `connect_timeout`.
     Tcp {
@@ -302,6 +628,35 @@ pub enum CheckSpec {
     },
     /// MISC_CHECK: run a program.
     Misc(MiscSpec),
+    /// DNS_CHECK: a query over UDP.
+    Dns {
+        /// Connection options (`connect_port` defaults to the real server's port).
+        conn: ConnectOpts,
+        /// Query.
+        dns: DnsSpec,
+    },
+    /// SMTP_CHECK: banner, HELO, QUIT.
+    Smtp {
+        /// Connection options.
+        conn: ConnectOpts,
+        /// HELO name.
+        smtp: SmtpSpec,
+    },
+    /// UDP_CHECK: a datagram, and maybe a reply.
+    Udp {
+        /// Connection options.
+        conn: ConnectOpts,
+        /// Payload and reply rules.
+        udp: UdpSpec,
+    },
+    /// PING_CHECK: one ICMP / ICMPv6 echo within `connect_timeout` (`connect_port` and
+    /// `bind_port` are ignored).
+    Ping {
+        /// Connection options.
+        conn: ConnectOpts,
+    },
+    /// FILE_CHECK: up/down and weight from a file's contents.
+    File(FileSpec),
 }
 
 impl CheckSpec {
@@ -319,12 +674,18 @@ impl CheckSpec {
             CheckSpec::Http { .. } => CheckKind::Http,
             CheckSpec::Ssl { .. } => CheckKind::Ssl,
             CheckSpec::Misc(_) => CheckKind::Misc,
+            CheckSpec::Dns { .. } => CheckKind::Dns,
+            CheckSpec::Smtp { .. } => CheckKind::Smtp,
+            CheckSpec::Udp { .. } => CheckKind::Udp,
+            CheckSpec::Ping { .. } => CheckKind::Ping,
+            CheckSpec::File(_) => CheckKind::File,
         }
     }
 }
 
 /// The checker type, without options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum CheckKind {
     /// TCP_CHECK
     Tcp,
@@ -334,22 +695,51 @@ pub enum CheckKind {
     Ssl,
     /// MISC_CHECK
     Misc,
+    /// DNS_CHECK
+    Dns,
+    /// SMTP_CHECK
+    Smtp,
+    /// UDP_CHECK
+    Udp,
+    /// PING_CHECK
+    Ping,
+    /// FILE_CHECK
+    File,
 }
 
 impl CheckKind {
-    /// keepalived's default `retry`: 1, except MISC_CHECK 0.
+    /// keepalived's default `retry`: 1, except MISC_CHECK and FILE_CHECK 0 and
+    /// DNS_CHECK 3.
     pub fn default_retry(self) -> u32 {
         match self {
-            CheckKind::Misc => 0,
+            CheckKind::Misc | CheckKind::File => 0,
+            CheckKind::Dns => 3,
             _ => 1,
         }
     }
 
-    /// keepalived's default `delay_before_retry`: 3 s for HTTP_GET/SSL_GET, else 1 s.
-    pub fn default_delay_before_retry(self) -> Duration {
+    /// keepalived's default `delay_before_retry`: 3 s for HTTP_GET/SSL_GET, else 1 s;
+    /// `None` for DNS_CHECK, whose default is its `delay_loop`.
+    pub fn default_delay_before_retry(self) -> Option<Duration> {
         match self {
-            CheckKind::Http | CheckKind::Ssl => Duration::from_secs(3),
-            _ => Duration::from_secs(1),
+            CheckKind::Http | CheckKind::Ssl => Some(Duration::from_secs(3)),
+            CheckKind::Dns => None,
+            _ => Some(Duration::from_secs(1)),
+        }
+    }
+
+    /// keepalived's block keyword (`TCP_CHECK`, `HTTP_GET`, ...).
+    pub fn keyword(self) -> &'static str {
+        match self {
+            CheckKind::Tcp => "TCP_CHECK",
+            CheckKind::Http => "HTTP_GET",
+            CheckKind::Ssl => "SSL_GET",
+            CheckKind::Misc => "MISC_CHECK",
+            CheckKind::Dns => "DNS_CHECK",
+            CheckKind::Smtp => "SMTP_CHECK",
+            CheckKind::Udp => "UDP_CHECK",
+            CheckKind::Ping => "PING_CHECK",
+            CheckKind::File => "FILE_CHECK",
         }
     }
 }
@@ -414,7 +804,8 @@ impl RealServerCheck {
     /// `delay_before_retry`, or the checker type's default.
     pub fn effective_delay_before_retry(&self) -> Duration {
         self.delay_before_retry
-            .unwrap_or(self.spec.kind().default_delay_before_retry())
+            .or(self.spec.kind().default_delay_before_retry())
+            .unwrap_or(self.delay_loop)
     }
 
     /// `warmup`, or `delay_loop`.
@@ -442,9 +833,28 @@ impl RealServerCheck {
                 Err(Error::NoUrl(self.id))
             }
             CheckSpec::Misc(m) if m.line().is_none() => Err(Error::EmptyMiscPath(self.id)),
+            CheckSpec::Dns { dns, .. } => dns_name(&dns.name)
+                .map(|_| ())
+                .ok_or_else(|| Error::InvalidDnsName(dns.name.clone())),
+            CheckSpec::File(f) if f.poll.is_zero() => Err(Error::ZeroDelayLoop(self.id)),
             _ => Ok(()),
         }
     }
+}
+
+/// DNS_CHECK's `name` as a fully qualified name (keepalived: empty = the root; no
+/// empty labels).
+pub(crate) fn dns_name(name: &str) -> Option<hickory_proto::rr::Name> {
+    let trimmed = name.strip_suffix('.').unwrap_or(name);
+    if trimmed.is_empty() {
+        return (name.is_empty() || name == ".").then(hickory_proto::rr::Name::root);
+    }
+    if trimmed.split('.').any(str::is_empty) {
+        return None;
+    }
+    let mut n = hickory_proto::rr::Name::from_ascii(trimmed).ok()?;
+    n.set_fqdn(true);
+    Some(n)
 }
 
 #[cfg(test)]

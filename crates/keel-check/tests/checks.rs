@@ -1076,6 +1076,7 @@ async fn http_request_bytes_and_eof_body() {
                 urls: vec![url],
                 virtualhost: None,
                 protocol,
+                ..HttpSpec::default()
             },
         };
         let mut c = check(id, addr, spec);

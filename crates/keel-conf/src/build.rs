@@ -145,6 +145,52 @@ fn opt_bool(st: &Stmt, d: &mut Diags, i: usize) -> bool {
     }
 }
 
+/// The connection keywords of a checker (and of an SMTP_CHECK `host`).
+fn conn_keyword(c: &mut Checker, name: &str, st: &Stmt, d: &mut Diags) {
+    match name {
+        "connect_ip" => c.connect_ip = ip(st, d, 0),
+        "connect_port" => c.connect_port = port(st, d, 0),
+        "bindto" => c.bindto = ip(st, d, 0),
+        "bind_port" => c.bind_port = port(st, d, 0),
+        "connect_timeout" => c.connect_timeout = secs(st, d, 0),
+        "fwmark" => c.fwmark = num(st, d, 0, 0, u32::MAX as i64).map(|v| v as u32),
+        _ => {}
+    }
+}
+
+/// FILE_CHECK's keywords.
+fn file_check_keyword(c: &mut Checker, name: &str, st: &Stmt, d: &mut Diags) {
+    let CheckKind::File(f) = &mut c.kind else {
+        return;
+    };
+    match name {
+        "track_file" => f.track_file = st.arg(0).unwrap_or("").to_string(),
+        "weight" => {
+            let Some(w) = num(st, d, 0, i64::from(i32::MIN) + 1, i64::from(i32::MAX)) else {
+                return;
+            };
+            let reverse = match st.arg(1) {
+                Some("reverse") => true,
+                Some("noreverse") | None => false,
+                Some(x) => {
+                    bad(d, st, 1, format!("unknown track file weight option {x}"));
+                    return;
+                }
+            };
+            f.weight = Some((w as i32, reverse));
+        }
+        _ => {}
+    }
+}
+
+/// keepalived's `read_hex_str`: hex digit pairs, blanks between octets, `x` wildcards
+/// where allowed.
+fn hex_ok(s: &str, wildcards: bool) -> bool {
+    let ok = |c: char| c.is_ascii_hexdigit() || (wildcards && (c == 'x' || c == 'X'));
+    let words: Vec<&str> = s.split_whitespace().collect();
+    !words.is_empty() && words.iter().all(|w| w.chars().all(ok))
+}
+
 fn words_from(st: &Stmt, i: usize) -> String {
     st.rest(i)
 }
@@ -387,6 +433,7 @@ impl<'r, 'a> Builder<'r, 'a> {
                 "vrrp_script" => self.vrrp_script(head),
                 "virtual_server" => self.virtual_server(head),
                 "virtual_server_group" => self.vs_group(head),
+                "track_file" => self.track_file(head),
                 _ => {}
             }
         }
@@ -1488,10 +1535,12 @@ impl<'r, 'a> Builder<'r, 'a> {
         };
         while let Some(name) = self.next_in(Block::RealServer, head) {
             match name {
-                "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "MISC_CHECK" => {
+                "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "MISC_CHECK" | "DNS_CHECK"
+                | "SMTP_CHECK" | "UDP_CHECK" | "PING_CHECK" | "FILE_CHECK" => {
                     let p = self.r.stmt.pos(0);
-                    let c = self.checker(name, p);
+                    let (c, hosts) = self.checker(name, p);
                     rs.checkers.push(c);
+                    rs.checkers.extend(hosts);
                     continue;
                 }
                 "notify_up" | "notify_down" => {
@@ -1526,11 +1575,18 @@ impl<'r, 'a> Builder<'r, 'a> {
         Some(rs)
     }
 
-    fn checker(&mut self, kind: &str, head: Pos) -> Checker {
+    /// A checker block; SMTP_CHECK's `host` blocks come back as checkers of their own
+    /// (keepalived 2.2.7 makes one checker per host).
+    fn checker(&mut self, kind: &str, head: Pos) -> (Checker, Vec<Checker>) {
         let (block, kind) = match kind {
             "HTTP_GET" => (Block::HttpGet, CheckKind::Http(Box::default())),
             "SSL_GET" => (Block::HttpGet, CheckKind::Ssl(Box::default())),
             "MISC_CHECK" => (Block::MiscCheck, CheckKind::Misc(Box::default())),
+            "DNS_CHECK" => (Block::DnsCheck, CheckKind::Dns(Box::default())),
+            "SMTP_CHECK" => (Block::SmtpCheck, CheckKind::Smtp(Box::default())),
+            "UDP_CHECK" => (Block::UdpCheck, CheckKind::Udp(Box::default())),
+            "PING_CHECK" => (Block::PingCheck, CheckKind::Ping),
+            "FILE_CHECK" => (Block::FileCheck, CheckKind::File(Box::default())),
             _ => (Block::TcpCheck, CheckKind::Tcp),
         };
         let mut c = Checker {
@@ -1539,6 +1595,7 @@ impl<'r, 'a> Builder<'r, 'a> {
             ..Default::default()
         };
         let mut has_path = false;
+        let mut hosts: Vec<Checker> = Vec::new();
         while let Some(name) = self.next_in(block, head) {
             if name == "url" {
                 let p = self.r.stmt.pos(0);
@@ -1548,9 +1605,27 @@ impl<'r, 'a> Builder<'r, 'a> {
                 }
                 continue;
             }
+            if name == "host" && block == Block::SmtpCheck {
+                let p = self.r.stmt.pos(0);
+                let mut h = Checker {
+                    span: self.span(p),
+                    ..Default::default()
+                };
+                while let Some(k) = self.next_in(Block::SmtpHost, p) {
+                    let r = &mut *self.r;
+                    conn_keyword(&mut h, k, &r.stmt, &mut r.diags);
+                }
+                hosts.push(h);
+                continue;
+            }
             let r = &mut *self.r;
             let st = &r.stmt;
             let d = &mut r.diags;
+            if block == Block::FileCheck {
+                // FILE_CHECK has its own `weight`, and none of the connection keywords
+                file_check_keyword(&mut c, name, st, d);
+                continue;
+            }
             match name {
                 "connect_ip" => c.connect_ip = ip(st, d, 0),
                 "connect_port" => c.connect_port = port(st, d, 0),
@@ -1594,6 +1669,91 @@ impl<'r, 'a> Builder<'r, 'a> {
                         m.user = script_user(st, 0);
                     }
                 }
+                "http_protocol" => {
+                    let v = st.arg(0).unwrap_or("");
+                    if let CheckKind::Http(h) | CheckKind::Ssl(h) = &mut c.kind {
+                        match v {
+                            "1.0" | "1.1" => h.http_protocol = Some(v.to_owned()),
+                            "1.0C" | "1.0c" => h.http_protocol = Some("1.0C".to_owned()),
+                            _ => bad(
+                                d,
+                                st,
+                                0,
+                                format!("'{v}' is not an http_protocol (1.0, 1.0C, 1.1)"),
+                            ),
+                        }
+                    }
+                }
+                "fast_recovery" => {
+                    let on = opt_bool(st, d, 0);
+                    if let CheckKind::Http(h) | CheckKind::Ssl(h) = &mut c.kind {
+                        h.fast_recovery = on;
+                    }
+                }
+                "type" => {
+                    const TYPES: [&str; 9] = [
+                        "A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA", "RRSIG", "DNSKEY",
+                    ];
+                    let v = st.arg(0).unwrap_or("").to_ascii_uppercase();
+                    if let CheckKind::Dns(x) = &mut c.kind {
+                        if TYPES.contains(&v.as_str()) {
+                            x.qtype = Some(v);
+                        } else {
+                            d.push(
+                                Severity::Error,
+                                Code::InvalidValue,
+                                st.arg_pos(0),
+                                format!("unknown DNS check type '{}'", st.arg(0).unwrap_or("")),
+                                did_you_mean(&v, &TYPES),
+                            );
+                        }
+                    }
+                }
+                "name" => {
+                    let v = st.arg(0).unwrap_or("");
+                    let empty_label = (v.starts_with('.') && v != ".") || v.contains("..");
+                    if let CheckKind::Dns(x) = &mut c.kind {
+                        if empty_label {
+                            bad(d, st, 0, format!("DNS_CHECK name '{v}' has an empty label"));
+                        } else if x.name.is_some() {
+                            bad(d, st, 0, "DNS_CHECK name already specified".into());
+                        } else {
+                            x.name = Some(v.to_owned());
+                        }
+                    }
+                }
+                "helo_name" => {
+                    if let CheckKind::Smtp(x) = &mut c.kind {
+                        x.helo_name = st.arg(0).map(str::to_owned);
+                    }
+                }
+                "payload" | "require_reply" => {
+                    let text = words_from(st, 0);
+                    let wild = name == "require_reply";
+                    if !text.is_empty() && !hex_ok(&text, wild) {
+                        bad(d, st, 0, format!("'{text}' is not a hex string"));
+                    } else if let CheckKind::Udp(x) = &mut c.kind {
+                        let v = (!text.is_empty()).then_some(text);
+                        if wild {
+                            x.require_reply = true;
+                            x.reply = v;
+                        } else if v.is_none() {
+                            bad(d, st, 0, "UDP_CHECK payload requires a payload".into());
+                        } else {
+                            x.payload = v;
+                        }
+                    }
+                }
+                "min_reply_length" | "max_reply_length" => {
+                    let v = num(st, d, 0, 0, 65535).map(|v| v as u16);
+                    if let CheckKind::Udp(x) = &mut c.kind {
+                        if name == "min_reply_length" {
+                            x.min_reply_length = v;
+                        } else {
+                            x.max_reply_length = v;
+                        }
+                    }
+                }
                 _ => {}
             }
         }
@@ -1605,7 +1765,117 @@ impl<'r, 'a> Builder<'r, 'a> {
                 "add misc_path \"/path/to/script args\"",
             );
         }
-        c
+        if let CheckKind::File(f) = &mut c.kind {
+            // keepalived looks the track_file up while reading: it must come first
+            f.resolved = (self.cfg.track_files.iter())
+                .find(|t| t.name == f.track_file)
+                .cloned();
+            if f.track_file.is_empty() {
+                self.r.diags.error_hint(
+                    Code::Missing,
+                    head,
+                    "FILE_CHECK has no track_file specified",
+                    "add track_file NAME (a track_file NAME { file PATH } block)",
+                );
+            } else if f.resolved.is_none() {
+                self.r.diags.error_hint(
+                    Code::Missing,
+                    head,
+                    format!("track_file {} not found", f.track_file),
+                    "define it earlier, in a top-level track_file NAME { file PATH } block",
+                );
+            }
+        }
+        if hosts.is_empty() {
+            return (c, hosts);
+        }
+        self.r.diags.warn_hint(
+            Code::Conflict,
+            head,
+            "The SMTP_CHECK host block is deprecated",
+            "write one SMTP_CHECK per server instead (keepalived checks each host as its own checker)",
+        );
+        // keepalived: without connection options of its own the checker takes the first
+        // host's; every other host becomes a checker with the same settings.
+        let own = c.connect_ip.is_some()
+            || c.connect_port.is_some()
+            || c.bindto.is_some()
+            || c.bind_port.is_some()
+            || c.fwmark.is_some()
+            || c.connect_timeout.is_some();
+        let with_host = |h: &Checker| Checker {
+            connect_ip: h.connect_ip,
+            connect_port: h.connect_port,
+            bindto: h.bindto,
+            bind_port: h.bind_port,
+            connect_timeout: h.connect_timeout,
+            fwmark: h.fwmark,
+            span: h.span.clone(),
+            ..c.clone()
+        };
+        let mut rest = hosts.iter();
+        let main = if own {
+            c.clone()
+        } else {
+            rest.next().map_or_else(|| c.clone(), with_host)
+        };
+        let extra = rest.map(with_host).collect();
+        (main, extra)
+    }
+
+    // ---- track_file ---------------------------------------------------------------------
+
+    fn track_file(&mut self, head: Pos) {
+        let mut t = TrackFile {
+            name: self.r.stmt.arg(0).unwrap_or("").to_string(),
+            span: self.span(head),
+            ..Default::default()
+        };
+        let mut has_file = false;
+        while let Some(name) = self.next_in(Block::TrackFile, head) {
+            let r = &mut *self.r;
+            let st = &r.stmt;
+            let d = &mut r.diags;
+            match name {
+                "file" => {
+                    has_file = true;
+                    t.file = st.arg(0).unwrap_or("").to_string();
+                }
+                "weight" => {
+                    if let Some(w) = num(st, d, 0, -254, 254) {
+                        t.weight = Some(w as i32);
+                    }
+                    match st.arg(1) {
+                        Some("reverse") => t.reverse = true,
+                        Some("noreverse") | None => t.reverse = false,
+                        Some(x) => bad(d, st, 1, format!("unexpected '{x}' after weight")),
+                    }
+                }
+                "init_file" => {
+                    let (mut value, mut overwrite) = (0, false);
+                    for i in 0..st.nargs() {
+                        match st.arg(i).unwrap_or("") {
+                            "overwrite" => overwrite = true,
+                            w => match parse_int(w) {
+                                Some(v) if i == 0 && (-254..=254).contains(&v) => value = v as i32,
+                                _ => bad(d, st, i, format!("'{w}' is not an init_file value")),
+                            },
+                        }
+                    }
+                    t.init = Some((value, overwrite));
+                }
+                _ => {}
+            }
+        }
+        if !has_file {
+            self.r.diags.error_hint(
+                Code::Missing,
+                head,
+                format!("No file set for track_file {}", t.name),
+                "add file /path/to/file",
+            );
+        }
+        self.cfg.track_files.push(t);
     }
 
     fn url(&mut self, head: Pos) -> Url {
@@ -1656,8 +1926,35 @@ impl<'r, 'a> Builder<'r, 'a> {
                     }
                 }
                 "virtualhost" => u.virtualhost = st.arg(0).map(str::to_string),
+                "regex" => u.regex.get_or_insert_default().pattern = st.rest(0),
+                "regex_no_match" => u.regex.get_or_insert_default().no_match = true,
+                "regex_options" => {
+                    u.regex.get_or_insert_default().options = (0..st.nargs())
+                        .filter_map(|i| st.arg(i))
+                        .map(str::to_owned)
+                        .collect()
+                }
+                "regex_min_offset" => {
+                    if let Some(v) = num(st, d, 0, 0, i64::from(u32::MAX)) {
+                        u.regex.get_or_insert_default().min_offset = Some(v as u64);
+                    }
+                }
+                "regex_max_offset" => {
+                    if let Some(v) = num(st, d, 0, 0, i64::from(u32::MAX)) {
+                        u.regex.get_or_insert_default().max_offset = Some(v as u64);
+                    }
+                }
                 _ => {}
             }
+        }
+        if u.regex.as_ref().is_some_and(|r| r.pattern.is_empty()) {
+            self.r.diags.error_hint(
+                Code::Missing,
+                head,
+                "regex options without a regex",
+                "add regex \"PATTERN\" or remove the regex_* keywords",
+            );
+            u.regex = None;
         }
         if !has_path {
             self.r.diags.error_hint(

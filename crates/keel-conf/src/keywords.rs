@@ -39,11 +39,25 @@ pub enum Block {
     Url,
     /// `MISC_CHECK { }`.
     MiscCheck,
+    /// `DNS_CHECK { }`.
+    DnsCheck,
+    /// `SMTP_CHECK { }`.
+    SmtpCheck,
+    /// `host { }` inside SMTP_CHECK (deprecated by keepalived: one checker per host).
+    SmtpHost,
+    /// `UDP_CHECK { }`.
+    UdpCheck,
+    /// `PING_CHECK { }`.
+    PingCheck,
+    /// `FILE_CHECK { }`.
+    FileCheck,
+    /// `track_file NAME { }` at the top level.
+    TrackFile,
 }
 
 impl Block {
     /// Every block, in a stable order.
-    pub const ALL: [Block; 12] = [
+    pub const ALL: [Block; 19] = [
         Block::Top,
         Block::GlobalDefs,
         Block::VrrpInstance,
@@ -56,6 +70,13 @@ impl Block {
         Block::HttpGet,
         Block::Url,
         Block::MiscCheck,
+        Block::DnsCheck,
+        Block::SmtpCheck,
+        Block::SmtpHost,
+        Block::UdpCheck,
+        Block::PingCheck,
+        Block::FileCheck,
+        Block::TrackFile,
     ];
 
     /// The keyword that opens the block as written in a configuration (`top level` for
@@ -74,6 +95,13 @@ impl Block {
             Block::HttpGet => "HTTP_GET/SSL_GET",
             Block::Url => "url",
             Block::MiscCheck => "MISC_CHECK",
+            Block::DnsCheck => "DNS_CHECK",
+            Block::SmtpCheck => "SMTP_CHECK",
+            Block::SmtpHost => "host",
+            Block::UdpCheck => "UDP_CHECK",
+            Block::PingCheck => "PING_CHECK",
+            Block::FileCheck => "FILE_CHECK",
+            Block::TrackFile => "track_file",
         }
     }
 }
@@ -928,9 +956,150 @@ pub static SUPPORTED: &[Keyword] = &[
         Opens::Block(B::MiscCheck),
         "script check",
     ),
+    b(
+        "DNS_CHECK",
+        B::RealServer,
+        0,
+        0,
+        Opens::Block(B::DnsCheck),
+        "DNS query check (UDP)",
+    ),
+    b(
+        "SMTP_CHECK",
+        B::RealServer,
+        0,
+        0,
+        Opens::Block(B::SmtpCheck),
+        "SMTP banner/HELO check",
+    ),
+    b(
+        "UDP_CHECK",
+        B::RealServer,
+        0,
+        0,
+        Opens::Block(B::UdpCheck),
+        "UDP datagram check",
+    ),
+    b(
+        "PING_CHECK",
+        B::RealServer,
+        0,
+        0,
+        Opens::Block(B::PingCheck),
+        "ICMP echo check",
+    ),
+    b(
+        "FILE_CHECK",
+        B::RealServer,
+        0,
+        0,
+        Opens::Block(B::FileCheck),
+        "up/down and weight from a track_file",
+    ),
+    // track_file NAME { } (top level)
+    b(
+        "track_file",
+        B::Top,
+        1,
+        1,
+        Opens::Block(B::TrackFile),
+        "a file whose number sets weights",
+    ),
+    s("file", B::TrackFile, 1, 1, "path of the file"),
+    s(
+        "weight",
+        B::TrackFile,
+        1,
+        2,
+        "WEIGHT [reverse]: multiplier of the file's value (default 1)",
+    ),
+    s(
+        "init_file",
+        B::TrackFile,
+        0,
+        2,
+        "[VALUE] [overwrite]: create the file at start (value default 0)",
+    ),
+    // DNS_CHECK specifics
+    s(
+        "type",
+        B::DnsCheck,
+        1,
+        1,
+        "query type: A NS CNAME SOA MX TXT AAAA RRSIG DNSKEY (default SOA)",
+    ),
+    s("name", B::DnsCheck, 1, 1, "query name (default: the root)"),
+    // SMTP_CHECK specifics
+    s(
+        "helo_name",
+        B::SmtpCheck,
+        1,
+        1,
+        "HELO argument (default smtpchecker.keepalived.org)",
+    ),
+    b(
+        "host",
+        B::SmtpCheck,
+        0,
+        0,
+        Opens::Block(B::SmtpHost),
+        "another server to check (deprecated: one checker each)",
+    ),
+    // UDP_CHECK specifics
+    s("payload", B::UdpCheck, 1, MANY, "datagram to send (hex)"),
+    s(
+        "require_reply",
+        B::UdpCheck,
+        0,
+        MANY,
+        "a reply is needed; optional hex pattern (x = any nibble)",
+    ),
+    s(
+        "min_reply_length",
+        B::UdpCheck,
+        1,
+        1,
+        "shortest acceptable reply (with a pattern)",
+    ),
+    s(
+        "max_reply_length",
+        B::UdpCheck,
+        1,
+        1,
+        "longest acceptable reply (with a pattern)",
+    ),
+    // FILE_CHECK specifics
+    s(
+        "track_file",
+        B::FileCheck,
+        1,
+        1,
+        "name of a track_file block",
+    ),
+    s(
+        "weight",
+        B::FileCheck,
+        1,
+        2,
+        "WEIGHT [reverse|noreverse] (default: the track_file's)",
+    ),
     // HTTP_GET / SSL_GET specifics
     s("virtualhost", B::HttpGet, 1, 1, "Host header"),
     s("enable_sni", B::HttpGet, 0, 0, "send SNI (SSL_GET)"),
+    s(
+        "http_protocol",
+        B::HttpGet,
+        1,
+        1,
+        "request version: 1.0 (default), 1.0C, 1.1",
+    ),
+    s(
+        "fast_recovery",
+        B::HttpGet,
+        0,
+        1,
+        "check the next URL at once while recovering",
+    ),
     b(
         "url",
         B::HttpGet,
@@ -949,6 +1118,35 @@ pub static SUPPORTED: &[Keyword] = &[
         "accepted status codes or ranges (default 200-299)",
     ),
     s("virtualhost", B::Url, 1, 1, "Host header for this URL"),
+    s("regex", B::Url, 1, 1, "pattern the body must match"),
+    s(
+        "regex_no_match",
+        B::Url,
+        0,
+        0,
+        "the body must not match regex",
+    ),
+    s(
+        "regex_options",
+        B::Url,
+        1,
+        MANY,
+        "PCRE2 options (caseless multiline dotall extended ungreedy utf ...)",
+    ),
+    s(
+        "regex_min_offset",
+        B::Url,
+        1,
+        1,
+        "the match starts at or after this body offset",
+    ),
+    s(
+        "regex_max_offset",
+        B::Url,
+        1,
+        1,
+        "the match starts at or before this body offset",
+    ),
     // MISC_CHECK specifics
     s("misc_path", B::MiscCheck, 1, MANY, "command line to run"),
     s(
@@ -1007,7 +1205,7 @@ pub static CHECKER_COMMON: &[(&str, u8, u8, &str)] = &[
 pub static UNSUPPORTED: &[(Block, &str)] = &[
     (
         B::Top,
-        "linkbeat_use_polling net_namespace net_namespace_ipvs namespace_with_ipsets use_pid_dir instance child_wait_time track_group{ static_ipaddress{ static_routes{ static_rules{ garp_group{ linkbeat_interfaces{ vrrp_track_process{ interface_up_down_delays{ SSL{ bfd_instance{ track_file{ vrrp_track_file{",
+        "linkbeat_use_polling net_namespace net_namespace_ipvs namespace_with_ipsets use_pid_dir instance child_wait_time track_group{ static_ipaddress{ static_routes{ static_rules{ garp_group{ linkbeat_interfaces{ vrrp_track_process{ interface_up_down_delays{ SSL{ bfd_instance{ vrrp_track_file{",
     ),
     (
         B::GlobalDefs,
@@ -1027,18 +1225,20 @@ pub static UNSUPPORTED: &[(Block, &str)] = &[
     ),
     (
         B::RealServer,
-        "lvs_method uthreshold lthreshold alpha retry delay_before_retry warmup connect_timeout virtualhost snmp_name SMTP_CHECK{ DNS_CHECK{ UDP_CHECK{ PING_CHECK{ FILE_CHECK{ BFD_CHECK{",
+        "lvs_method uthreshold lthreshold alpha retry delay_before_retry warmup connect_timeout virtualhost snmp_name BFD_CHECK{",
     ),
     (B::TcpCheck, "bind_if alpha log_all_failures"),
     (
         B::HttpGet,
-        "bind_if alpha log_all_failures http_protocol sni_name fast_recovery tls_compliant",
+        "bind_if alpha log_all_failures sni_name tls_compliant",
     ),
-    (
-        B::Url,
-        "regex regex_no_match regex_options regex_min_offset regex_max_offset regex_stack tls_compliant",
-    ),
+    (B::Url, "regex_stack tls_compliant"),
     (B::MiscCheck, "alpha log_all_failures"),
+    (B::DnsCheck, "bind_if alpha log_all_failures"),
+    (B::SmtpCheck, "bind_if alpha log_all_failures"),
+    (B::SmtpHost, "bind_if"),
+    (B::UdpCheck, "bind_if alpha log_all_failures"),
+    (B::PingCheck, "bind_if alpha log_all_failures"),
     (B::VrrpScript, ""),
 ];
 
@@ -1111,11 +1311,23 @@ pub fn all() -> Vec<Keyword> {
 
 fn build_table() -> Vec<Keyword> {
     let mut v: Vec<Keyword> = SUPPORTED.to_vec();
-    for blk in [B::TcpCheck, B::HttpGet, B::MiscCheck] {
+    for blk in [
+        B::TcpCheck,
+        B::HttpGet,
+        B::MiscCheck,
+        B::DnsCheck,
+        B::SmtpCheck,
+        B::UdpCheck,
+        B::PingCheck,
+    ] {
         for &(name, min, max, doc) in CHECKER_COMMON {
             v.push(s(name, blk, min, max, doc));
         }
         v.push(a("nb_get_retry", blk, "retry", 1, 1));
+    }
+    // a `host` block takes the connection keywords only
+    for &(name, min, max, doc) in &CHECKER_COMMON[..6] {
+        v.push(s(name, B::SmtpHost, min, max, doc));
     }
     for &(blk, names) in UNSUPPORTED {
         for w in names.split_whitespace() {

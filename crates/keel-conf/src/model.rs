@@ -55,6 +55,25 @@ pub struct Config {
     pub virtual_servers: Vec<VirtualServer>,
     /// `virtual_server_group` blocks.
     pub virtual_server_groups: Vec<VirtualServerGroup>,
+    /// `track_file` blocks (used by FILE_CHECK).
+    pub track_files: Vec<TrackFile>,
+}
+
+/// `track_file NAME { file PATH; weight W [reverse]; init_file [VALUE] [overwrite] }`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TrackFile {
+    /// The block's name.
+    pub name: String,
+    /// `file`.
+    pub file: String,
+    /// `weight` (default 1).
+    pub weight: Option<i32>,
+    /// `weight W reverse`.
+    pub reverse: bool,
+    /// `init_file [VALUE] [overwrite]`: `(VALUE, overwrite)`.
+    pub init: Option<(i32, bool)>,
+    /// Where the block was written.
+    pub span: Span,
 }
 
 /// keel's `keel_stop_mode` (not a keepalived keyword): what SIGTERM does to
@@ -866,6 +885,8 @@ pub struct Url {
     pub status_code: Vec<(u16, u16)>,
     /// `virtualhost` for this URL.
     pub virtualhost: Option<String>,
+    /// `regex` ... (boxed: rare).
+    pub regex: Option<Box<UrlRegex>>,
     /// Where the block was written.
     pub span: Span,
 }
@@ -879,6 +900,67 @@ pub struct HttpCheck {
     pub virtualhost: Option<String>,
     /// `enable_sni` (SSL_GET).
     pub enable_sni: bool,
+    /// `http_protocol` as written (`1.0`, `1.0C`, `1.1`).
+    pub http_protocol: Option<String>,
+    /// `fast_recovery`.
+    pub fast_recovery: bool,
+}
+
+/// `regex` and its companions in a `url` block.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UrlRegex {
+    /// `regex` pattern.
+    pub pattern: String,
+    /// `regex_no_match`.
+    pub no_match: bool,
+    /// `regex_options`.
+    pub options: Vec<String>,
+    /// `regex_min_offset`.
+    pub min_offset: Option<u64>,
+    /// `regex_max_offset`.
+    pub max_offset: Option<u64>,
+}
+
+/// DNS_CHECK specifics.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DnsCheck {
+    /// `type` as written (upper-cased; default SOA).
+    pub qtype: Option<String>,
+    /// `name` (default: the root).
+    pub name: Option<String>,
+}
+
+/// SMTP_CHECK specifics (each `host` block became a checker of its own).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SmtpCheck {
+    /// `helo_name`.
+    pub helo_name: Option<String>,
+}
+
+/// UDP_CHECK specifics.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UdpCheck {
+    /// `payload`, as written (hex).
+    pub payload: Option<String>,
+    /// `require_reply`; `Some(pattern)` where a hex pattern was given.
+    pub require_reply: bool,
+    /// `require_reply HEX`.
+    pub reply: Option<String>,
+    /// `min_reply_length`.
+    pub min_reply_length: Option<u16>,
+    /// `max_reply_length`.
+    pub max_reply_length: Option<u16>,
+}
+
+/// FILE_CHECK specifics.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FileCheck {
+    /// `track_file NAME`.
+    pub track_file: String,
+    /// `weight W [reverse|noreverse]` (default: the track_file's).
+    pub weight: Option<(i32, bool)>,
+    /// The `track_file` block it names, resolved when the configuration was read.
+    pub resolved: Option<TrackFile>,
 }
 
 /// MISC_CHECK specifics.
@@ -906,6 +988,16 @@ pub enum CheckKind {
     Ssl(Box<HttpCheck>),
     /// MISC_CHECK.
     Misc(Box<MiscCheck>),
+    /// DNS_CHECK.
+    Dns(Box<DnsCheck>),
+    /// SMTP_CHECK.
+    Smtp(Box<SmtpCheck>),
+    /// UDP_CHECK.
+    Udp(Box<UdpCheck>),
+    /// PING_CHECK.
+    Ping,
+    /// FILE_CHECK.
+    File(Box<FileCheck>),
 }
 
 impl CheckKind {
@@ -916,6 +1008,11 @@ impl CheckKind {
             CheckKind::Http(_) => "HTTP_GET",
             CheckKind::Ssl(_) => "SSL_GET",
             CheckKind::Misc(_) => "MISC_CHECK",
+            CheckKind::Dns(_) => "DNS_CHECK",
+            CheckKind::Smtp(_) => "SMTP_CHECK",
+            CheckKind::Udp(_) => "UDP_CHECK",
+            CheckKind::Ping => "PING_CHECK",
+            CheckKind::File(_) => "FILE_CHECK",
         }
     }
 }
@@ -951,19 +1048,35 @@ pub struct Checker {
 }
 
 impl Checker {
-    /// keepalived's default retry count for this kind.
+    /// keepalived's default retry count for this kind (1; MISC_CHECK and FILE_CHECK 0,
+    /// DNS_CHECK 3).
     pub fn default_retry(&self) -> u32 {
         match self.kind {
-            CheckKind::Misc(_) => 0,
+            CheckKind::Misc(_) | CheckKind::File(_) => 0,
+            CheckKind::Dns(_) => 3,
             _ => 1,
         }
     }
 
-    /// keepalived's default delay before retry for this kind.
+    /// keepalived's default delay before retry for this kind (1 s, HTTP_GET/SSL_GET 3 s;
+    /// DNS_CHECK's is its `delay_loop`, see [`Checker::effective_delay_before_retry_in`]).
     pub fn default_delay_before_retry(&self) -> Duration {
         match self.kind {
             CheckKind::Http(_) | CheckKind::Ssl(_) => Duration::from_secs(3),
             _ => Duration::from_secs(1),
+        }
+    }
+
+    /// Delay before retry after applying defaults, DNS_CHECK's included (its default
+    /// is the check's `delay_loop`).
+    pub fn effective_delay_before_retry_in(&self, vs: &VirtualServer, rs: &RealServer) -> Duration {
+        match (
+            self.delay_before_retry.or(vs.delay_before_retry),
+            &self.kind,
+        ) {
+            (Some(d), _) => d,
+            (None, CheckKind::Dns(_)) => self.effective_delay_loop(vs, rs),
+            (None, _) => self.default_delay_before_retry(),
         }
     }
 

@@ -425,7 +425,41 @@ fn checker(p: &mut P, c: &Checker) {
                     p.line(&format!("status_code {}", codes.join(" ")));
                 }
                 p.opt("virtualhost", &u.virtualhost, |s| q(s));
+                if let Some(r) = &u.regex {
+                    p.line(&format!("regex {}", q(&r.pattern)));
+                    p.flag("regex_no_match", r.no_match);
+                    if !r.options.is_empty() {
+                        p.line(&format!("regex_options {}", r.options.join(" ")));
+                    }
+                    p.opt("regex_min_offset", &r.min_offset, |x| x.to_string());
+                    p.opt("regex_max_offset", &r.max_offset, |x| x.to_string());
+                }
                 p.close();
+            }
+            p.opt("http_protocol", &h.http_protocol, |s| s.clone());
+            p.flag("fast_recovery", h.fast_recovery);
+        }
+        CheckKind::Dns(x) => {
+            p.opt("type", &x.qtype, |s| s.clone());
+            p.opt("name", &x.name, |s| q(s));
+        }
+        CheckKind::Smtp(x) => p.opt("helo_name", &x.helo_name, |s| q(s)),
+        CheckKind::Udp(x) => {
+            p.opt("payload", &x.payload, |s| s.clone());
+            if x.require_reply {
+                match &x.reply {
+                    Some(r) => p.line(&format!("require_reply {r}")),
+                    None => p.line("require_reply"),
+                }
+            }
+            p.opt("min_reply_length", &x.min_reply_length, |v| v.to_string());
+            p.opt("max_reply_length", &x.max_reply_length, |v| v.to_string());
+        }
+        CheckKind::Ping => {}
+        CheckKind::File(f) => {
+            p.line(&format!("track_file {}", q(&f.track_file)));
+            if let Some((w, rev)) = f.weight {
+                p.line(&format!("weight {w}{}", if rev { " reverse" } else { "" }));
             }
         }
         CheckKind::Misc(m) => {
@@ -536,6 +570,22 @@ pub(crate) fn print(cfg: &Config) -> String {
         p.notify(&g.notify);
         p.tracks(&g.track_interfaces, &g.track_scripts);
         p.opt("smtp_alert", &g.smtp_alert, |b| b.to_string());
+        p.close();
+    }
+    for t in &cfg.track_files {
+        p.open(&format!("track_file {}", q(&t.name)));
+        p.line(&format!("file {}", q(&t.file)));
+        if let Some(w) = t.weight {
+            p.line(&format!(
+                "weight {w}{}",
+                if t.reverse { " reverse" } else { "" }
+            ));
+        }
+        match t.init {
+            Some((v, true)) => p.line(&format!("init_file {v} overwrite")),
+            Some((v, false)) => p.line(&format!("init_file {v}")),
+            None => {}
+        }
         p.close();
     }
     for g in &cfg.virtual_server_groups {

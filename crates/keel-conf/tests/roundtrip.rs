@@ -409,14 +409,25 @@ fn checker() -> impl Strategy<Value = Checker> {
                 .map(|(a, d)| (a, (a + d).min(599)))
                 .collect(),
             virtualhost: vh,
+            regex: None,
             span: Span::default(),
         });
-    let http = (vec(url, 0..2), option::of(name()), any::<bool>())
-        .prop_map(|(urls, virtualhost, enable_sni)| HttpCheck {
-            urls,
-            virtualhost,
-            enable_sni,
-        })
+    let http = (
+        vec(url, 0..2),
+        option::of(name()),
+        any::<bool>(),
+        option::of(prop_oneof![Just("1.0"), Just("1.0C"), Just("1.1")]),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(urls, virtualhost, enable_sni, proto, fast_recovery)| HttpCheck {
+                urls,
+                virtualhost,
+                enable_sni,
+                http_protocol: proto.map(str::to_owned),
+                fast_recovery,
+            },
+        )
         .boxed();
     let kind = prop_oneof![
         Just(CheckKind::Tcp),
@@ -430,6 +441,34 @@ fn checker() -> impl Strategy<Value = Checker> {
                 user
             }))
         ),
+        (
+            option::of(prop_oneof![
+                Just("A"),
+                Just("SOA"),
+                Just("AAAA"),
+                Just("TXT")
+            ]),
+            option::of("[a-z]{1,8}(\\.[a-z]{1,8}){0,2}"),
+        )
+            .prop_map(|(t, n)| CheckKind::Dns(Box::new(DnsCheck {
+                qtype: t.map(str::to_owned),
+                name: n,
+            }))),
+        option::of("[a-z]{1,8}(\\.[a-z]{1,8}){0,2}")
+            .prop_map(|h| CheckKind::Smtp(Box::new(SmtpCheck { helo_name: h }))),
+        Just(CheckKind::Ping),
+        (
+            option::of("[0-9a-f]{2}( [0-9a-f]{2}){0,3}"),
+            option::of(option::of("[0-9a-fx]{2}( [0-9a-fx]{2}){0,3}")),
+            option::of(any::<u16>()),
+        )
+            .prop_map(|(payload, reply, max)| CheckKind::Udp(Box::new(UdpCheck {
+                payload,
+                require_reply: reply.is_some(),
+                reply: reply.flatten(),
+                min_reply_length: None,
+                max_reply_length: max,
+            }))),
     ];
     (
         kind,
@@ -621,6 +660,7 @@ fn config() -> impl Strategy<Value = Config> {
                 vrrp_scripts,
                 virtual_servers,
                 virtual_server_groups,
+                track_files: Vec::new(),
             },
         )
 }

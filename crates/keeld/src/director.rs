@@ -406,67 +406,6 @@ fn group_range(addr: IpAddr, end: Option<u16>) -> Option<Vec<IpAddr>> {
     }
 }
 
-fn check_spec(c: &conf::Checker, vs: &conf::VirtualServer) -> kc::CheckSpec {
-    let conn = kc::ConnectOpts {
-        connect_ip: c.connect_ip,
-        connect_port: c.connect_port,
-        bindto: c.bindto,
-        bind_port: c.bind_port,
-        connect_timeout: c.effective_connect_timeout(vs),
-    };
-    let http = |h: &conf::HttpCheck| kc::HttpSpec {
-        urls: h
-            .urls
-            .iter()
-            .map(|u| kc::UrlSpec {
-                path: u.path.clone(),
-                status_code: if u.status_code.is_empty() {
-                    kc::StatusCodes::default()
-                } else {
-                    kc::StatusCodes::from_ranges(u.status_code.iter().map(|(a, b)| *a..=*b))
-                },
-                digest: u
-                    .digest
-                    .as_deref()
-                    .and_then(|d| kc::Md5Digest::from_hex(d).ok()),
-                virtualhost: u.virtualhost.clone(),
-            })
-            .collect(),
-        virtualhost: h.virtualhost.clone().or_else(|| vs.virtualhost.clone()),
-        protocol: kc::HttpProtocol::default(),
-    };
-    match &c.kind {
-        conf::CheckKind::Tcp => kc::CheckSpec::Tcp { conn },
-        conf::CheckKind::Http(h) => kc::CheckSpec::Http {
-            conn,
-            http: http(h),
-        },
-        conf::CheckKind::Ssl(h) => kc::CheckSpec::Ssl {
-            conn,
-            http: http(h),
-            tls: kc::TlsSpec {
-                sni: if h.enable_sni {
-                    kc::TlsSni::FromVirtualhost
-                } else {
-                    kc::TlsSni::Off
-                },
-                verify: kc::TlsVerify::Off,
-            },
-        },
-        conf::CheckKind::Misc(m) => {
-            let user = m
-                .user
-                .as_ref()
-                .and_then(|u| keel_script::User::lookup(&u.user, u.group.as_deref()).ok());
-            let mut spec = kc::MiscSpec::new(m.path.clone());
-            spec.timeout = m.timeout;
-            spec.dynamic = m.dynamic;
-            spec.user = user;
-            kc::CheckSpec::Misc(spec)
-        }
-    }
-}
-
 /// Stable check ids across reloads: (virtual server, real server, checker index) → id.
 #[derive(Debug, Default, Clone)]
 struct Ids {
@@ -545,27 +484,30 @@ impl Director {
             let mut reals = Vec::new();
             for r in &v.real_servers {
                 let rlabel = rs_label(r.addr, proto, r.port);
-                let checks: Vec<RealServerCheck> = r
-                    .checkers
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| {
-                        let id = self.ids.get(&id_key, r.addr, r.port, i);
-                        let mut k = RealServerCheck::new(
-                            id,
-                            std::net::SocketAddr::new(r.addr, r.port),
-                            check_spec(c, v),
-                        );
-                        k.proto = proto;
-                        k.virtual_server = Some(label.clone());
-                        k.delay_loop = c.effective_delay_loop(v, r);
-                        k.retry = Some(c.effective_retry(v));
-                        k.delay_before_retry = Some(c.effective_delay_before_retry(v));
-                        k.warmup = c.warmup.or(v.warmup);
-                        k.alpha = v.alpha;
-                        k
-                    })
-                    .collect();
+                let mut checks: Vec<RealServerCheck> = Vec::with_capacity(r.checkers.len());
+                for (i, c) in r.checkers.iter().enumerate() {
+                    let spec = match kc::conf::check_spec(c, v) {
+                        Ok(s) => s,
+                        Err(e) => {
+                            notes.push(Note::Log(format!(
+                                "{} on {rlabel} of VS {label}: {e} - ignoring the checker",
+                                c.kind.keyword()
+                            )));
+                            continue;
+                        }
+                    };
+                    let id = self.ids.get(&id_key, r.addr, r.port, i);
+                    let mut k =
+                        RealServerCheck::new(id, std::net::SocketAddr::new(r.addr, r.port), spec);
+                    k.proto = proto;
+                    k.virtual_server = Some(label.clone());
+                    k.delay_loop = c.effective_delay_loop(v, r);
+                    k.retry = Some(c.effective_retry(v));
+                    k.delay_before_retry = Some(c.effective_delay_before_retry_in(v, r));
+                    k.warmup = c.warmup.or(v.warmup);
+                    k.alpha = v.alpha;
+                    checks.push(k);
+                }
                 let rc = RsConf {
                     addr: r.addr,
                     port: r.port,
@@ -690,7 +632,7 @@ impl Director {
     pub fn handle(&mut self, ev: &kc::Event) -> Vec<Note> {
         let mut notes = Vec::new();
         if let kc::Event::Transition(t) = ev {
-            notes.push(Note::Log(t.to_string()));
+            notes.extend(t.reason.log_line().map(Note::Log));
         }
         if let kc::Event::AttemptFailed { reason, .. } = ev {
             notes.extend(reason.attempt_line().map(Note::Log));
