@@ -94,8 +94,10 @@ pub enum ProbeError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SmtpFailure {
-    /// The connection failed.
+    /// The socket could not be set up (socket, bind).
     Connect,
+    /// The connection was refused or failed (keepalived's `connect_fail`).
+    CouldNotConnect,
     /// The connection timed out.
     ConnectTimeout,
     /// No complete line within `connect_timeout`.
@@ -276,6 +278,7 @@ fn smtp_text(err: &ProbeError, server: &str) -> String {
     let d = pair(*dest);
     let what = match what {
         SmtpFailure::Connect => "Error connecting to server",
+        SmtpFailure::CouldNotConnect => "Could not connect to server",
         SmtpFailure::ConnectTimeout => "Connection timeout to server",
         SmtpFailure::ReadTimeout => "Read timeout from server",
         SmtpFailure::Read => "Read failure from server",

@@ -52,7 +52,12 @@ pub(crate) async fn smtp(
     let fail = |what| Failure::from(ProbeError::Smtp { dest, what });
     let stream = match connect(conn, dest).await {
         Ok(s) => s,
-        Err(ProbeError::ConnectTimeout) => return Err(fail(SmtpFailure::ConnectTimeout)),
+        // keepalived: ETIMEDOUT is a timeout, any other connect error "could not
+        // connect", a socket or bind error "error connecting"
+        Err(ProbeError::ConnectTimeout | ProbeError::Connect(std::io::ErrorKind::TimedOut)) => {
+            return Err(fail(SmtpFailure::ConnectTimeout));
+        }
+        Err(ProbeError::Connect(_)) => return Err(fail(SmtpFailure::CouldNotConnect)),
         Err(_) => return Err(fail(SmtpFailure::Connect)),
     };
     let limit = conn.connect_timeout;
