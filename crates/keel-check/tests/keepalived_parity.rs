@@ -8,11 +8,13 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use keel_check::{CheckId, Checker, CheckerOptions, Event, Proto, RealServerCheck};
 use keel_testkit::Netns;
+
+mod common;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 const SRV: &str = "192.0.2.2";
@@ -125,36 +127,6 @@ fn shim() -> PathBuf {
         .unwrap();
     assert!(ok.success(), "building the shim failed");
     out
-}
-
-fn dnsmasq(srv: &Netns) -> Child {
-    let c = srv
-        .command(&[
-            "dnsmasq",
-            "--keep-in-foreground",
-            "--no-resolv",
-            "--no-hosts",
-            "--conf-file=/dev/null",
-            "--pid-file",
-            "--bind-interfaces",
-            &format!("--listen-address={SRV}"),
-            "--address=/example.org/192.0.2.99",
-            "--user=root",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let name = srv.name().to_owned();
-    let up = keel_testkit::wait_until(Duration::from_secs(10), || {
-        !keel_testkit::sh(&[
-            "ip", "netns", "exec", &name, "ss", "-Hlun", "sport", "=", ":53",
-        ])
-        .stdout
-        .is_empty()
-    });
-    assert!(up.is_some(), "dnsmasq did not start");
-    c
 }
 
 /// UDP echo on :7 and a minimal SMTP server on :25, in the servers' namespace.
@@ -315,7 +287,7 @@ fn first_verdicts_match_keepalived_line_for_line() {
     chk.veth_to(&srv, "c0", "s0");
     chk.run_ok(&["ip", "addr", "add", "192.0.2.1/24", "dev", "c0"]);
     srv.run_ok(&["ip", "addr", "add", &format!("{SRV}/24"), "dev", "s0"]);
-    let mut dns = dnsmasq(&srv);
+    let mut dns = common::dnsmasq(srv.name());
     servers(&srv);
     let dir = std::env::temp_dir().join(format!("keel-parity-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -7,7 +7,7 @@
 use std::future::Future;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
@@ -17,6 +17,8 @@ use keel_check::{
     HexPattern, Proto, RealServerCheck, SmtpSpec, Transition, UdpSpec, WeightOffset,
 };
 use keel_testkit::{Netns, require_root, require_tool};
+
+mod common;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 use tokio::time::timeout;
@@ -118,34 +120,6 @@ async fn expect(rx: &mut mpsc::Receiver<Event>, up: bool, line: Option<&str>) {
 
 // ---------------------------------------------------------------- DNS_CHECK
 
-fn dnsmasq(srv: &str) -> Child {
-    let child = Command::new("ip")
-        .args(["netns", "exec", srv, "dnsmasq"])
-        .args([
-            "--keep-in-foreground",
-            "--no-resolv",
-            "--no-hosts",
-            "--conf-file=/dev/null",
-            "--pid-file",
-            "--bind-interfaces",
-            &format!("--listen-address={SRV}"),
-            "--address=/example.org/192.0.2.99",
-            "--user=root",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let bound = keel_testkit::wait_until(Duration::from_secs(10), || {
-        let out = keel_testkit::sh(&[
-            "ip", "netns", "exec", srv, "ss", "-Hlun", "sport", "=", ":53",
-        ]);
-        !out.stdout.is_empty()
-    });
-    assert!(bound.is_some(), "dnsmasq did not bind port 53");
-    child
-}
-
 #[test]
 fn dns_check_against_dnsmasq() {
     if !require_root("DNS_CHECK vs dnsmasq") || !require_tool("DNS_CHECK vs dnsmasq", "dnsmasq") {
@@ -154,7 +128,7 @@ fn dns_check_against_dnsmasq() {
     let (chk, srv) = pair("dns");
     let srv_name = srv.name().to_owned();
     run_in(&chk, move || async move {
-        let mut server = dnsmasq(&srv_name);
+        let mut server = common::dnsmasq(&srv_name);
         let spec = CheckSpec::Dns {
             conn: conn(),
             dns: DnsSpec {
@@ -181,7 +155,7 @@ fn dns_check_against_dnsmasq() {
             ),
         )
         .await;
-        let mut server = dnsmasq(&srv_name);
+        let mut server = common::dnsmasq(&srv_name);
         expect(&mut rx, true, None).await;
         ck.shutdown().await;
         let _ = server.kill();
@@ -260,34 +234,24 @@ fn smtp_check_against_a_server() {
         )
         .await;
         assert_eq!(hrx.recv().await.unwrap(), "HELO director.example.org");
-        mode.store(1, Ordering::SeqCst);
-        expect(
-            &mut rx,
-            false,
-            Some("SMTP_CHECK Bad greeting banner from server [192.0.2.2]:25"),
-        )
-        .await;
-        mode.store(0, Ordering::SeqCst);
-        expect(
-            &mut rx,
-            true,
-            Some("Remote SMTP server [192.0.2.2]:tcp:25 succeed on service."),
-        )
-        .await;
-        mode.store(2, Ordering::SeqCst);
-        expect(
-            &mut rx,
-            false,
-            Some("SMTP_CHECK Bad HELO response from server [192.0.2.2]:25"),
-        )
-        .await;
-        mode.store(0, Ordering::SeqCst);
-        expect(
-            &mut rx,
-            true,
-            Some("Remote SMTP server [192.0.2.2]:tcp:25 succeed on service."),
-        )
-        .await;
+        let up = "Remote SMTP server [192.0.2.2]:tcp:25 succeed on service.";
+        for (m, ok, line) in [
+            (
+                1,
+                false,
+                "SMTP_CHECK Bad greeting banner from server [192.0.2.2]:25",
+            ),
+            (0, true, up),
+            (
+                2,
+                false,
+                "SMTP_CHECK Bad HELO response from server [192.0.2.2]:25",
+            ),
+            (0, true, up),
+        ] {
+            mode.store(m, Ordering::SeqCst);
+            expect(&mut rx, ok, Some(line)).await;
+        }
         ck.shutdown().await;
     });
 }
