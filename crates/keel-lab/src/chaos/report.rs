@@ -91,7 +91,7 @@ pub(super) fn show_set(s: &[bool; N]) -> String {
     }
 }
 
-pub(super) fn show_res(r: &[Option<(u32, u64, usize)>; N]) -> String {
+pub(super) fn show_res(r: &[super::runner::Resources; N]) -> String {
     let mut s = String::new();
     for (i, x) in r.iter().enumerate() {
         if let Some((pid, rss, fds)) = x {

@@ -10,6 +10,9 @@ use std::fmt::Write as _;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+/// (pid, VmRSS KiB, open fds) of a running keeld.
+pub(super) type Resources = Option<(u32, u64, usize)>;
+
 /// How often the lab is observed while a check waits.
 pub(super) const POLL: Duration = Duration::from_millis(20);
 
@@ -34,36 +37,17 @@ pub(super) struct Obs {
 }
 
 impl Runner<'_> {
+    /// The whole run: configure, start, the schedule's steps, the end check.
     pub(super) fn run(&mut self, seed: u64, max_steps: u64, until: Option<Duration>) -> Result<()> {
         self.lab.check_impairments()?;
-        for i in 0..N {
-            let text = config::chaos(
-                self.t.v3,
-                i,
-                self.model.base[i],
-                &self.lab.nodes[i].flag_path(),
-            );
-            std::fs::write(self.lab.nodes[i].conf_path(), text)?;
-        }
-        // Configs must pass keeld's own check.
-        let o = Command::new(&self.lab.nodes[0].keeld)
-            .arg("-t")
-            .arg("-f")
-            .arg(self.lab.nodes[0].conf_path())
-            .output()?;
-        if !o.status.success() {
-            bail!(
-                "keeld -t refuses the chaos config: {}",
-                String::from_utf8_lossy(&o.stderr)
-            );
-        }
+        self.configure()?;
         self.lab.say("starting the three daemons");
         let t0 = Instant::now();
         for i in 0..N {
             self.start(i)?;
         }
         self.settle("start", t0, t0, "start")?;
-        let mut res0 = self.resources();
+        let res0 = self.resources();
         self.lab
             .say(&format!("resources at start: {}", show_res(&res0)));
         let mut sched = model::Schedule::new(
@@ -93,41 +77,38 @@ impl Runner<'_> {
         self.lab
             .say(&format!("resources at end: {}", show_res(&res1)));
         if self.soak {
-            // The witness (node1) is never killed or restarted in a soak.
-            for i in 0..N {
-                let (Some(a), Some(b)) = (res0[i], res1[i]) else {
-                    continue;
-                };
-                if a.0 != b.0 {
-                    continue; // restarted since: not comparable
-                }
-                if b.1 > a.1 + 1024 {
-                    bail!(
-                        "node{} (pid {}) RSS grew from {} KiB to {} KiB (more than 1 MiB)",
-                        i + 1,
-                        a.0,
-                        a.1,
-                        b.1
-                    );
-                }
-                if b.2 != a.2 {
-                    bail!(
-                        "node{} (pid {}) open fds changed from {} to {}",
-                        i + 1,
-                        a.0,
-                        a.2,
-                        b.2
-                    );
-                }
-            }
+            flat(&res0, &res1)?;
         }
-        res0 = res1;
-        let _ = res0;
+        Ok(())
+    }
+
+    /// Write every node's configuration; keeld's own check must pass it.
+    fn configure(&mut self) -> Result<()> {
+        for i in 0..N {
+            let text = config::chaos(
+                self.t.v3,
+                i,
+                self.model.base[i],
+                &self.lab.nodes[i].flag_path(),
+            );
+            std::fs::write(self.lab.nodes[i].conf_path(), text)?;
+        }
+        let o = Command::new(&self.lab.nodes[0].keeld)
+            .arg("-t")
+            .arg("-f")
+            .arg(self.lab.nodes[0].conf_path())
+            .output()?;
+        if !o.status.success() {
+            bail!(
+                "keeld -t refuses the chaos config: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
         Ok(())
     }
 
     /// (pid, VmRSS KiB, open fds) per keeld node that runs.
-    fn resources(&self) -> [Option<(u32, u64, usize)>; N] {
+    fn resources(&self) -> [Resources; N] {
         let mut out = [None; N];
         for (i, n) in self.lab.nodes.iter().enumerate() {
             if n.daemon != Daemon::Keeld {
@@ -165,27 +146,37 @@ impl Runner<'_> {
                 ""
             }
         ));
-        if d == Daemon::Keepalived {
-            std::thread::sleep(Duration::from_millis(300));
-            if stale {
-                let t = Instant::now();
-                while t.elapsed() < self.t.adv + Duration::from_millis(700) {
-                    if !self.lab.nodes[i].holds_vip() {
-                        return Ok(());
-                    }
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                self.stats.keepalived_stale_left += 1;
-                self.lab.say(&format!(
-                    "keepalived on node{} kept a stale VIP after its restart (removed by hand, as a reboot would)",
-                    i + 1
-                ));
-                self.lab.nodes[i].drop_vip();
-            }
-            return Ok(());
+        match d {
+            Daemon::Keepalived => self.keepalived_up(i, stale),
+            Daemon::Keeld => self.keeld_up(i, stale),
         }
-        // keeld: wait for the status socket (the daemon is up and past its
-        // stale-VIP cleanup), then the stale VIP must go within one advert interval.
+    }
+
+    /// keepalived gets 300 ms; a stale VIP it keeps (2.2.7 does after a
+    /// crash) is counted and removed by hand.
+    fn keepalived_up(&mut self, i: usize, stale: bool) -> Result<()> {
+        std::thread::sleep(Duration::from_millis(300));
+        if stale {
+            let t = Instant::now();
+            while t.elapsed() < self.t.adv + Duration::from_millis(700) {
+                if !self.lab.nodes[i].holds_vip() {
+                    return Ok(());
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            self.stats.keepalived_stale_left += 1;
+            self.lab.say(&format!(
+                "keepalived on node{} kept a stale VIP after its restart (removed by hand, as a reboot would)",
+                i + 1
+            ));
+            self.lab.nodes[i].drop_vip();
+        }
+        Ok(())
+    }
+
+    /// keeld must answer on its status socket (it is up and past its
+    /// stale-VIP cleanup); then a stale VIP must go within one advert interval.
+    fn keeld_up(&mut self, i: usize, stale: bool) -> Result<()> {
         let t = Instant::now();
         loop {
             if let Some(c) = self.lab.nodes[i].child.as_mut()
@@ -576,4 +567,37 @@ impl Runner<'_> {
         }
         None
     }
+}
+
+/// A soak's resources must stay flat: per process that ran throughout (the
+/// witness, node1, is never killed or restarted), RSS within 1 MiB and the
+/// same number of open fds.
+fn flat(res0: &[Resources; N], res1: &[Resources; N]) -> Result<()> {
+    for i in 0..N {
+        let (Some(a), Some(b)) = (res0[i], res1[i]) else {
+            continue;
+        };
+        if a.0 != b.0 {
+            continue; // restarted since: not comparable
+        }
+        if b.1 > a.1 + 1024 {
+            bail!(
+                "node{} (pid {}) RSS grew from {} KiB to {} KiB (more than 1 MiB)",
+                i + 1,
+                a.0,
+                a.1,
+                b.1
+            );
+        }
+        if b.2 != a.2 {
+            bail!(
+                "node{} (pid {}) open fds changed from {} to {}",
+                i + 1,
+                a.0,
+                a.2,
+                b.2
+            );
+        }
+    }
+    Ok(())
 }
