@@ -8,8 +8,8 @@ use std::path::PathBuf;
 pub const DEFAULT_CONF: &str = "/etc/keepalived/keepalived.conf";
 /// Default main pid file.
 pub const DEFAULT_PID: &str = "/run/keeld.pid";
-/// Default status socket.
-pub const DEFAULT_STATUS_SOCKET: &str = "/run/keeld.sock";
+/// Default status socket (in the unit's RuntimeDirectory, /run/keeld).
+pub const DEFAULT_STATUS_SOCKET: &str = "/run/keeld/keeld.sock";
 
 /// keeld: VRRP hot standby and LVS load balancing, a drop-in for keepalived.
 #[derive(Parser, Debug, Clone)]
@@ -85,9 +85,15 @@ pub struct Cli {
 
     /// Unix socket answering status queries (JSON). Default: the main pid
     /// file's path with `.sock` instead of `.pid` when -p is given (so two
-    /// daemons on one host don't collide), else /run/keeld.sock.
+    /// daemons on one host don't collide), else /run/keeld/keeld.sock. Mode
+    /// 0600: only root may connect, unless --status-group is given.
     #[arg(long = "status-socket", value_name = "PATH")]
     pub status_socket: Option<PathBuf>,
+
+    /// Let members of GROUP read the status (`keeld status`): the socket
+    /// becomes 0660 and GROUP's. `handover` and `resume` stay uid 0's.
+    #[arg(long = "status-group", value_name = "GROUP")]
+    pub status_group: Option<String>,
 
     /// What SIGTERM does to a master: `resign` (keepalived: priority-0 advert,
     /// VIPs removed at once) or `handover` (make-before-break: priority-0

@@ -43,6 +43,8 @@ pub struct Options {
     pub config_id: Option<String>,
     /// Status socket.
     pub status_socket: PathBuf,
+    /// Who may use it.
+    pub status_access: status::Access,
     /// What SIGTERM does to masters (`--stop-mode`); `None`: the
     /// configuration's `keel_stop_mode`, else resign.
     pub stop_mode: Option<crate::cli::StopMode>,
@@ -264,7 +266,7 @@ async fn main_loop(opts: Options) -> u8 {
     };
     let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
     let (qtx, mut qrx) = mpsc::channel::<Query>(8);
-    if let Err(e) = status::serve(&opts.status_socket, qtx) {
+    if let Err(e) = status::serve(&opts.status_socket, opts.status_access, qtx) {
         warn!(
             "cannot open status socket {}: {e}",
             opts.status_socket.display()
@@ -378,7 +380,7 @@ async fn main_loop(opts: Options) -> u8 {
     crate::notify::stopping();
     d.shutdown().await;
     crate::director::shutdown().await;
-    let _ = std::fs::remove_file(&opts.status_socket);
+    let _ = status::remove_ours(&opts.status_socket);
     info!("Stopped keeld");
     0
 }

@@ -92,17 +92,36 @@ fn main() -> ExitCode {
         Ok(kept) => tracing::debug!("capabilities kept: {}", kept.join(" ")),
         Err(e) => tracing::warn!("cannot drop capabilities: {e}"),
     }
+    let status_access = match cli
+        .status_group
+        .as_deref()
+        .map(nix::unistd::Group::from_name)
+    {
+        None => status::Access::default(),
+        Some(Ok(Some(g))) => status::Access {
+            group: Some(g.gid.as_raw()),
+        },
+        Some(_) => {
+            tracing::error!(
+                "--status-group {}: no such group",
+                cli.status_group.as_deref().unwrap_or_default()
+            );
+            return ExitCode::from(1);
+        }
+    };
     if !vrrp {
         return ExitCode::from(director::only::run(director::only::Options {
             conf: cli.use_file.clone(),
             config_id: cli.config_id.clone(),
             status_socket: cli.status_socket_path(),
+            status_access,
         }));
     }
     ExitCode::from(daemon::run(daemon::Options {
         conf: cli.use_file.clone(),
         config_id: cli.config_id.clone(),
         status_socket: cli.status_socket_path(),
+        status_access,
         stop_mode: cli.stop_mode,
     }))
 }

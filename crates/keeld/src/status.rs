@@ -136,46 +136,213 @@ impl Request {
     }
 }
 
+impl Request {
+    /// True for requests that change what the daemon does (uid 0 only).
+    pub fn changes_state(&self) -> bool {
+        !matches!(self, Request::Status)
+    }
+}
+
 /// A request with the channel for its answer.
 pub type Query = (Request, oneshot::Sender<String>);
 
-/// Listen on `path` (removing a stale socket first) and forward each request
-/// to the daemon's loop through `tx`; the loop answers with JSON text.
-pub fn serve(path: &Path, tx: mpsc::Sender<Query>) -> std::io::Result<()> {
-    let _ = std::fs::remove_file(path);
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
+/// Longest request line read (`handover` + an instance name fit easily).
+pub const MAX_REQUEST: u64 = 512;
+/// Connections served at once; more are closed at once.
+pub const MAX_CONNECTIONS: usize = 16;
+/// Time a client has to send its request, and to take the answer.
+pub const IO_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Who may use the status socket.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Access {
+    /// `--status-group`: members may connect (the socket is 0660 and this
+    /// group's) and ask for `status`; without it the socket is 0600 (root only).
+    /// State-changing requests (`handover`, `resume`) are uid 0's whatever this is.
+    pub group: Option<u32>,
+}
+
+/// Why the status socket cannot be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Something that is not a socket of ours is at the path; it is left alone.
+    #[error("{0} exists and is not a socket keeld owns; not removed")]
+    NotOurs(PathBuf),
+    /// A live daemon answers on it.
+    #[error("{0} is in use by a running daemon")]
+    InUse(PathBuf),
+    /// I/O.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Remove `path` if it is a socket owned by us (a stale one, or ours at exit);
+/// anything else is left alone.
+pub fn remove_ours(path: &Path) -> Result<(), ServeError> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e.into()),
+        Ok(md) => {
+            if !md.file_type().is_socket() || md.uid() != nix_uid() {
+                return Err(ServeError::NotOurs(path.to_owned()));
+            }
+            std::fs::remove_file(path)?;
+            Ok(())
+        }
     }
-    let listener = tokio::net::UnixListener::bind(path)?;
+}
+
+fn nix_uid() -> u32 {
+    nix::unistd::geteuid().as_raw()
+}
+
+/// Bind `path` with its final mode and group already set: the socket is made under
+/// a temporary name, chmod-ed (0600, or 0660 with [`Access::group`]) and renamed
+/// into place, so it is never reachable with the umask's mode.
+fn bind(path: &Path, access: Access) -> Result<tokio::net::UnixListener, ServeError> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(dir)?;
+    }
+    if std::os::unix::net::UnixStream::connect(path).is_ok() {
+        return Err(ServeError::InUse(path.to_owned()));
+    }
+    remove_ours(path)?;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".{}.tmp", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    let _ = remove_ours(&tmp);
+    let listener = std::os::unix::net::UnixListener::bind(&tmp)?;
+    let placed = (|| {
+        let mode = if access.group.is_some() { 0o660 } else { 0o600 };
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
+        if let Some(g) = access.group {
+            std::os::unix::fs::lchown(&tmp, None, Some(g))?;
+        }
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = placed {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e.into());
+    }
+    listener.set_nonblocking(true)?;
+    Ok(tokio::net::UnixListener::from_std(listener)?)
+}
+
+/// Listen on `path` and forward each request to the daemon's loop through `tx`;
+/// the loop answers with JSON text.
+///
+/// Hardened against local users: the socket is 0600 (0660 for
+/// [`Access::group`]); the peer's credentials (SO_PEERCRED) decide what it may
+/// ask; a request line is capped at [`MAX_REQUEST`] bytes and reading it and
+/// writing the answer each time out after [`IO_TIMEOUT`]; at most
+/// [`MAX_CONNECTIONS`] are served at once; accept errors back off (up to 1 s),
+/// and a reserve descriptor lets keeld shed a connection when it runs out of
+/// descriptors instead of spinning.
+pub fn serve(path: &Path, access: Access, tx: mpsc::Sender<Query>) -> Result<(), ServeError> {
+    let listener = bind(path, access)?;
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     tokio::spawn(async move {
+        let mut reserve = std::fs::File::open("/dev/null").ok();
+        let mut backoff = Duration::from_millis(5);
         loop {
-            let Ok((stream, _)) = listener.accept().await else {
+            let stream = match listener.accept().await {
+                Ok((s, _)) => {
+                    backoff = Duration::from_millis(5);
+                    s
+                }
+                Err(e) => {
+                    let out_of_fds = matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE));
+                    if out_of_fds && reserve.take().is_some() {
+                        // free one descriptor, take the waiting client and close it
+                        if let Ok((s, _)) = listener.accept().await {
+                            drop(s);
+                        }
+                        reserve = std::fs::File::open("/dev/null").ok();
+                    }
+                    tracing::warn!("status socket: accept failed: {e}; retrying in {backoff:?}");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                    continue;
+                }
+            };
+            let Ok(permit) = slots.clone().try_acquire_owned() else {
+                drop(stream);
                 continue;
             };
             let tx = tx.clone();
             tokio::spawn(async move {
-                let (r, mut w) = stream.into_split();
-                let mut line = String::new();
-                let mut r = BufReader::new(r);
-                let read =
-                    tokio::time::timeout(Duration::from_secs(2), r.read_line(&mut line)).await;
-                let reply = match (read, Request::parse(&line)) {
-                    (Ok(Ok(_)), Some(req)) => {
-                        let (otx, orx) = oneshot::channel();
-                        if tx.send((req, otx)).await.is_err() {
-                            return;
-                        }
-                        orx.await.unwrap_or_default()
-                    }
-                    _ => "{\"error\":\"unknown request; try 'status'\"}".to_owned(),
-                };
-                let _ = w.write_all(reply.as_bytes()).await;
-                let _ = w.write_all(b"\n").await;
-                let _ = w.shutdown().await;
+                let _permit = permit;
+                handle(stream, access, tx).await;
             });
         }
     });
     Ok(())
+}
+
+fn error_json(msg: &str) -> String {
+    serde_json::json!({ "error": msg }).to_string()
+}
+
+/// May a peer with `uid`/`gid` ask for `req`?
+fn allowed(req: &Request, uid: u32, gid: u32, access: Access) -> bool {
+    if uid == 0 {
+        return true;
+    }
+    !req.changes_state() && access.group.is_some_and(|g| g == gid || in_group(uid, g))
+}
+
+/// Is `uid` a supplementary member of `gid`?
+fn in_group(uid: u32, gid: u32) -> bool {
+    use nix::unistd::{Gid, Group, Uid, User};
+    let (Ok(Some(u)), Ok(Some(g))) = (
+        User::from_uid(Uid::from_raw(uid)),
+        Group::from_gid(Gid::from_raw(gid)),
+    ) else {
+        return false;
+    };
+    g.mem.contains(&u.name)
+}
+
+async fn handle(stream: tokio::net::UnixStream, access: Access, tx: mpsc::Sender<Query>) {
+    use tokio::io::AsyncReadExt;
+    let cred = stream.peer_cred().ok();
+    let (r, mut w) = stream.into_split();
+    let mut line = String::new();
+    let mut r = BufReader::new(r.take(MAX_REQUEST));
+    let read = tokio::time::timeout(IO_TIMEOUT, r.read_line(&mut line)).await;
+    let reply = match (read, Request::parse(&line)) {
+        (Ok(Ok(_)), _) if !line.ends_with('\n') && line.len() as u64 >= MAX_REQUEST => {
+            error_json("request too long")
+        }
+        (Ok(Ok(_)), Some(req)) => {
+            let permitted = cred.is_some_and(|c| allowed(&req, c.uid(), c.gid(), access));
+            if !permitted {
+                error_json(if req.changes_state() {
+                    "permission denied: handover and resume need uid 0"
+                } else {
+                    "permission denied"
+                })
+            } else {
+                let (otx, orx) = oneshot::channel();
+                if tx.send((req, otx)).await.is_err() {
+                    return;
+                }
+                orx.await.unwrap_or_default()
+            }
+        }
+        _ => error_json("unknown request; try 'status'"),
+    };
+    let _ = tokio::time::timeout(IO_TIMEOUT, async {
+        w.write_all(reply.as_bytes()).await?;
+        w.write_all(b"\n").await?;
+        w.shutdown().await
+    })
+    .await;
 }
 
 /// Errors of the status client.
@@ -383,7 +550,7 @@ mod tests {
         let p2 = path.clone();
         let got = rt.block_on(async move {
             let (tx, mut rx) = mpsc::channel::<Query>(4);
-            serve(&p2, tx).unwrap();
+            serve(&p2, Access::default(), tx).unwrap();
             let answer = serde_json::to_string(&sample()).unwrap();
             tokio::spawn(async move {
                 while let Some((req, reply)) = rx.recv().await {
@@ -397,5 +564,216 @@ mod tests {
         });
         assert_eq!(got, sample());
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A daemon stand-in: serves `path` with `access`, answers `status` with the
+    /// sample and anything else with `{"done":true}`; runs until the test ends.
+    fn daemon(path: &Path, access: Access) {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let path = path.to_owned();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let (tx, mut rx) = mpsc::channel::<Query>(4);
+                ready_tx
+                    .send(serve(&path, access, tx).map_err(|e| e.to_string()))
+                    .unwrap();
+                let answer = serde_json::to_string(&sample()).unwrap();
+                while let Some((req, reply)) = rx.recv().await {
+                    let _ = reply.send(if req == Request::Status {
+                        answer.clone()
+                    } else {
+                        "{\"done\":true}".into()
+                    });
+                }
+            });
+        });
+        ready_rx.recv().unwrap().unwrap();
+    }
+
+    fn test_dir(tag: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let d = std::env::temp_dir().join(format!("keeld-st-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
+        d
+    }
+
+    /// Issue 17 item 6: the socket's mode came from the umask, and start-up
+    /// deleted whatever was at the path.
+    #[test]
+    fn socket_is_private_and_only_ours_is_replaced() {
+        use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+        let d = test_dir("own");
+        let path = d.join("k.sock");
+        // a regular file (or a link to one) at the path is refused and left alone
+        std::fs::write(&path, "precious").unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (tx, _rx) = mpsc::channel::<Query>(1);
+        let e = rt.block_on(async { serve(&path, Access::default(), tx.clone()) });
+        assert!(matches!(e, Err(ServeError::NotOurs(_))), "{e:?}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "precious");
+        let link = d.join("l.sock");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        let e = rt.block_on(async { serve(&link, Access::default(), tx.clone()) });
+        assert!(matches!(e, Err(ServeError::NotOurs(_))), "{e:?}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "precious");
+        // a stale socket of ours is replaced; the new one is 0600 whatever the umask
+        let stale = d.join("s.sock");
+        drop(std::os::unix::net::UnixListener::bind(&stale).unwrap());
+        daemon(&stale, Access::default());
+        let md = std::fs::symlink_metadata(&stale).unwrap();
+        assert!(md.file_type().is_socket());
+        assert_eq!(md.permissions().mode() & 0o777, 0o600);
+        assert_eq!(fetch(&stale).unwrap(), sample());
+        // a live one is not taken over
+        let (tx2, _rx2) = mpsc::channel::<Query>(1);
+        let e = rt.block_on(async { serve(&stale, Access::default(), tx2) });
+        assert!(matches!(e, Err(ServeError::InUse(_))), "{e:?}");
+        assert_eq!(fetch(&stale).unwrap(), sample());
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    /// Runs a request as another user: this test binary re-run as uid/gid 65534
+    /// with `as_client` (ignored unless asked for) doing the query.
+    fn query_as_nobody(path: &Path, req: &str) -> String {
+        use std::os::unix::process::CommandExt;
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "status::tests::as_client",
+                "--ignored",
+                "--nocapture",
+            ])
+            .env("KEELD_TEST_SOCK", path)
+            .env("KEELD_TEST_REQ", req)
+            .uid(65534)
+            .gid(65534)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.lines()
+            .find_map(|l| l.strip_prefix("ANSWER:"))
+            .unwrap_or_else(|| panic!("no answer: {text}"))
+            .to_owned()
+    }
+
+    #[test]
+    #[ignore = "helper of query_as_nobody"]
+    #[allow(clippy::print_stdout)]
+    fn as_client() {
+        let (Some(p), Some(r)) = (
+            std::env::var_os("KEELD_TEST_SOCK"),
+            std::env::var("KEELD_TEST_REQ").ok(),
+        ) else {
+            return;
+        };
+        match query(Path::new(&p), &r) {
+            Ok(a) => println!("ANSWER:{}", a.trim_end()),
+            Err(e) => println!("ANSWER:ERR {e}"),
+        }
+    }
+
+    /// Issue 17 item 6: anyone who could connect could ask for handover/resume.
+    #[test]
+    fn peer_credentials_decide() {
+        if !keel_testkit::require_root("status socket peer credentials (a client as uid 65534)") {
+            return;
+        }
+        let d = test_dir("cred");
+        let private = d.join("p.sock");
+        daemon(&private, Access::default());
+        let a = query_as_nobody(&private, "status");
+        assert!(
+            a.starts_with("ERR cannot connect") && a.contains("Permission denied"),
+            "{a}"
+        );
+        let shared = d.join("g.sock");
+        daemon(&shared, Access { group: Some(65534) });
+        let a = query_as_nobody(&shared, "status");
+        assert!(
+            a.contains("\"VI_1\""),
+            "members of the status group read the status: {a}"
+        );
+        for req in ["handover", "resume VI_1"] {
+            let a = query_as_nobody(&shared, req);
+            assert_eq!(
+                a, "{\"error\":\"permission denied: handover and resume need uid 0\"}",
+                "{req}"
+            );
+        }
+        assert_eq!(
+            query(&shared, "handover").unwrap().trim(),
+            "{\"done\":true}"
+        );
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    /// Issue 17 item 7: one client sending an endless line grew keeld to 2.8 GB;
+    /// idle clients were never dropped and their number had no bound.
+    #[test]
+    fn requests_and_connections_are_bounded() {
+        use std::io::{Read, Write};
+        let d = test_dir("lim");
+        let path = d.join("s.sock");
+        daemon(&path, Access::default());
+        // an endless request line: answered after MAX_REQUEST bytes, not stored
+        let mut c = std::os::unix::net::UnixStream::connect(&path).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        c.set_write_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        let chunk = vec![b'x'; 64 * 1024];
+        let mut sent = 0usize;
+        while sent < 64 << 20 {
+            match c.write(&chunk) {
+                Ok(n) => sent += n,
+                Err(_) => break,
+            }
+        }
+        assert!(
+            sent < 16 << 20,
+            "the daemon kept reading: {sent} bytes taken"
+        );
+        let mut a = String::new();
+        let _ = c.read_to_string(&mut a);
+        assert_eq!(a.trim(), "{\"error\":\"request too long\"}");
+        // MAX_CONNECTIONS idle clients: the next one is closed at once...
+        let idle: Vec<_> = (0..MAX_CONNECTIONS)
+            .map(|_| std::os::unix::net::UnixStream::connect(&path).unwrap())
+            .collect();
+        std::thread::sleep(Duration::from_millis(100));
+        let mut extra = std::os::unix::net::UnixStream::connect(&path).unwrap();
+        extra
+            .set_read_timeout(Some(Duration::from_secs(1)))
+            .unwrap();
+        let _ = extra.write_all(b"status\n");
+        let mut got = Vec::new();
+        match extra.read_to_end(&mut got) {
+            Ok(0) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+            other => panic!("the connection over the limit was served: {other:?} {got:?}"),
+        }
+        // ...and the idle ones time out, so service comes back
+        let t0 = std::time::Instant::now();
+        let mut idle = idle;
+        let mut b = [0u8; 64];
+        for s in &mut idle {
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let _ = s.read(&mut b);
+        }
+        assert!(
+            t0.elapsed() < IO_TIMEOUT + Duration::from_secs(2),
+            "{:?}",
+            t0.elapsed()
+        );
+        assert_eq!(fetch(&path).unwrap(), sample());
+        let _ = std::fs::remove_dir_all(&d);
     }
 }

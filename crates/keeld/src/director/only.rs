@@ -22,6 +22,8 @@ pub struct Options {
     pub config_id: Option<String>,
     /// Status socket.
     pub status_socket: PathBuf,
+    /// Who may use it.
+    pub status_access: crate::status::Access,
 }
 
 /// Run until SIGTERM/SIGINT; the process exit code.
@@ -95,7 +97,7 @@ async fn main_loop(opts: Options) -> u8 {
         info!("No virtual_server in the configuration: nothing to check");
     }
     let (qtx, mut qrx) = mpsc::channel::<Query>(8);
-    if let Err(e) = status::serve(&opts.status_socket, qtx) {
+    if let Err(e) = status::serve(&opts.status_socket, opts.status_access, qtx) {
         warn!(
             "cannot open status socket {}: {e}",
             opts.status_socket.display()
@@ -145,7 +147,7 @@ async fn main_loop(opts: Options) -> u8 {
     }
     crate::notify::stopping();
     super::shutdown().await;
-    let _ = std::fs::remove_file(&opts.status_socket);
+    let _ = status::remove_ours(&opts.status_socket);
     info!("Stopped keeld");
     0
 }
