@@ -26,6 +26,9 @@ pub(crate) struct InstPos {
     pub nopreempt: Option<Pos>,
     pub preempt_delay: Option<Pos>,
     pub unicast_peer: Option<Pos>,
+    /// `mcast_dst_ip` (a keyword keel does not implement, read only so that the
+    /// duplicate-VRID check treats instances as keepalived does).
+    pub mcast_dst: Option<IpAddr>,
 }
 
 /// Side information for the checks in `check.rs`.
@@ -48,6 +51,10 @@ pub(crate) struct Builder<'r, 'a> {
     pub r: &'r mut Reader<'a>,
     pub cfg: Config,
     pub side: Side,
+    /// The last `mcast_dst_ip` seen in a vrrp_instance (see [`InstPos::mcast_dst`]).
+    mcast_dst: Option<IpAddr>,
+    /// The instance's `use_vmac` MAC had five octets (the sixth is the VRID).
+    vmac_five: bool,
 }
 
 fn pos_span(files: &[std::sync::Arc<std::path::Path>], p: Pos) -> Span {
@@ -124,6 +131,167 @@ fn ip(st: &Stmt, d: &mut Diags, i: usize) -> Option<IpAddr> {
 
 fn port(st: &Stmt, d: &mut Diags, i: usize) -> Option<u16> {
     num(st, d, i, 0, 65535).map(|v| v as u16)
+}
+
+/// The words after `lb_kind METHOD` (keepalived's svr_forwarding_handler): `type ipip|gue|gre`,
+/// `port P` (GUE only, required for it), `nocsum|csum|remcsum`. None (with a diagnostic)
+/// when they are wrong; keepalived then keeps the previous tunnel settings.
+fn tunnel_options(st: &Stmt, d: &mut Diags, prev: Tunnel) -> Option<Tunnel> {
+    let mut t = Tunnel::default();
+    let mut port_at = None;
+    let mut i = 1;
+    while i < st.nargs() {
+        let w = st.arg(i).unwrap_or("");
+        match w {
+            "type" | "port" if i + 1 >= st.nargs() => {
+                d.error(Code::Missing, st.arg_pos(i), format!("'{w}' needs a value"));
+                return None;
+            }
+            "type" => {
+                t.kind = match st.arg(i + 1).unwrap_or("") {
+                    "ipip" => TunnelKind::Ipip,
+                    "gue" => TunnelKind::Gue,
+                    "gre" => TunnelKind::Gre,
+                    k => {
+                        d.error_hint(
+                            Code::InvalidValue,
+                            st.arg_pos(i + 1),
+                            format!("unknown tunnel type '{k}'"),
+                            "tunnel types: ipip gue gre",
+                        );
+                        return None;
+                    }
+                };
+                i += 2;
+            }
+            "port" => {
+                t.port = num(st, d, i + 1, 1, 65535)? as u16;
+                port_at = Some(st.arg_pos(i));
+                i += 2;
+            }
+            "nocsum" | "csum" | "remcsum" => {
+                t.checksum = match w {
+                    "csum" => TunnelChecksum::Csum,
+                    "remcsum" => TunnelChecksum::Remote,
+                    _ => TunnelChecksum::None,
+                };
+                i += 1;
+            }
+            _ => {
+                bad(d, st, i, format!("unknown tunnel option '{w}'"));
+                return None;
+            }
+        }
+    }
+    if st.nargs() <= 1 {
+        return Some(prev);
+    }
+    let at = port_at.unwrap_or(st.arg_pos(1));
+    let problem = match (t.kind, t.port != 0, t.checksum) {
+        (TunnelKind::Gue, false, _) => Some("a gue tunnel needs 'port P'"),
+        (TunnelKind::Ipip | TunnelKind::Gre, true, _) => Some("only a gue tunnel takes a port"),
+        (TunnelKind::Ipip, _, c) if c != TunnelChecksum::None => {
+            Some("ipip tunnels have no checksum option")
+        }
+        (TunnelKind::Gre, _, TunnelChecksum::Remote) => {
+            Some("gre tunnels have no remote checksum option")
+        }
+        _ => None,
+    };
+    if let Some(p) = problem {
+        d.error(Code::InvalidValue, at, p);
+        return None;
+    }
+    Some(t)
+}
+
+/// `persistence_granularity`: a netmask for IPv4, a prefix length (1..128) for IPv6
+/// (keepalived's pgr_handler: the family is the service's, or for fwmark/group services
+/// IPv4 when the value has a '.'). The IPv6 length is kept as the netmask it stands for.
+fn granularity(st: &Stmt, d: &mut Diags, addr: &VsAddr) -> Option<IpAddr> {
+    let s = st.arg(0)?;
+    let v6 = match addr {
+        VsAddr::Ip { addr, .. } => addr.is_ipv6(),
+        _ => !s.contains('.'),
+    };
+    if v6 && let Some(n) = parse_int(s) {
+        if !(1..=128).contains(&n) {
+            bad(
+                d,
+                st,
+                0,
+                format!("IPv6 persistence_granularity {n} is not 1..128"),
+            );
+            return None;
+        }
+        return Some(IpAddr::V6(std::net::Ipv6Addr::from(
+            u128::MAX << (128 - n as u32),
+        )));
+    }
+    ip(st, d, 0)
+}
+
+/// A VMAC's MAC address: six octets, or five (the sixth is then the VRID, set later as
+/// 0). Refused as keepalived does: multicast, or the VRRP range 00:00:5e:00:01/02:xx.
+fn vmac_addr(w: &str) -> Result<([u8; 6], bool), String> {
+    let parts: Vec<&str> = w.trim_end_matches(':').split(':').collect();
+    let mut m = [0u8; 6];
+    if !(5..=6).contains(&parts.len()) {
+        return Err(format!("'{w}' is not a MAC address"));
+    }
+    for (o, p) in m.iter_mut().zip(&parts) {
+        *o = u8::from_str_radix(p, 16)
+            .ok()
+            .filter(|_| (1..=2).contains(&p.len()))
+            .ok_or_else(|| format!("'{w}' is not a MAC address"))?;
+    }
+    if m[0] & 1 != 0 {
+        return Err(format!("VMAC address {w} is a multicast address"));
+    }
+    if m[..4] == [0, 0, 0x5e, 0] && (m[4] == 1 || m[4] == 2) {
+        return Err(format!(
+            "VMAC address {w} is in the VRRP range 00:00:5e:00:01/02:xx (RFC 5798)"
+        ));
+    }
+    Ok((m, parts.len() == 5))
+}
+
+/// `garp_master_refresh` / `vrrp_garp_master_refresh`: whole seconds, as keepalived
+/// reads them (read_unsigned_strvec: `1.0` is refused).
+fn whole_secs(st: &Stmt, d: &mut Diags) -> Option<Duration> {
+    let s = st.arg(0)?;
+    match s.parse::<u32>() {
+        Ok(n) => Some(Duration::from_secs(u64::from(n))),
+        Err(_) => {
+            d.error_hint(
+                Code::InvalidValue,
+                st.arg_pos(0),
+                format!("'{s}' is not a whole number of seconds"),
+                "keepalived 2.2.7 reads this value as an integer (0 = no refresh)",
+            );
+            None
+        }
+    }
+}
+
+/// `vrrp_garp_interval` / `vrrp_gna_interval`: 0.000001..4294.967295 s (keepalived
+/// refuses 0).
+fn gap_secs(st: &Stmt, d: &mut Diags) -> Option<Duration> {
+    let v = secs(st, d, 0)?;
+    if v < Duration::from_micros(1) || v > Duration::from_micros(u64::from(u32::MAX)) {
+        d.error_hint(
+            Code::InvalidValue,
+            st.arg_pos(0),
+            format!(
+                "{} '{}' is out of range",
+                st.word(0),
+                st.arg(0).unwrap_or("")
+            ),
+            "takes 0.000001 to 4294.967295 seconds",
+        );
+        return None;
+    }
+    Some(v)
 }
 
 /// Optional `<BOOL>` argument: absent means true.
@@ -231,6 +399,8 @@ impl<'r, 'a> Builder<'r, 'a> {
             r,
             cfg: Config::default(),
             side: Side::default(),
+            mcast_dst: None,
+            vmac_five: false,
         }
     }
 
@@ -306,6 +476,9 @@ impl<'r, 'a> Builder<'r, 'a> {
         };
         match kw.status {
             Status::Unsupported => {
+                if kw.name == "mcast_dst_ip" && block == Block::VrrpInstance {
+                    self.mcast_dst = st.arg(0).and_then(|a| a.parse().ok());
+                }
                 d.warn_hint(
                     Code::Unsupported,
                     p0,
@@ -484,7 +657,7 @@ impl<'r, 'a> Builder<'r, 'a> {
                     }
                 }
                 "vrrp_garp_master_refresh" => {
-                    g.vrrp_garp_master_refresh = secs(st, d, 0).filter(|v| !v.is_zero())
+                    g.vrrp_garp_master_refresh = whole_secs(st, d).filter(|v| !v.is_zero())
                 }
                 "vrrp_garp_master_refresh_repeat" => {
                     if let Some(v) = num(st, d, 0, 1, 1_000_000) {
@@ -496,12 +669,12 @@ impl<'r, 'a> Builder<'r, 'a> {
                     g.vrrp_garp_lower_prio_repeat = num(st, d, 0, 0, 1_000_000).map(|v| v as u32)
                 }
                 "vrrp_garp_interval" => {
-                    if let Some(v) = secs(st, d, 0) {
+                    if let Some(v) = gap_secs(st, d) {
                         g.vrrp_garp_interval = v
                     }
                 }
                 "vrrp_gna_interval" => {
-                    if let Some(v) = secs(st, d, 0) {
+                    if let Some(v) = gap_secs(st, d) {
                         g.vrrp_gna_interval = v
                     }
                 }
@@ -540,7 +713,20 @@ impl<'r, 'a> Builder<'r, 'a> {
                     }
                 }
                 "smtp_alert" => g.smtp_alert = opt_bool(st, d, 0),
-                "dynamic_interfaces" => g.dynamic_interfaces = opt_bool(st, d, 0),
+                "dynamic_interfaces" => {
+                    // keepalived 2.2.7 takes one option, allow_if_changes.
+                    if st.arg(0) == Some("allow_if_changes") {
+                        g.dynamic_interfaces = true;
+                        d.warn_hint(
+                            Code::Unsupported,
+                            st.arg_pos(0),
+                            "'dynamic_interfaces allow_if_changes' is not supported by keel; read as 'dynamic_interfaces'",
+                            "keepalived lets a VMAC's underlying interface change; keel does not",
+                        );
+                    } else {
+                        g.dynamic_interfaces = opt_bool(st, d, 0);
+                    }
+                }
                 "lvs_timeouts" => {
                     let mut i = 0;
                     while i < st.nargs() {
@@ -655,15 +841,39 @@ impl<'r, 'a> Builder<'r, 'a> {
 
     // ---- vrrp_instance ------------------------------------------------------------------
 
-    fn notify_script(&self, st: &Stmt) -> Script {
+    /// `KEYWORD SCRIPT [USER [GROUP]]`. As keepalived (notify_script_init), an unquoted
+    /// `notify_master /bin/bash a.sh 3 4 5` runs `/bin/bash` as user `a.sh`, group `3`,
+    /// and drops the rest: said as a warning, since it is rarely what was meant.
+    fn notify_script(&mut self) -> Script {
+        let r = &mut *self.r;
+        let st = &r.stmt;
+        if st.nargs() > 3 {
+            r.diags.warn_hint(
+                Code::InvalidValue,
+                st.arg_pos(3),
+                format!(
+                    "'{}' runs '{}' as user '{}' group '{}'; the words after them are ignored",
+                    st.word(0),
+                    st.arg(0).unwrap_or(""),
+                    st.arg(1).unwrap_or(""),
+                    st.arg(2).unwrap_or(""),
+                ),
+                format!(
+                    "to pass arguments, quote the command line: {} \"{}\"",
+                    st.word(0),
+                    st.rest(0)
+                ),
+            );
+        }
         Script {
             command: st.arg(0).unwrap_or("").to_string(),
             user: script_user(st, 1),
-            span: self.span(st.pos(0)),
+            span: pos_span(&r.pre.files, st.pos(0)),
         }
     }
 
     fn vrrp_instance(&mut self, head: Pos) {
+        self.mcast_dst = None;
         let mut v = VrrpInstance {
             name: self.r.stmt.arg(0).unwrap_or("").to_string(),
             span: self.span(head),
@@ -765,7 +975,7 @@ impl<'r, 'a> Builder<'r, 'a> {
                     continue;
                 }
                 "notify" | "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" => {
-                    let s = Some(self.notify_script(&self.r.stmt));
+                    let s = Some(self.notify_script());
                     match name {
                         "notify" => v.notify.notify = s,
                         "notify_master" => v.notify.master = s,
@@ -859,11 +1069,36 @@ impl<'r, 'a> Builder<'r, 'a> {
                 "garp_master_repeat" => {
                     v.garp_master_repeat = num(st, d, 0, 1, 1_000_000).map(|x| x as u32)
                 }
-                "garp_master_refresh" => v.garp_master_refresh = secs(st, d, 0),
+                "garp_master_refresh" => v.garp_master_refresh = whole_secs(st, d),
                 "garp_master_refresh_repeat" => {
                     v.garp_master_refresh_repeat = num(st, d, 0, 1, 1_000_000).map(|x| x as u32)
                 }
-                "use_vmac" => v.use_vmac = Some(st.arg(0).unwrap_or("").to_string()),
+                "use_vmac" => {
+                    // keepalived's vrrp_vmac_handler: up to two words, NAME and/or MAC
+                    // (a word with ':' is the MAC; five octets take the VRID as sixth).
+                    let mut name = String::new();
+                    for i in 0..st.nargs().min(2) {
+                        let w = st.arg(i).unwrap_or("");
+                        if !w.contains(':') {
+                            name = w.to_string();
+                            continue;
+                        }
+                        match vmac_addr(w) {
+                            Ok((m, five)) => {
+                                v.use_vmac_addr = Some(m);
+                                self.vmac_five = five;
+                                d.warn_hint(
+                                    Code::Unsupported,
+                                    st.arg_pos(i),
+                                    "a VMAC with its own MAC address is not supported by keel; the VMAC gets the standard 00:00:5e:00:01:VRID",
+                                    "keepalived 2.2.7 reads it; keel ignores it",
+                                );
+                            }
+                            Err(e) => bad(d, st, i, e),
+                        }
+                    }
+                    v.use_vmac = Some(name);
+                }
                 "vmac_xmit_base" => v.vmac_xmit_base = true,
                 "accept" => v.accept = Some(true),
                 "no_accept" => v.accept = Some(false),
@@ -872,7 +1107,16 @@ impl<'r, 'a> Builder<'r, 'a> {
                 _ => {}
             }
         }
+        // A five-octet VMAC address ends in the VRID (keepalived's VRRP_VMAC_MAC_USE_VRID).
+        if let Some(m) = v.use_vmac_addr.as_mut()
+            && m[5] == 0
+            && self.vmac_five
+        {
+            m[5] = v.virtual_router_id;
+        }
+        self.vmac_five = false;
         self.cfg.vrrp_instances.push(v);
+        ipos.mcast_dst = self.mcast_dst.take();
         self.side.inst.push(ipos);
     }
 
@@ -971,6 +1215,30 @@ impl<'r, 'a> Builder<'r, 'a> {
             }
             let vpos = st.pos(i + 1);
             match k {
+                // `brd +` / `brd -` (as iproute2): all host bits set / cleared, for
+                // prefixes up to /30 (keepalived's alloc_ipaddress).
+                "brd" | "broadcast" if addr.is_ipv4() && matches!(val, Some("+" | "-")) => {
+                    if let IpAddr::V4(a) = addr
+                        && prefix_len <= 30
+                    {
+                        let host = u32::MAX.checked_shr(u32::from(prefix_len)).unwrap_or(0);
+                        let b = if val == Some("+") {
+                            u32::from(a) | host
+                        } else {
+                            u32::from(a) & !host
+                        };
+                        v.brd = Some(std::net::Ipv4Addr::from(b));
+                    } else {
+                        d.warn(
+                            Code::InvalidValue,
+                            vpos,
+                            format!(
+                                "prefix length /{prefix_len} is too long for a computed broadcast; 'brd {}' ignored",
+                                val.unwrap_or("")
+                            ),
+                        );
+                    }
+                }
                 "brd" | "broadcast" => match val.and_then(|s| s.parse::<std::net::Ipv4Addr>().ok())
                 {
                     Some(b) if addr.is_ipv4() => v.brd = Some(b),
@@ -1044,14 +1312,34 @@ impl<'r, 'a> Builder<'r, 'a> {
             ..Default::default()
         };
         let mut i = 0;
+        // keepalived's rule (vrrp_iproute.c alloc_route): the family comes from `inet` /
+        // `inet6`, `via inet6 ADDR`, or the addresses; `default` takes it from them and is
+        // IPv4 when nothing says otherwise.
+        let mut family: Option<bool> = None; // Some(true) = IPv6
+        let mut default_dst = false;
+        let mut mixed = false;
+        let mut fam = |v6: bool, family: &mut Option<bool>| match family {
+            None => *family = Some(v6),
+            Some(f) if *f != v6 => mixed = true,
+            _ => {}
+        };
         while i < st.len() {
             let k = st.word(i);
-            let val = if i + 1 < st.len() {
+            let mut val = if i + 1 < st.len() {
                 Some(st.word(i + 1))
             } else {
                 None
             };
-            let vpos = st.pos(i + 1);
+            let mut vpos = st.pos(i + 1);
+            let mut width = 2;
+            if matches!(k, "via" | "gw")
+                && let Some(f @ ("inet" | "inet6")) = val
+            {
+                fam(f == "inet6", &mut family);
+                val = (i + 2 < st.len()).then(|| st.word(i + 2));
+                vpos = st.pos(i + 2);
+                width = 3;
+            }
             let need = |d: &mut Diags| -> bool {
                 if val.is_none() {
                     d.error(Code::Missing, vpos, format!("'{k}' needs a value"));
@@ -1066,14 +1354,27 @@ impl<'r, 'a> Builder<'r, 'a> {
                         break;
                     }
                     match val.unwrap_or("").parse::<IpAddr>() {
-                        Ok(a) if k == "src" => rt.src = Some(a),
-                        Ok(a) => rt.via = Some(a),
+                        Ok(a) => {
+                            fam(a.is_ipv6(), &mut family);
+                            if k == "src" {
+                                rt.src = Some(a);
+                            } else {
+                                rt.via = Some(a);
+                            }
+                        }
                         Err(_) => d.error(
                             Code::InvalidValue,
                             vpos,
                             format!("'{}' is not an IP address", val.unwrap_or("")),
                         ),
                     }
+                    i += width;
+                }
+                // keepalived 2.2.7 steps over the word after `inet` / `inet6` too (its
+                // alloc_route increments twice), so `inet6 default via X` has no
+                // destination there: read the same way.
+                "inet" | "inet6" => {
+                    fam(k == "inet6", &mut family);
                     i += 2;
                 }
                 "dev" => {
@@ -1126,6 +1427,19 @@ impl<'r, 'a> Builder<'r, 'a> {
                 "to" => i += 1,
                 "default" | "any" | "all" if rt.dst.is_none() => {
                     rt.dst = Some(ipnet::IpNet::V4(ipnet::Ipv4Net::default()));
+                    default_dst = true;
+                    i += 1;
+                }
+                "default6" if rt.dst.is_none() => {
+                    d.note_hint(
+                        Code::InvalidValue,
+                        st.pos(i),
+                        "'default6' is deprecated",
+                        "write ::/0 (keepalived 2.2.7 reads 'inet6 default' as a route with no destination)",
+                    );
+                    rt.dst = Some(ipnet::IpNet::V6(ipnet::Ipv6Net::default()));
+                    default_dst = true;
+                    fam(true, &mut family);
                     i += 1;
                 }
                 "unreachable" | "prohibit" | "throw" | "local" | "broadcast" | "unicast"
@@ -1139,7 +1453,10 @@ impl<'r, 'a> Builder<'r, 'a> {
                 }
                 _ if rt.dst.is_none() => {
                     match parse_addr_prefix(k) {
-                        Ok((a, p)) => rt.dst = ipnet::IpNet::new(a, p).ok().map(|n| n.trunc()),
+                        Ok((a, p)) => {
+                            fam(a.is_ipv6(), &mut family);
+                            rt.dst = ipnet::IpNet::new(a, p).ok().map(|n| n.trunc());
+                        }
                         Err(e) => d.error(Code::InvalidValue, st.pos(i), e),
                     }
                     i += 1;
@@ -1157,6 +1474,18 @@ impl<'r, 'a> Builder<'r, 'a> {
         if rt.dst.is_none() {
             d.error(Code::Missing, st.pos(0), "virtual route has no destination");
             return None;
+        }
+        if mixed {
+            // keepalived: "Cannot mix IPv4 and IPv6 addresses for route", route dropped.
+            d.error(
+                Code::Conflict,
+                st.pos(0),
+                "a route cannot mix IPv4 and IPv6 addresses",
+            );
+            return None;
+        }
+        if default_dst && family == Some(true) {
+            rt.dst = Some(ipnet::IpNet::V6(ipnet::Ipv6Net::default()));
         }
         Some(rt)
     }
@@ -1254,7 +1583,7 @@ impl<'r, 'a> Builder<'r, 'a> {
                     }
                 }
                 "notify" | "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" => {
-                    let s = Some(self.notify_script(&self.r.stmt));
+                    let s = Some(self.notify_script());
                     match name {
                         "notify" => g.notify.notify = s,
                         "notify_master" => g.notify.master = s,
@@ -1408,7 +1737,7 @@ impl<'r, 'a> Builder<'r, 'a> {
                 continue;
             }
             if name == "quorum_up" || name == "quorum_down" {
-                let s = Some(Box::new(self.notify_script(&self.r.stmt)));
+                let s = Some(Box::new(self.notify_script()));
                 if name == "quorum_up" {
                     vs.quorum_up = s;
                 } else {
@@ -1447,19 +1776,27 @@ impl<'r, 'a> Builder<'r, 'a> {
                         }
                     }
                 }
-                "lb_kind" => match st.arg(0).unwrap_or("") {
-                    "NAT" => vs.lb_kind = ForwardMethod::Nat,
-                    "DR" => vs.lb_kind = ForwardMethod::Dr,
-                    "TUN" => vs.lb_kind = ForwardMethod::Tun,
-                    s => d.push(
-                        Severity::Error,
-                        Code::InvalidValue,
-                        st.arg_pos(0),
-                        format!("unknown forwarding method '{s}'"),
-                        did_you_mean(s, &["NAT", "DR", "TUN"])
-                            .or(Some("methods: NAT DR TUN".into())),
-                    ),
-                },
+                "lb_kind" => {
+                    match st.arg(0).unwrap_or("") {
+                        "NAT" => vs.lb_kind = ForwardMethod::Nat,
+                        "DR" => vs.lb_kind = ForwardMethod::Dr,
+                        "TUN" => vs.lb_kind = ForwardMethod::Tun,
+                        s => {
+                            d.push(
+                                Severity::Error,
+                                Code::InvalidValue,
+                                st.arg_pos(0),
+                                format!("unknown forwarding method '{s}'"),
+                                did_you_mean(s, &["NAT", "DR", "TUN"])
+                                    .or(Some("methods: NAT DR TUN".into())),
+                            );
+                            continue;
+                        }
+                    }
+                    if let Some(t) = tunnel_options(st, d, vs.tunnel) {
+                        vs.tunnel = t;
+                    }
+                }
                 "persistence_timeout" => {
                     if st.nargs() == 0 {
                         vs.persistence_timeout = Some(360);
@@ -1467,22 +1804,31 @@ impl<'r, 'a> Builder<'r, 'a> {
                         vs.persistence_timeout = Some(v as u32);
                     }
                 }
-                "persistence_granularity" => vs.persistence_granularity = ip(st, d, 0),
-                "protocol" => match st.arg(0).unwrap_or("") {
+                "persistence_granularity" => {
+                    vs.persistence_granularity = granularity(st, d, &vs.addr);
+                }
+                // keepalived compares without case (strcasecmp).
+                "protocol" => match st.arg(0).unwrap_or("").to_ascii_uppercase().as_str() {
                     "TCP" => vs.protocol = Protocol::Tcp,
                     "UDP" => vs.protocol = Protocol::Udp,
                     "SCTP" => vs.protocol = Protocol::Sctp,
-                    s => d.push(
+                    _ => d.push(
                         Severity::Error,
                         Code::InvalidValue,
                         st.arg_pos(0),
-                        format!("unknown protocol '{s}'"),
-                        did_you_mean(s, &["TCP", "UDP", "SCTP"])
+                        format!("unknown protocol '{}'", st.arg(0).unwrap_or("")),
+                        did_you_mean(st.arg(0).unwrap_or(""), &["TCP", "UDP", "SCTP"])
                             .or(Some("protocols: TCP UDP SCTP".into())),
                     ),
                 },
                 "sorry_server" => {
-                    if let (Some(a), Some(p)) = (ip(st, d, 0), port(st, d, 1)) {
+                    // The port is optional (keepalived then uses the virtual server's).
+                    let p = if st.nargs() > 1 {
+                        port(st, d, 1)
+                    } else {
+                        Some(0)
+                    };
+                    if let (Some(a), Some(p)) = (ip(st, d, 0), p) {
                         vs.sorry_server = Some(SorryServer { addr: a, port: p });
                     }
                 }
@@ -1544,7 +1890,7 @@ impl<'r, 'a> Builder<'r, 'a> {
                     continue;
                 }
                 "notify_up" | "notify_down" => {
-                    let s = Some(Box::new(self.notify_script(&self.r.stmt)));
+                    let s = Some(Box::new(self.notify_script()));
                     if name == "notify_up" {
                         rs.notify_up = s;
                     } else {

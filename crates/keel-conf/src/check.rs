@@ -8,6 +8,19 @@ use crate::model::*;
 use std::collections::HashMap;
 use std::time::Duration;
 
+/// Interface, VRID, IPv6?, version.
+type VridKey = (String, u8, bool, VrrpVersion);
+
+/// What tells instances sharing a VRID apart (keepalived's duplicate-VRID rule).
+struct VridUser {
+    peers: Vec<std::net::IpAddr>,
+    src: Option<std::net::IpAddr>,
+    mcast: Option<std::net::IpAddr>,
+}
+
+/// Most addresses one VRRP advert carries (its count field is one byte).
+const MAX_ADVERT_ADDRS: usize = 255;
+
 fn interface_exists(name: &str) -> bool {
     !name.is_empty()
         && !name.contains('/')
@@ -17,7 +30,7 @@ fn interface_exists(name: &str) -> bool {
 pub(crate) fn check(cfg: &mut Config, side: &Side, d: &mut Diags, check_env: bool) {
     let global_version = cfg.global.vrrp_version;
     // Per instance.
-    let mut by_vrid: HashMap<(String, u8, bool, VrrpVersion), usize> = HashMap::new();
+    let mut by_vrid: HashMap<VridKey, Vec<(usize, VridUser)>> = HashMap::new();
     let mut by_name: HashMap<String, usize> = HashMap::new();
     for (i, v) in cfg.vrrp_instances.iter_mut().enumerate() {
         let Some(p) = side.inst.get(i) else { continue };
@@ -181,12 +194,27 @@ pub(crate) fn check(cfg: &mut Config, side: &Side, d: &mut Diags, check_env: boo
             );
             v.preempt_delay = Duration::ZERO;
         }
-        if let (Some(ap), VrrpVersion::V3, true) = (p.auth, version, v.authentication.is_some()) {
-            d.warn_hint(
+        // keepalived 2.2.7 reports this as a configuration error ("VRRP version 3 does
+        // not support authentication"); IPv6 instances are always VRRPv3.
+        let v6 = v
+            .virtual_ipaddress
+            .first()
+            .and_then(|x| x.addr)
+            .is_some_and(|a| a.is_ipv6());
+        if let (Some(ap), true, true) = (
+            p.auth,
+            version == VrrpVersion::V3 || v6,
+            v.authentication.is_some(),
+        ) {
+            d.error_hint(
                 Code::Conflict,
                 ap,
-                "VRRPv3 has no authentication; this block is ignored",
-                "remove the authentication block, or use version 2",
+                if v6 {
+                    "an IPv6 instance is VRRPv3, which has no authentication"
+                } else {
+                    "VRRPv3 has no authentication"
+                },
+                "remove the authentication block (or use version 2 with IPv4)",
             );
         }
         // Address families.
@@ -209,23 +237,72 @@ pub(crate) fn check(cfg: &mut Config, side: &Side, d: &mut Diags, check_env: boo
                 }
             }
         }
-        // Duplicate VRID on one interface (per family and version).
+        // The advert's address count is one byte: an instance advertising more than 255
+        // addresses could never send an advert (every peer would take over).
+        if v.virtual_ipaddress.len() > MAX_ADVERT_ADDRS {
+            let at = p.vips.get(MAX_ADVERT_ADDRS).copied().unwrap_or(p.head);
+            d.error_hint(
+                Code::InvalidValue,
+                at,
+                format!(
+                    "vrrp_instance {} has {} virtual addresses; a VRRP advert carries at most {MAX_ADVERT_ADDRS}",
+                    v.name,
+                    v.virtual_ipaddress.len()
+                ),
+                "move the addresses that need not be advertised to virtual_ipaddress_excluded (they move with the instance all the same)",
+            );
+        }
+        // Duplicate VRID on one interface (per family and version), by keepalived's
+        // rule (vrrp.c): unicast and multicast instances are separate VRID spaces; two
+        // unicast instances conflict only when they share a peer (and source address);
+        // two multicast instances only when they use the same group (mcast_dst_ip).
         if let (Some(ifname), Some(f)) = (&v.interface, fam)
             && v.virtual_router_id != 0
         {
             let key = (ifname.clone(), v.virtual_router_id, f, version);
-            if let Some(&first) = by_vrid.get(&key) {
+            let earlier = by_vrid.entry(key).or_default();
+            for &(first, ref o) in earlier.iter() {
                 let fl = side.inst.get(first).map_or(0, |x| x.head.line);
                 let at = p.vrid.unwrap_or(p.head);
-                d.error_hint(
+                let unicast = !v.unicast_peers.is_empty();
+                let other_unicast = !o.peers.is_empty();
+                if unicast != other_unicast {
+                    continue;
+                }
+                if unicast {
+                    let src_differs =
+                        matches!((v.unicast_src_ip, o.src), (Some(a), Some(b)) if a != b);
+                    if src_differs || !v.unicast_peers.iter().any(|a| o.peers.contains(a)) {
+                        continue;
+                    }
+                } else if p.mcast_dst != o.mcast {
+                    d.warn_hint(
                         Code::Conflict,
                         at,
-                        format!("virtual_router_id {} is already used on {} by another instance", v.virtual_router_id, ifname),
-                        format!("instance at line {fl} uses it; each instance on an interface needs its own VRID"),
+                        format!(
+                            "virtual_router_id {} is also used on {} by the instance at line {fl}; keepalived keeps them apart by mcast_dst_ip, which keel does not implement",
+                            v.virtual_router_id, ifname
+                        ),
+                        "keel sends both to the standard group, where they collide: give one of them its own VRID",
                     );
-            } else {
-                by_vrid.insert(key, i);
+                    break;
+                }
+                d.error_hint(
+                    Code::Conflict,
+                    at,
+                    format!("virtual_router_id {} is already used on {} by another instance", v.virtual_router_id, ifname),
+                    format!("instance at line {fl} uses it; each instance on an interface needs its own VRID"),
+                );
+                break;
             }
+            earlier.push((
+                i,
+                VridUser {
+                    peers: v.unicast_peers.clone(),
+                    src: v.unicast_src_ip,
+                    mcast: p.mcast_dst,
+                },
+            ));
         }
         if let Some(up) = v.unicast_src_ip
             && let Some(peer) = v.unicast_peers.iter().find(|a| a.is_ipv4() != up.is_ipv4())

@@ -146,14 +146,18 @@ impl fmt::Display for Diagnostic {
         if self.line > 0 && !self.source_line.is_empty() {
             let src = self.source_line.trim_end();
             write!(f, "\n{pad} |\n{lineno} | {src}")?;
-            if self.col > 0 {
+            // The source line is an excerpt (see `MAX_EXCERPT`): a caret is drawn only
+            // under text it holds, and no longer than that text.
+            let shown = src.chars().count();
+            let at = self.col.saturating_sub(1) as usize;
+            if self.col > 0 && at <= shown {
                 // Reproduce tabs so the caret lines up whatever the tab width.
                 let prefix: String = src
                     .chars()
-                    .take(self.col.saturating_sub(1) as usize)
+                    .take(at)
                     .map(|c| if c == '\t' { '\t' } else { ' ' })
                     .collect();
-                let n = self.len.max(1) as usize;
+                let n = (self.len.max(1) as usize).min((shown - at).max(1));
                 write!(f, "\n{pad} | {prefix}{}", "^".repeat(n))?;
             }
         }

@@ -4,15 +4,97 @@
 
 use std::path::{Path, PathBuf};
 
-/// Expand `pattern` into the existing paths it matches.
-pub(crate) fn glob(pattern: &str) -> Vec<PathBuf> {
+/// What all the `include` patterns of one load may cost together: the brace
+/// alternatives tried, the directory entries looked at and the paths matched. Each
+/// counter only grows; [`glob`] stops (and says which limit it met) when one runs out, so
+/// a hostile or mistaken pattern costs bounded work however many files exist.
+#[derive(Debug, Clone)]
+pub(crate) struct Budget {
+    /// Brace alternatives left.
+    pub alternatives: usize,
+    /// Directory entries left to look at.
+    pub entries: usize,
+    /// Matches left.
+    pub matches: usize,
+    /// Whether running out was reported (once per load).
+    pub reported: bool,
+}
+
+/// Brace alternatives one load may expand (all include lines together).
+pub(crate) const MAX_ALTERNATIVES: usize = 16_384;
+/// Directory entries one load may read while matching include patterns.
+pub(crate) const MAX_ENTRIES: usize = 1_000_000;
+/// Paths all include lines of one load may match together (every include counted each
+/// time it is read, so this bounds the files one load includes).
+pub(crate) const MAX_MATCHES: usize = 100_000;
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            alternatives: MAX_ALTERNATIVES,
+            entries: MAX_ENTRIES,
+            matches: MAX_MATCHES,
+            reported: false,
+        }
+    }
+}
+
+/// Which limit of the [`Budget`] a pattern ran into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Exhausted {
+    Alternatives,
+    Entries,
+    Matches,
+}
+
+impl Exhausted {
+    /// What ran out, for a diagnostic.
+    pub fn describe(self) -> String {
+        match self {
+            Exhausted::Alternatives => {
+                format!(
+                    "include patterns expand to more than {MAX_ALTERNATIVES} brace alternatives"
+                )
+            }
+            Exhausted::Entries => {
+                format!("include patterns make keel read more than {MAX_ENTRIES} directory entries")
+            }
+            Exhausted::Matches => {
+                format!("the includes of one load match more than {MAX_MATCHES} files")
+            }
+        }
+    }
+}
+
+/// Expand `pattern` into the existing paths it matches, within `budget`. On running out,
+/// returns what was found so far and which limit was met.
+pub(crate) fn glob(pattern: &str, budget: &mut Budget) -> (Vec<PathBuf>, Option<Exhausted>) {
     let mut out = Vec::new();
-    for alt in expand_braces(pattern, 0) {
-        let mut found = glob_one(&alt);
+    let alts = expand_braces(pattern, 0);
+    let mut over = None;
+    // A pattern without braces is one file or glob: the included-files limit bounds those.
+    if alts.len() > 1 {
+        if alts.len() > budget.alternatives {
+            budget.alternatives = 0;
+            return (out, Some(Exhausted::Alternatives));
+        }
+        budget.alternatives -= alts.len();
+    }
+    for alt in alts {
+        let mut found = match glob_one(&alt, budget) {
+            Ok(f) => f,
+            Err((f, e)) => {
+                over = Some(e);
+                f
+            }
+        };
         found.sort();
         out.extend(found);
+        if over.is_some() {
+            break;
+        }
     }
-    out
+    (out, over)
 }
 
 /// csh brace expansion (nested allowed). Limits the number of alternatives.
@@ -64,10 +146,20 @@ fn has_magic(s: &str) -> bool {
     s.contains(['*', '?', '['])
 }
 
-fn glob_one(pattern: &str) -> Vec<PathBuf> {
+/// One brace-free pattern. Linear in the entries of the directories it reads: each
+/// directory is listed once, names sorted once, each name matched and (for a last
+/// component) checked to be a file once.
+fn glob_one(pattern: &str, budget: &mut Budget) -> Result<Vec<PathBuf>, (Vec<PathBuf>, Exhausted)> {
     if !has_magic(pattern) {
         let p = PathBuf::from(pattern);
-        return if p.exists() { vec![p] } else { Vec::new() };
+        if !p.exists() {
+            return Ok(Vec::new());
+        }
+        if budget.matches == 0 {
+            return Err((Vec::new(), Exhausted::Matches));
+        }
+        budget.matches -= 1;
+        return Ok(vec![p]);
     }
     let absolute = pattern.starts_with('/');
     let comps: Vec<&str> = pattern.split('/').filter(|c| !c.is_empty()).collect();
@@ -95,20 +187,50 @@ fn glob_one(pattern: &str) -> Vec<PathBuf> {
             let Ok(rd) = std::fs::read_dir(dir) else {
                 continue;
             };
-            let mut names: Vec<String> = rd
-                .filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().to_string())
-                .collect();
-            names.sort();
-            for n in names {
+            let mut names: Vec<(String, Option<std::fs::FileType>)> = Vec::new();
+            for e in rd {
+                if budget.entries == 0 {
+                    return Err((Vec::new(), Exhausted::Entries));
+                }
+                budget.entries -= 1;
+                let Ok(e) = e else { continue };
+                let n = e.file_name().to_string_lossy().to_string();
                 if n.starts_with('.') && !comp.starts_with('.') {
                     continue;
                 }
                 if wildmatch(comp.as_bytes(), n.as_bytes()) {
-                    let p = base.join(&n);
-                    if last || p.is_dir() {
-                        next.push(p);
+                    // The entry's type comes with the directory listing (no stat), except
+                    // for symbolic links, which are followed below.
+                    names.push((n, e.file_type().ok()));
+                }
+            }
+            names.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            for (n, ft) in names {
+                let p = base.join(&n);
+                let keep = match ft {
+                    Some(t) if !t.is_symlink() => {
+                        if last {
+                            t.is_file()
+                        } else {
+                            t.is_dir()
+                        }
                     }
+                    _ => {
+                        if last {
+                            p.is_file()
+                        } else {
+                            p.is_dir()
+                        }
+                    }
+                };
+                if keep {
+                    if last {
+                        if budget.matches == 0 {
+                            return Err((next, Exhausted::Matches));
+                        }
+                        budget.matches -= 1;
+                    }
+                    next.push(p);
                 }
             }
         }
@@ -117,8 +239,17 @@ fn glob_one(pattern: &str) -> Vec<PathBuf> {
             break;
         }
     }
-    cur.retain(|p| p.is_file());
-    cur
+    if !has_magic(comps.last().copied().unwrap_or("")) {
+        cur.retain(|p| p.is_file());
+        let n = cur.len().min(budget.matches);
+        if n < cur.len() {
+            budget.matches = 0;
+            cur.truncate(n);
+            return Err((cur, Exhausted::Matches));
+        }
+        budget.matches -= n;
+    }
+    Ok(cur)
 }
 
 /// fnmatch-style matching of one component.

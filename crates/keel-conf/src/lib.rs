@@ -158,9 +158,10 @@ fn finish(pre: pre::Pre<'_>, diags: diags::Diags, opts: &LoadOptions) -> Loaded 
         opts.check_environment,
     );
     let diagnostics = render(&reader.pre, reader.diags);
+    let mut seen = std::collections::HashSet::new();
     let mut files: Vec<std::path::PathBuf> = Vec::new();
     for f in &reader.pre.files {
-        if !files.iter().any(|x| x.as_path() == &**f) {
+        if seen.insert(f.clone()) {
             files.push(f.to_path_buf());
         }
     }
@@ -171,10 +172,54 @@ fn finish(pre: pre::Pre<'_>, diags: diags::Diags, opts: &LoadOptions) -> Loaded 
     }
 }
 
-/// Turn collected diagnostics into [`Diagnostic`]s with file names and source lines.
+/// Most bytes of a source line a diagnostic quotes; longer lines are cut (with " …") so
+/// that a huge one-line file cannot make the report huge.
+pub(crate) const MAX_EXCERPT: usize = 512;
+
+/// `line` cut to at most [`MAX_EXCERPT`] bytes on a character boundary, marked when cut.
+fn excerpt(line: &str) -> String {
+    let line = line.trim_end_matches(['\r', '\n']);
+    if line.len() <= MAX_EXCERPT {
+        return line.to_string();
+    }
+    let mut end = MAX_EXCERPT;
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{} …", &line[..end])
+}
+
+/// Read one line from `r` into `buf`, keeping at most `keep` bytes of it (the rest is
+/// read and dropped). Returns false at the end of the input.
+fn read_line_capped(r: &mut impl std::io::BufRead, buf: &mut Vec<u8>, keep: usize) -> bool {
+    let mut any = false;
+    loop {
+        let (n, done) = match r.fill_buf() {
+            Ok([]) => return any,
+            Ok(avail) => {
+                any = true;
+                let (n, done) = match avail.iter().position(|b| *b == b'\n') {
+                    Some(i) => (i + 1, true),
+                    None => (avail.len(), false),
+                };
+                let room = keep.saturating_sub(buf.len());
+                buf.extend_from_slice(&avail[..n.min(room)]);
+                (n, done)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return any,
+        };
+        r.consume(n);
+        if done {
+            return true;
+        }
+    }
+}
+
+/// Turn collected diagnostics into [`Diagnostic`]s with file names and (excerpts of)
+/// source lines.
 fn render(pre: &pre::Pre<'_>, diags: diags::Diags) -> Vec<Diagnostic> {
     use std::collections::{BTreeSet, HashMap};
-    use std::io::BufRead;
     let mut want: HashMap<u32, BTreeSet<u32>> = HashMap::new();
     for d in &diags.list {
         if d.line > 0 {
@@ -188,7 +233,7 @@ fn render(pre: &pre::Pre<'_>, diags: diags::Diags) -> Vec<Diagnostic> {
         };
         let mut put = |n: u32, l: &str| {
             if nums.contains(&n) {
-                lines.insert((file, n), l.trim_end_matches(['\r', '\n']).to_string());
+                lines.insert((file, n), excerpt(l));
             }
         };
         if let Some(text) = pre.mem_text(file) {
@@ -196,6 +241,7 @@ fn render(pre: &pre::Pre<'_>, diags: diags::Diags) -> Vec<Diagnostic> {
                 put(i as u32 + 1, l);
             }
         } else if let Some(path) = pre.files.get(file as usize)
+            && std::fs::metadata(path).is_ok_and(|m| m.is_file())
             && let Ok(f) = std::fs::File::open(path)
         {
             let mut r = std::io::BufReader::new(f);
@@ -203,13 +249,12 @@ fn render(pre: &pre::Pre<'_>, diags: diags::Diags) -> Vec<Diagnostic> {
             let mut n = 0u32;
             while n < last {
                 buf.clear();
-                match r.read_until(b'\n', &mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {
-                        n += 1;
-                        put(n, &String::from_utf8_lossy(&buf));
-                    }
+                // A little more than the excerpt, so that a cut line is marked as cut.
+                if !read_line_capped(&mut r, &mut buf, MAX_EXCERPT + 8) {
+                    break;
                 }
+                n += 1;
+                put(n, &String::from_utf8_lossy(&buf));
             }
         }
     }

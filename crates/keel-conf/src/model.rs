@@ -469,8 +469,10 @@ pub struct VrrpInstance {
     pub garp_master_refresh: Option<Duration>,
     /// `garp_master_refresh_repeat` (default: `global_defs`).
     pub garp_master_refresh_repeat: Option<u32>,
-    /// `use_vmac [NAME]`: `Some("")` means the default name `vrrp.VRID`.
+    /// `use_vmac [NAME] [MAC]`: `Some("")` means the default name `vrrp.VRID`.
     pub use_vmac: Option<String>,
+    /// The MAC of `use_vmac NAME MAC` (a five-octet MAC takes the VRID as its last).
+    pub use_vmac_addr: Option<[u8; 6]>,
     /// `vmac_xmit_base`.
     pub vmac_xmit_base: bool,
     /// `accept` (Some(true)) / `no_accept` (Some(false)); default: accept unless vrrp_strict.
@@ -509,6 +511,7 @@ impl Default for VrrpInstance {
             garp_master_refresh: None,
             garp_master_refresh_repeat: None,
             use_vmac: None,
+            use_vmac_addr: None,
             vmac_xmit_base: false,
             accept: None,
             dont_track_primary: false,
@@ -691,6 +694,56 @@ impl ForwardMethod {
     }
 }
 
+/// Encapsulation of the TUN forwarding method (`lvs_method TUN type ...`, keepalived
+/// 2.2.7 with IPVS tunnel types; default IP-in-IP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum TunnelKind {
+    /// `ipip` (the default).
+    #[default]
+    Ipip,
+    /// `gue`: generic UDP encapsulation, to [`Tunnel::port`].
+    Gue,
+    /// `gre`.
+    Gre,
+}
+
+impl TunnelKind {
+    /// `ipip`, `gue`, `gre`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TunnelKind::Ipip => "ipip",
+            TunnelKind::Gue => "gue",
+            TunnelKind::Gre => "gre",
+        }
+    }
+}
+
+/// Tunnel checksum option (`nocsum` default, `csum`, `remcsum`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum TunnelChecksum {
+    /// `nocsum` (the default).
+    #[default]
+    None,
+    /// `csum`.
+    Csum,
+    /// `remcsum` (GUE only).
+    Remote,
+}
+
+/// The tunnel options of `lvs_method TUN type KIND [port P] [nocsum|csum|remcsum]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub struct Tunnel {
+    /// Encapsulation.
+    pub kind: TunnelKind,
+    /// GUE destination port (0 for ipip and gre).
+    pub port: u16,
+    /// Checksum option.
+    pub checksum: TunnelChecksum,
+}
+
 /// Transport protocol of a virtual server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Protocol {
@@ -744,7 +797,8 @@ impl Default for VsAddr {
 pub struct SorryServer {
     /// Address.
     pub addr: IpAddr,
-    /// Port.
+    /// Port (0 when not given: keepalived then uses the virtual server's port, except
+    /// for NAT).
     pub port: u16,
 }
 
@@ -759,9 +813,13 @@ pub struct VirtualServer {
     pub lb_algo: Scheduler,
     /// `lb_kind` / `lvs_method` (default NAT).
     pub lb_kind: ForwardMethod,
+    /// Tunnel options of `lvs_method TUN type ...` (default IP-in-IP; read for any
+    /// method, as keepalived does, and used with TUN).
+    pub tunnel: Tunnel,
     /// `persistence_timeout` (seconds; `persistence_timeout` without value = 360).
     pub persistence_timeout: Option<u32>,
-    /// `persistence_granularity` (netmask).
+    /// `persistence_granularity`: an IPv4 netmask, or for an IPv6 service a prefix
+    /// length (1..128), held as the IPv6 netmask it stands for.
     pub persistence_granularity: Option<IpAddr>,
     /// `protocol` (default TCP).
     pub protocol: Protocol,
@@ -808,6 +866,7 @@ impl Default for VirtualServer {
             delay_loop: Duration::from_secs(60),
             lb_algo: Scheduler::Wlc,
             lb_kind: ForwardMethod::Nat,
+            tunnel: Tunnel::default(),
             persistence_timeout: None,
             persistence_granularity: None,
             protocol: Protocol::Tcp,

@@ -76,9 +76,10 @@ struct OpenFile<'a> {
 
 enum Frame<'a> {
     Open(OpenFile<'a>),
-    /// A file matched by an include, opened when reached.
+    /// The files one include line matched, opened one after the other when reached
+    /// (one frame per include line, so the stack stays as deep as the nesting).
     Later {
-        path: PathBuf,
+        paths: std::collections::VecDeque<PathBuf>,
         site: Pos,
     },
 }
@@ -140,6 +141,8 @@ pub(crate) struct Pre<'a> {
     pub allow_includes: bool,
     /// Bytes produced by substitution so far.
     subst_total: usize,
+    /// What include patterns may still cost in this load.
+    glob_budget: crate::glob::Budget,
     /// False when the text the current line came from has no `$` at all.
     may_have_dollar: bool,
     /// The current output line.
@@ -180,6 +183,7 @@ impl<'a> Pre<'a> {
             max_generated: MAX_GENERATED,
             allow_includes: true,
             subst_total: 0,
+            glob_budget: crate::glob::Budget::default(),
             may_have_dollar: true,
             out: String::new(),
             origin: Origin::Exact { prefix_chars: 0 },
@@ -250,13 +254,37 @@ impl<'a> Pre<'a> {
             return false;
         }
         let id = self.add_file(path, FileSrc::Disk);
-        let file = match File::open(path) {
-            Ok(f) => f,
+        let at = site.unwrap_or(Pos {
+            file: id,
+            ..Pos::default()
+        });
+        // Only regular files: opening a FIFO would block, a device could be endless.
+        // Checked before opening (open(2) on a FIFO waits for a writer) and again on the
+        // open file.
+        let kind = |m: &std::fs::Metadata| {
+            if m.is_dir() {
+                Some("a directory")
+            } else if !m.is_file() {
+                Some("not a regular file")
+            } else {
+                None
+            }
+        };
+        let opened = std::fs::metadata(path).and_then(|m| match kind(&m) {
+            Some(k) => Ok(Err(k)),
+            None => {
+                let f = File::open(path)?;
+                let m = f.metadata()?;
+                Ok(kind(&m).map_or(Ok(f), Err))
+            }
+        });
+        let file = match opened {
+            Ok(Ok(f)) => f,
+            Ok(Err(k)) => {
+                diags.error(Code::Missing, at, format!("{} is {k}", path.display()));
+                return false;
+            }
             Err(e) => {
-                let at = site.unwrap_or(Pos {
-                    file: id,
-                    ..Pos::default()
-                });
                 diags.error(
                     Code::Missing,
                     at,
@@ -265,18 +293,6 @@ impl<'a> Pre<'a> {
                 return false;
             }
         };
-        if path.is_dir() {
-            let at = site.unwrap_or(Pos {
-                file: id,
-                ..Pos::default()
-            });
-            diags.error(
-                Code::Missing,
-                at,
-                format!("{} is a directory", path.display()),
-            );
-            return false;
-        }
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         self.stack.push(Frame::Open(OpenFile {
             id,
@@ -299,11 +315,16 @@ impl<'a> Pre<'a> {
                 Some(t) => t,
             };
             let of = match top {
-                Frame::Later { .. } => {
-                    let Some(Frame::Later { path, site }) = self.stack.pop() else {
-                        return false;
-                    };
-                    self.push_file(&path, Some(site), diags);
+                Frame::Later { paths, site } => {
+                    let site = *site;
+                    match paths.pop_front() {
+                        Some(path) => {
+                            self.push_file(&path, Some(site), diags);
+                        }
+                        None => {
+                            self.stack.pop();
+                        }
+                    }
                     continue;
                 }
                 Frame::Open(of) => of,
@@ -536,13 +557,31 @@ impl<'a> Pre<'a> {
         true
     }
 
+    /// One more line of a multi-line definition, by keepalived's rules (read_line and
+    /// decomment in parser.c): an empty line ends it; a line that is blank or only a
+    /// comment is skipped (it neither ends nor adds); a line ending in `\` continues it,
+    /// even when the `\` ends a comment; any other line is its last.
     fn continue_multiline(&mut self) {
+        if self.raw.is_empty() {
+            if let Some((k, v)) = self.multiline.take() {
+                self.defs.insert(k, Def { value: v });
+            }
+            return;
+        }
         let line = strip_comment(&self.raw);
+        let cont = ends_in_backslash(&self.raw);
         let t = line.trim_matches(|c: char| c == ' ' || c == '\t');
-        let (text, more) = match t.strip_suffix('\\') {
-            Some(x) => (x.trim_end_matches([' ', '\t']), true),
-            None => (t, false),
+        let t = if cont {
+            t.strip_suffix('\\')
+                .unwrap_or(t)
+                .trim_end_matches([' ', '\t'])
+        } else {
+            t
         };
+        if t.is_empty() && !cont {
+            return;
+        }
+        let (text, more) = (t, cont);
         if let Some((_, v)) = self.multiline.as_mut()
             && !text.is_empty()
         {
@@ -628,7 +667,9 @@ impl<'a> Pre<'a> {
                 return None;
             }
         }
-        let rest = &raw[s..];
+        // keepalived removes comments before it substitutes (decomment, then
+        // replace_param): a `$NAME` in a comment is not expanded.
+        let rest = strip_comment(&raw[s..]);
         let rest_col = anchor(&origin, s);
         // Definitions.
         if rest.starts_with('$')
@@ -673,7 +714,45 @@ impl<'a> Pre<'a> {
                 col: rest_col,
                 len: 4,
             };
-            match parse_seq(rest) {
+            // keepalived's add_seq substitutes definitions in the numbers:
+            // `~SEQ(VAR, $START, $END)`.
+            let subst;
+            let (spec, shift) = match self.seq_params(rest, &at, diags) {
+                Some(t) => {
+                    subst = t;
+                    let shift = subst.len() as isize - rest.len() as isize;
+                    (parse_seq(&subst), shift)
+                }
+                None => (parse_seq(rest), 0),
+            };
+            // Offsets into `rest` of the text after the parameters.
+            let unshift = |off: usize| (off as isize - shift).max(0) as usize;
+            match spec.map(|sp| match sp {
+                SeqSpec::Seq {
+                    var,
+                    start,
+                    step,
+                    end,
+                    hex,
+                    text_off,
+                } => SeqSpec::Seq {
+                    var,
+                    start,
+                    step,
+                    end,
+                    hex,
+                    text_off: unshift(text_off),
+                },
+                SeqSpec::Lst {
+                    vars,
+                    sets,
+                    text_off,
+                } => SeqSpec::Lst {
+                    vars,
+                    sets,
+                    text_off: unshift(text_off),
+                },
+            }) {
                 Ok(SeqSpec::Seq {
                     var,
                     start,
@@ -844,6 +923,35 @@ impl<'a> Pre<'a> {
         Some(false)
     }
 
+    /// `~SEQ(VAR, ...)` with definitions among its numbers: the line with them
+    /// substituted (None when there are none or the substitution failed).
+    fn seq_params(&self, rest: &str, at: &Pos, diags: &mut Diags) -> Option<String> {
+        if !rest.starts_with("~SEQ") {
+            return None;
+        }
+        let close = rest.find(')')?;
+        let comma = rest[..close].find(',')?;
+        let params = &rest[comma + 1..close];
+        if !params.contains('$') {
+            return None;
+        }
+        let mut out = String::new();
+        let mut segs = Vec::new();
+        let col = at.col;
+        if !self.substitute(params, &mut out, &mut segs, &|_| col, 1, diags) {
+            return None;
+        }
+        if out.contains('\n') {
+            diags.error(
+                Code::Syntax,
+                *at,
+                "a ~SEQ number is a multi-line definition",
+            );
+            return None;
+        }
+        Some(format!("{}{}{}", &rest[..=comma], out, &rest[close..]))
+    }
+
     /// Substitute `$NAME` / `${NAME}` in `src` into `out`.
     fn substitute(
         &self,
@@ -879,9 +987,25 @@ impl<'a> Pre<'a> {
                 i += 1;
                 continue;
             }
+            let mut params: Option<&str> = None;
             let (name, end) = if b.get(i + 1) == Some(&b'{') {
                 match src[i + 2..].find('}') {
-                    Some(j) => (&src[i + 2..i + 2 + j], i + 3 + j),
+                    Some(j) => {
+                        let inner = &src[i + 2..i + 2 + j];
+                        // `${NAME PARAMS}`: digits and spaces, not ending in a space
+                        // (keepalived's find_definition; only _RANDOM takes them).
+                        let (n, p) = inner.split_once(' ').unwrap_or((inner, ""));
+                        if !p.is_empty() {
+                            if !p.bytes().all(|c| c == b' ' || c.is_ascii_digit())
+                                || p.ends_with(' ')
+                            {
+                                i += 1;
+                                continue;
+                            }
+                            params = Some(p);
+                        }
+                        (n, i + 3 + j)
+                    }
                     None => {
                         i += 1;
                         continue;
@@ -891,18 +1015,27 @@ impl<'a> Pre<'a> {
                 let j = src[i + 1..]
                     .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                     .map_or(b.len(), |j| i + 1 + j);
-                // `$NAME` must be followed by a blank or the end of the line.
-                if j < b.len() && !is_blank(b[j]) {
+                // `$NAME` must be followed by a blank, ',', ')' or the end of the line.
+                if j < b.len() && !is_blank(b[j]) && b[j] != b',' && b[j] != b')' {
                     i += 1;
                     continue;
                 }
                 (&src[i + 1..j], j)
             };
-            let value: Option<String> = match name {
-                "_PWD" => Some(self.current_dir().display().to_string()),
-                "_INSTANCE" => self.config_id.clone(),
-                "_HASH" => Some("\\#".to_string()),
-                "_BANG" => Some("\\!".to_string()),
+            let value: Option<String> = match (name, params) {
+                (_, Some(p)) if name == "_RANDOM" && !self.defs.contains_key(name) => {
+                    Some(random_in(p))
+                }
+                (_, Some(_)) => None,
+                ("_PWD", _) if !self.defs.contains_key(name) => {
+                    Some(self.current_dir().display().to_string())
+                }
+                ("_INSTANCE", _) if !self.defs.contains_key(name) => self.config_id.clone(),
+                ("_RANDOM", _) if !self.defs.contains_key(name) => Some(random_in("")),
+                // After substitution keepalived removes comments again, so `${_HASH}`
+                // starts a comment as `#` does.
+                ("_HASH", _) if !self.defs.contains_key(name) => Some("#".to_string()),
+                ("_BANG", _) if !self.defs.contains_key(name) => Some("!".to_string()),
                 _ => self.defs.get(name).map(|d| d.value.clone()),
             };
             let Some(value) = value else {
@@ -970,8 +1103,21 @@ impl<'a> Pre<'a> {
             self.current_dir().join(p)
         };
         let full_s = full.to_string_lossy().to_string();
-        let matches = crate::glob::glob(&full_s);
+        let (matches, over) = crate::glob::glob(&full_s, &mut self.glob_budget);
+        if let Some(e) = over
+            && !std::mem::replace(&mut self.glob_budget.reported, true)
+        {
+            diags.error_hint(
+                Code::Syntax,
+                site,
+                format!("{kind} {pat}: {}; the rest are not read", e.describe()),
+                "include fewer files (one file per service group), or narrower patterns",
+            );
+        }
         if matches.is_empty() {
+            if over.is_some() {
+                return;
+            }
             let msg = format!("{kind} {pat}: no file matches {}", full.display());
             if kind == "include" || kind == "includer" {
                 diags.warn(Code::Missing, site, msg);
@@ -989,9 +1135,10 @@ impl<'a> Pre<'a> {
                 format!("{kind}: {} is not a regular file", m.display()),
             );
         }
-        for m in matches.into_iter().rev() {
-            self.stack.push(Frame::Later { path: m, site });
-        }
+        self.stack.push(Frame::Later {
+            paths: matches.into(),
+            site,
+        });
     }
 
     /// Whether the file with this id was given as text.
@@ -1008,6 +1155,24 @@ impl<'a> Pre<'a> {
     }
 }
 
+/// Whether a line ends in a `\` that escapes nothing (keepalived's decomment keeps such
+/// a `\` even after a comment: the line continues a multi-line definition).
+fn ends_in_backslash(s: &str) -> bool {
+    let b = s.trim_end_matches([' ', '\t']).as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' {
+            if i + 1 == b.len() {
+                return true;
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
 fn is_include(s: &str) -> bool {
     let b = s.as_bytes();
     if !s.starts_with("include") {
@@ -1018,6 +1183,24 @@ fn is_include(s: &str) -> bool {
         Some(c) if b"rmwba".contains(c) => b.get(8).is_some_and(|c| is_blank(*c)),
         _ => false,
     }
+}
+
+/// `${_RANDOM [MIN [MAX]]}`: a number in MIN..=MAX (default 0..=32767), as keepalived's
+/// get_random. Seeded per call from the standard library's per-process random keys.
+fn random_in(params: &str) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut it = params
+        .split_ascii_whitespace()
+        .map(|w| w.parse::<u64>().ok());
+    let min = it.next().flatten().unwrap_or(0);
+    let max = it.next().flatten().unwrap_or(32767);
+    if max <= min {
+        return min.to_string();
+    }
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(min ^ max.rotate_left(32));
+    let span = max - min + 1;
+    (min + h.finish() % span).to_string()
 }
 
 /// Remove a `!`/`#` comment outside double quotes.

@@ -6,6 +6,7 @@
 use crate::model::*;
 use crate::values::fmt_secs;
 use std::fmt::Write;
+use std::net::IpAddr;
 
 /// Quote a word when the lexer would otherwise split or drop part of it.
 fn q(s: &str) -> String {
@@ -371,9 +372,18 @@ fn instance(p: &mut P, v: &VrrpInstance) {
         &v.garp_master_refresh_repeat,
         |x| x.to_string(),
     );
+    let mac = v
+        .use_vmac_addr
+        .map(|m| {
+            let h: Vec<String> = m.iter().map(|b| format!("{b:02x}")).collect();
+            format!(" {}", h.join(":"))
+        })
+        .unwrap_or_default();
     match &v.use_vmac {
-        Some(n) if n.is_empty() => p.line("use_vmac"),
-        Some(n) => p.line(&format!("use_vmac {}", q(n))),
+        Some(n) if n.is_empty() && mac.is_empty() => p.line("use_vmac"),
+        // A MAC alone would be read as the name: give the default name with it.
+        Some(n) if n.is_empty() => p.line(&format!("use_vmac vrrp.{}{mac}", v.virtual_router_id)),
+        Some(n) => p.line(&format!("use_vmac {}{mac}", q(n))),
         None => {}
     }
     p.flag("vmac_xmit_base", v.vmac_xmit_base);
@@ -482,18 +492,39 @@ fn virtual_server(p: &mut P, vs: &VirtualServer) {
     p.open(&head);
     p.line(&format!("delay_loop {}", fmt_secs(vs.delay_loop)));
     p.line(&format!("lb_algo {}", vs.lb_algo.as_str()));
-    p.line(&format!("lb_kind {}", vs.lb_kind.as_str()));
+    let mut kind = format!("lb_kind {}", vs.lb_kind.as_str());
+    if vs.tunnel != Tunnel::default() {
+        let t = &vs.tunnel;
+        let _ = write!(kind, " type {}", t.kind.as_str());
+        if t.port != 0 {
+            let _ = write!(kind, " port {}", t.port);
+        }
+        match t.checksum {
+            TunnelChecksum::None => {}
+            TunnelChecksum::Csum => kind.push_str(" csum"),
+            TunnelChecksum::Remote => kind.push_str(" remcsum"),
+        }
+    }
+    p.line(&kind);
     p.opt("persistence_timeout", &vs.persistence_timeout, |x| {
         x.to_string()
     });
     p.opt(
         "persistence_granularity",
         &vs.persistence_granularity,
-        |x| x.to_string(),
+        |x| match x {
+            // An IPv6 service's granularity is written as a prefix length.
+            IpAddr::V6(m) => u128::from(*m).leading_ones().to_string(),
+            IpAddr::V4(m) => m.to_string(),
+        },
     );
     p.line(&format!("protocol {}", vs.protocol.as_str()));
     p.opt("sorry_server", &vs.sorry_server, |s| {
-        format!("{} {}", s.addr, s.port)
+        if s.port == 0 {
+            s.addr.to_string()
+        } else {
+            format!("{} {}", s.addr, s.port)
+        }
     });
     p.flag("sorry_server_inhibit", vs.sorry_server_inhibit);
     p.flag("alpha", vs.alpha);

@@ -4,8 +4,10 @@
 
 use keel_conf::*;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
+
+mod common;
+use common::TempDir;
 
 fn opts() -> LoadOptions {
     LoadOptions {
@@ -34,34 +36,6 @@ fn vips(l: &Loaded) -> Vec<String> {
 }
 
 const INST: &str = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n";
-
-/// A fresh directory under the system temp dir (removed on drop).
-struct TempDir(PathBuf);
-impl TempDir {
-    fn new() -> Self {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "keel-conf-test-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.0.join(name);
-        if let Some(d) = p.parent() {
-            std::fs::create_dir_all(d).unwrap();
-        }
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-}
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 #[test]
 fn comments_start_with_bang_or_hash_anywhere() {
@@ -417,9 +391,11 @@ fn predefined_definitions() {
         load("global_defs {\n router_id ${_INSTANCE}\n notification_email_from a${_HASH}b\n}\n");
     assert!(l.diagnostics.is_empty(), "{:?}", l.diagnostics);
     assert_eq!(l.config.global.router_id.as_deref(), Some("main"));
+    // keepalived removes comments again after substituting, so `${_HASH}` starts one
+    // (keepalived 2.2.7: `virtual_router_id 5${_HASH}00` reads VRID 5).
     assert_eq!(
         l.config.global.notification_email_from.as_deref(),
-        Some("a#b")
+        Some("a")
     );
 }
 

@@ -28,6 +28,14 @@ fn secs() -> impl Strategy<Value = Duration> {
     (0u64..100_000, prop_oneof![Just(0u32), 0u32..1_000_000])
         .prop_map(|(s, us)| Duration::new(s, us * 1000))
 }
+/// keepalived reads garp_master_refresh as whole seconds.
+fn whole_secs() -> impl Strategy<Value = Duration> {
+    (0u64..100_000).prop_map(Duration::from_secs)
+}
+/// vrrp_garp_interval / vrrp_gna_interval: 0.000001..4294.967295 s.
+fn gap_secs() -> impl Strategy<Value = Duration> {
+    (1u64..=u64::from(u32::MAX)).prop_map(Duration::from_micros)
+}
 fn pos_secs() -> impl Strategy<Value = Duration> {
     secs().prop_filter("non-zero", |d| !d.is_zero())
 }
@@ -61,14 +69,14 @@ fn global() -> impl Strategy<Value = GlobalDefs> {
             any::<bool>(),
             secs(),
             1u32..100,
-            option::of(pos_secs()),
+            option::of(whole_secs().prop_filter("non-zero", |d| !d.is_zero())),
         ),
         (
             1u32..100,
             option::of(secs()),
             option::of(0u32..100),
-            secs(),
-            secs(),
+            gap_secs(),
+            gap_secs(),
             any::<[bool; 8]>(),
         ),
         (
@@ -266,7 +274,7 @@ fn instance(v3: bool, strict: bool) -> impl Strategy<Value = VrrpInstance> {
             notify(),
             option::of(secs()),
             option::of(1u32..50),
-            option::of(secs()),
+            option::of(whole_secs()),
             option::of(1u32..50),
         ),
         (
@@ -325,6 +333,7 @@ fn instance(v3: bool, strict: bool) -> impl Strategy<Value = VrrpInstance> {
                 garp_master_refresh: gmrf,
                 garp_master_refresh_repeat: gmrr,
                 use_vmac: vmac.map(|n| n.unwrap_or_default()),
+                use_vmac_addr: None,
                 vmac_xmit_base: xmit,
                 accept,
                 dont_track_primary: dtp,
@@ -591,6 +600,7 @@ fn virtual_server() -> impl Strategy<Value = VirtualServer> {
                 delay_loop,
                 lb_algo: Scheduler::ALL[algo],
                 lb_kind: [ForwardMethod::Nat, ForwardMethod::Dr, ForwardMethod::Tun][kind],
+                tunnel: Tunnel::default(),
                 persistence_timeout: pt,
                 persistence_granularity: pg.map(IpAddr::V4),
                 protocol: [Protocol::Tcp, Protocol::Udp, Protocol::Sctp][proto],
