@@ -162,6 +162,21 @@ pub(crate) fn check(cfg: &mut Config, side: &Side, d: &mut Diags, check_env: boo
                 };
             }
         }
+        // keepalived (vrrp.c): "Initial state master is incompatible with AH
+        // authentication - clearing".
+        if v.state == InitialState::Master
+            && v.authentication
+                .as_ref()
+                .is_some_and(|a| a.auth_type == AuthType::Ah)
+        {
+            d.warn_hint(
+                Code::Conflict,
+                p.state.unwrap_or(p.head),
+                "state MASTER does not work with AH authentication; the instance starts as BACKUP",
+                "keepalived 2.2.7 clears it too",
+            );
+            v.state = InitialState::Backup;
+        }
         if v.priority == 255 && v.nopreempt {
             d.warn(Code::Conflict, p.nopreempt.unwrap_or(p.head), "nopreempt has no effect with priority 255 (the address owner always preempts); ignored");
             v.nopreempt = false;
@@ -477,10 +492,13 @@ pub(crate) fn check(cfg: &mut Config, side: &Side, d: &mut Diags, check_env: boo
         if let VsAddr::Group(g) = &vs.addr
             && !groups.contains(&g.as_str())
         {
-            d.error(
+            // keepalived 2.2.7 drops such a service without a word (-t exits 0); keeld
+            // skips it too, and says so.
+            d.warn_hint(
                 Code::Missing,
                 head,
                 format!("virtual_server group {g} is not a defined virtual_server_group"),
+                "this virtual_server is ignored until the group is defined",
             );
         }
         let key = (&vs.addr, vs.protocol);

@@ -167,3 +167,109 @@ impl fmt::Display for Diagnostic {
         Ok(())
     }
 }
+
+/// How many diagnostics of one kind [`Report`] shows in full before it summarises.
+pub const FULL_PER_KIND: usize = 3;
+
+/// The text report `keeld -t` prints: every diagnostic rendered as [`Diagnostic`]'s
+/// `Display`, one after the other, except that of diagnostics of one kind (same
+/// severity, code and message — e.g. 40,000 `'nb_get_retry' accepted as 'retry'`) only
+/// the first [`FULL_PER_KIND`] are shown in full; one line then gives how many more
+/// there are and where (file and line range). A JSON report should list them all.
+///
+/// ```
+/// use keel_conf::{load_str, LoadOptions, Report};
+/// let mut text = String::new();
+/// for i in 0..10 {
+///     text.push_str(&format!("virtual_server 192.0.2.{i} 80 {{\n real_server 192.0.2.100 80 {{\n  TCP_CHECK {{\n   nb_get_retry 3\n  }}\n }}\n}}\n"));
+/// }
+/// let l = load_str("k.conf", &text, &LoadOptions::default());
+/// assert_eq!(l.diagnostics.len(), 10);
+/// let r = Report::new(&l.diagnostics).to_string();
+/// assert_eq!(r.matches("note[unknown-keyword]").count(), 4);
+/// assert!(r.ends_with("note[unknown-keyword]: 'nb_get_retry' accepted as 'retry': 7 more like this, in k.conf lines 25..67 (--format json lists each)\n"));
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Report<'a> {
+    diags: &'a [Diagnostic],
+    per_kind: usize,
+}
+
+impl<'a> Report<'a> {
+    /// A report of `diags` showing [`FULL_PER_KIND`] of each kind in full.
+    pub fn new(diags: &'a [Diagnostic]) -> Self {
+        Report {
+            diags,
+            per_kind: FULL_PER_KIND,
+        }
+    }
+
+    /// Show `n` of each kind in full (at least 1).
+    pub fn per_kind(mut self, n: usize) -> Self {
+        self.per_kind = n.max(1);
+        self
+    }
+}
+
+/// Where the diagnostics of one kind beyond the first few are: per file, the count and
+/// the first and last line.
+#[derive(Default)]
+struct Rest<'a> {
+    count: usize,
+    files: Vec<(&'a std::path::Path, usize, u32, u32)>,
+}
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use std::collections::HashMap;
+        type Kind<'k> = (Severity, Code, &'k str);
+        let mut seen: HashMap<Kind<'_>, usize> = HashMap::new();
+        let mut rest: Vec<(Kind<'_>, Rest<'_>)> = Vec::new();
+        let mut rest_at: HashMap<Kind<'_>, usize> = HashMap::new();
+        for d in self.diags {
+            let k = (d.severity, d.code, d.message.as_str());
+            let n = seen.entry(k).or_insert(0);
+            *n += 1;
+            if *n <= self.per_kind {
+                writeln!(f, "{d}")?;
+                continue;
+            }
+            let i = *rest_at.entry(k).or_insert_with(|| {
+                rest.push((k, Rest::default()));
+                rest.len() - 1
+            });
+            let r = &mut rest[i].1;
+            r.count += 1;
+            match r.files.last_mut() {
+                Some((p, n, _, last)) if *p == d.file.as_path() => {
+                    *n += 1;
+                    *last = (*last).max(d.line);
+                }
+                _ => r.files.push((d.file.as_path(), 1, d.line, d.line)),
+            }
+        }
+        for ((sev, code, msg), r) in &rest {
+            write!(f, "{sev}[{code}]: {msg}: {} more like this, in ", r.count)?;
+            const FILES: usize = 4;
+            for (i, (p, n, first, last)) in r.files.iter().take(FILES).enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{}", p.display())?;
+                if first == last {
+                    write!(f, " line {first}")?;
+                } else {
+                    write!(f, " lines {first}..{last}")?;
+                }
+                if r.files.len() > 1 {
+                    write!(f, " ({n})")?;
+                }
+            }
+            if r.files.len() > FILES {
+                write!(f, " and {} more files", r.files.len() - FILES)?;
+            }
+            writeln!(f, " (--format json lists each)")?;
+        }
+        Ok(())
+    }
+}

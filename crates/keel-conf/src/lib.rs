@@ -46,7 +46,7 @@ mod print;
 mod stmt;
 mod values;
 
-pub use diag::{Code, Diagnostic, Severity};
+pub use diag::{Code, Diagnostic, FULL_PER_KIND, Report, Severity};
 pub use model::*;
 
 use std::path::Path;

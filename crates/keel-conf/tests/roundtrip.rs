@@ -295,6 +295,8 @@ fn instance(v3: bool, strict: bool) -> impl Strategy<Value = VrrpInstance> {
             // keepalived's (and keel's) rules for contradictory settings.
             let master = if strict { prio == 255 } else { master };
             let auth = if strict { None } else { auth };
+            // keepalived clears state MASTER with AH authentication.
+            let master = master && !auth.as_ref().is_some_and(|(_, ah)| *ah);
             let nopreempt = nopreempt && !master && prio != 255;
             let pdelay = if master || strict { 0 } else { pdelay };
             VrrpInstance {

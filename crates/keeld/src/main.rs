@@ -158,9 +158,9 @@ fn config_test(cli: &Cli) -> u8 {
     let code = u8::try_from(loaded.exit_code()).unwrap_or(1);
     match cli.format {
         cli::Format::Text => {
-            for d in &loaded.diagnostics {
-                eprintln!("{d}");
-            }
+            // Repeated diagnostics of one kind are summarised after the first few
+            // (the JSON report lists every one).
+            eprint!("{}", keel_conf::Report::new(&loaded.diagnostics));
             if loaded.diagnostics.is_empty() {
                 eprintln!("{}: configuration OK", cli.use_file.display());
             }
