@@ -15,6 +15,8 @@ pub const TEST_PACKAGES: &[(&str, &str)] = &[
     ("dnsmasq-base", "/usr/sbin/dnsmasq"),
     // the IPVS VM build: xz unpacks the kernel image (vmlinuz -> vmlinux)
     ("xz-utils", "/usr/bin/xz"),
+    // keeld's unit file test: systemd-analyze security measures the sandbox
+    ("systemd", "/usr/bin/systemd-analyze"),
 ];
 
 /// Install every package of `pkgs` whose marker file is missing.

@@ -271,6 +271,18 @@ mod tests {
     }
 
     #[test]
+    fn shipped_unit_puts_the_socket_where_status_looks() {
+        let unit = include_str!("../dist/keeld.service");
+        let exec = unit
+            .lines()
+            .find_map(|l| l.strip_prefix("ExecStart="))
+            .unwrap();
+        let c = Cli::try_parse_from(exec.split_whitespace()).unwrap();
+        assert_eq!(c.status_socket_path(), PathBuf::from(DEFAULT_STATUS_SOCKET));
+        assert!(c.status_socket_path().starts_with("/run/keeld/"));
+    }
+
+    #[test]
     fn long_forms_and_config_test() {
         let c = Cli::try_parse_from([
             "keeld",
