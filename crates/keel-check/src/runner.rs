@@ -326,7 +326,18 @@ fn prepare_with(
     }))
 }
 
+/// One attempt. TCP_CHECK's future is small and awaited in place; the others (HTTP with
+/// hyper and rustls is kilobytes) are boxed, so that the common large-scale case does not
+/// build and move a future sized for the largest probe on every check.
 async fn attempt(p: &Prepared, n: u16) -> Result<Success, Failure> {
+    let c = &p.check;
+    match &c.spec {
+        CheckSpec::Tcp { conn } => probe::tcp(conn, c.target, p.tcp_reset).await,
+        _ => Box::pin(attempt_other(p, n)).await,
+    }
+}
+
+async fn attempt_other(p: &Prepared, n: u16) -> Result<Success, Failure> {
     let c = &p.check;
     match &c.spec {
         CheckSpec::Dns { conn, dns } => match &p.dns_name {
@@ -464,5 +475,25 @@ impl SplitMix64 {
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// A TCP_CHECK task stays small: the large probes are boxed (see [`attempt`]).
+    #[test]
+    fn tcp_check_futures_stay_small() {
+        let c = RealServerCheck::new(
+            crate::spec::CheckId(1),
+            "127.0.0.1:80".parse().unwrap(),
+            CheckSpec::tcp(),
+        );
+        let p = prepare(&c, false).unwrap();
+        assert!(std::mem::size_of_val(&attempt(&p, 0)) < 1024);
+        let (tx, _rx) = mpsc::channel(1);
+        assert!(std::mem::size_of_val(&run(p, tx, Instant::now())) < 2048);
     }
 }
