@@ -41,7 +41,10 @@ fn generate(retry_kw: &str) -> String {
         s.push_str("    delay_loop 6\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n");
         for r in 0..RS {
             let _ = writeln!(s, "    real_server 192.168.{}.{} 80 {{", v % 250, r + 10);
-            let _ = write!(s, "        weight 1\n        TCP_CHECK {{\n            connect_port 80\n            connect_timeout 3\n            {retry_kw} 3\n            delay_before_retry 3\n        }}\n    }}\n");
+            let _ = write!(
+                s,
+                "        weight 1\n        TCP_CHECK {{\n            connect_port 80\n            connect_timeout 3\n            {retry_kw} 3\n            delay_before_retry 3\n        }}\n    }}\n"
+            );
         }
         s.push_str("}\n\n");
     }

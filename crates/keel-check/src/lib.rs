@@ -3,7 +3,7 @@
 //! (ICMP / ICMPv6 echo) and FILE_CHECK, with keepalived's `retry` /
 //! `delay_before_retry` / `delay_loop` / `warmup` / `alpha` rules. It reports
 //! transitions and never touches IPVS, so any daemon can embed it. With the `conf`
-//! feature, [`conf`] builds [`CheckSpec`]s from keel-conf's model.
+//! feature, `keel_check::conf` builds [`CheckSpec`]s from keel-conf's model.
 //!
 //! ```
 //! use std::time::Duration;
