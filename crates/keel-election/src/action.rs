@@ -233,8 +233,12 @@ pub enum LogKind {
         /// A configured VIP missing from the advert.
         addr: IpAddr,
     },
-    /// `received an invalid passwd!`
-    InvalidPassword,
+    /// `received an invalid passwd! (from A)`: keepalived's line, plus the sender
+    /// (a wrong password is either a misconfigured peer or someone guessing).
+    InvalidPassword {
+        /// The advert's IP source address.
+        from: IpAddr,
+    },
     /// `received a T auth, expecting E!`
     AuthTypeMismatch {
         /// Received auth type.
@@ -261,7 +265,7 @@ impl LogEvent {
             IntervalMismatch { .. }
             | AddrCountMismatch { .. }
             | AddrMissing { .. }
-            | InvalidPassword
+            | InvalidPassword { .. }
             | AuthTypeMismatch { .. }
             | InvalidAuthType(_)
             | WrongVersion { .. } => LogLevel::Warning,
@@ -351,7 +355,7 @@ impl fmt::Display for LogEvent {
                 f,
                 "ip address associated with VRID {vrid} not present in MASTER advert : {addr}"
             ),
-            InvalidPassword => f.write_str("received an invalid passwd!"),
+            InvalidPassword { from } => write!(f, "received an invalid passwd! (from {from})"),
             AuthTypeMismatch { received, expected } => {
                 write!(f, "received a {received} auth, expecting {expected}!")
             }

@@ -710,7 +710,7 @@ impl Instance {
                         .fold(0u8, |acc, (a, b)| acc | (a ^ b));
                     if diff != 0 {
                         self.counters.auth_failures += 1;
-                        self.log(LogKind::InvalidPassword);
+                        self.log(LogKind::InvalidPassword { from: src });
                         return false;
                     }
                 }

@@ -219,7 +219,8 @@ fn rfc3768_auth_checks() {
     bad.auth = AdvertAuth::Pass(*b"123.124\0");
     assert_eq!(
         logs(&rx(&mut i, 10, bad)),
-        ["(VI_1) received an invalid passwd!"]
+        ["(VI_1) received an invalid passwd! (from 192.0.2.10)"],
+        "issue 17 item 14: the sender's address is in the line"
     );
     let mut none = advert(100);
     none.auth = AdvertAuth::None;

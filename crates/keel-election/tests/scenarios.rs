@@ -392,7 +392,7 @@ fn rfc3768_7_1_auth_mismatch_discarded_and_counted() {
     assert!(sim.instance(a).unwrap().counters().auth_failures > 0);
     assert!(
         sim.log_lines(b)
-            .contains(&"(VI_1) received an invalid passwd!".into())
+            .contains(&"(VI_1) received an invalid passwd! (from 192.0.2.10)".into())
     );
 }
 

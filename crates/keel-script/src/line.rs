@@ -113,31 +113,18 @@ fn split(line: &str) -> Result<(Vec<String>, bool), ParseError> {
     let mut in_word = false;
     let mut quote: Option<char> = None;
     let mut shell = false;
-    let mut chars = line.chars();
+    let mut chars = line.chars().peekable();
     while let Some(c) = chars.next() {
+        if quote.is_none() && quote_or_escape(c, &mut quote, &mut chars, &mut cur, &mut in_word) {
+            continue;
+        }
         match quote {
-            Some(q) if c == q => quote = None,
-            Some('"') if c == '\\' => {
-                if let Some(n) = chars.next() {
-                    cur.push(n);
-                }
-            }
             Some('"') if c == '$' || c == '`' => {
                 shell = true;
                 cur.push(c);
             }
-            Some(_) => cur.push(c),
+            Some(q) => in_quotes(c, q, &mut quote, &mut chars, &mut cur),
             None => match c {
-                '\'' | '"' => {
-                    quote = Some(c);
-                    in_word = true;
-                }
-                '\\' => {
-                    if let Some(n) = chars.next() {
-                        cur.push(n);
-                        in_word = true;
-                    }
-                }
                 c if c.is_whitespace() && c != '\n' => {
                     if in_word {
                         argv.push(std::mem::take(&mut cur));
@@ -161,6 +148,50 @@ fn split(line: &str) -> Result<(Vec<String>, bool), ParseError> {
         argv.push(cur);
     }
     Ok((argv, shell))
+}
+
+type Chars<'a> = std::iter::Peekable<std::str::Chars<'a>>;
+
+/// One character inside `q` quotes: it closes them, starts a backslash escape (in
+/// double quotes), or joins the word.
+fn in_quotes(c: char, q: char, quote: &mut Option<char>, chars: &mut Chars<'_>, cur: &mut String) {
+    if c == q {
+        *quote = None;
+    } else if q == '"' && c == '\\' {
+        if let Some(n) = chars.next() {
+            cur.push(n);
+        }
+    } else {
+        cur.push(c);
+    }
+}
+
+/// Outside quotes: an opening quote or a backslash escape (a backslash-newline
+/// joins lines); false for any other character.
+fn quote_or_escape(
+    c: char,
+    quote: &mut Option<char>,
+    chars: &mut Chars<'_>,
+    cur: &mut String,
+    in_word: &mut bool,
+) -> bool {
+    match c {
+        '\'' | '"' => {
+            *quote = Some(c);
+            *in_word = true;
+            true
+        }
+        '\\' => {
+            if let Some(n) = chars.next()
+                && n != '\n'
+            {
+                cur.push(n);
+                *in_word = true;
+            }
+            true
+        }
+        _ => false,
+    }
 }
 
 /// A shell construct that hides which programs a line runs, so script security
@@ -261,33 +292,18 @@ fn shell_programs(text: &str, out: &mut Vec<String>, depth: u32) -> Result<(), O
         *computed = false;
     };
     while let Some(c) = chars.next() {
+        if quote.is_none() && quote_or_escape(c, &mut quote, &mut chars, &mut cur, &mut in_word) {
+            continue;
+        }
         match quote {
-            Some(q) if c == q => quote = None,
-            Some('"') if c == '\\' => {
-                if let Some(n) = chars.next() {
-                    cur.push(n);
-                }
-            }
             Some('"') if c == '$' => {
                 if chars.peek() == Some(&'(') {
                     return Err(Opaque::Substitution("$(...)"));
                 }
                 cur.push(c);
             }
-            Some(_) => cur.push(c),
+            Some(q) => in_quotes(c, q, &mut quote, &mut chars, &mut cur),
             None => match c {
-                '\'' | '"' => {
-                    quote = Some(c);
-                    in_word = true;
-                }
-                '\\' => {
-                    if let Some(n) = chars.next()
-                        && n != '\n'
-                    {
-                        cur.push(n);
-                        in_word = true;
-                    }
-                }
                 '#' if !in_word => {
                     // a comment to the end of the line
                     for n in chars.by_ref() {

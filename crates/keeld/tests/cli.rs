@@ -119,6 +119,20 @@ fn version_help_and_clients() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot connect"));
 }
 
+/// `keeld -t -f FILE` (FILE made from `text`): the exit code and stderr.
+fn config_test(name: &str, text: &str) -> (Option<i32>, String) {
+    let p = tmp(name, text);
+    let out = Command::new(KEELD)
+        .args(["-t", "-f"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Issue 17 item 4: an unknown `user` / `script_user` ran the script as root,
 /// silently; now it is a configuration error under -t (and at start).
 #[test]
@@ -127,14 +141,8 @@ fn config_test_refuses_unknown_script_users() {
         "vrrp_instance VI_1 {",
         "vrrp_script chk {\n  script /bin/true\n  user no-such-user-keel\n}\nvrrp_instance VI_1 {",
     );
-    let p = tmp("user.conf", &conf);
-    let out = Command::new(KEELD)
-        .args(["-t", "-f"])
-        .arg(&p)
-        .output()
-        .unwrap();
-    assert_ne!(out.status.code(), Some(0));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (code, err) = config_test("user.conf", &conf);
+    assert_ne!(code, Some(0));
     assert!(
         err.contains("vrrp_script chk: user no-such-user-keel: script user 'no-such-user-keel' does not exist"),
         "{err}"
@@ -144,14 +152,8 @@ fn config_test_refuses_unknown_script_users() {
         "  router_id R1\n",
         "  router_id R1\n  script_user nobody no-such-group-keel\n",
     );
-    let p = tmp("group.conf", &conf);
-    let out = Command::new(KEELD)
-        .args(["-t", "-f"])
-        .arg(&p)
-        .output()
-        .unwrap();
-    assert_ne!(out.status.code(), Some(0));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (code, err) = config_test("group.conf", &conf);
+    assert_ne!(code, Some(0));
     assert!(
         err.contains("script group 'no-such-group-keel' does not exist"),
         "{err}"
