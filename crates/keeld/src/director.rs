@@ -479,7 +479,7 @@ impl Director {
             let forward = match v.lb_kind {
                 conf::ForwardMethod::Nat => Forward::Masq,
                 conf::ForwardMethod::Dr => Forward::Route,
-                conf::ForwardMethod::Tun => Forward::TUNNEL,
+                conf::ForwardMethod::Tun => tunnel(&v.tunnel),
             };
             let mut reals = Vec::new();
             for r in &v.real_servers {
@@ -1324,6 +1324,23 @@ async fn run(
 }
 
 pub mod only;
+
+/// `lvs_method TUN type ipip|gue|gre [port P] [csum|remcsum]` as IPVS's tunnel forward.
+fn tunnel(t: &conf::Tunnel) -> Forward {
+    Forward::Tunnel {
+        kind: match t.kind {
+            conf::TunnelKind::Gue => keel_ipvs::TunnelType::Gue,
+            conf::TunnelKind::Gre => keel_ipvs::TunnelType::Gre,
+            _ => keel_ipvs::TunnelType::Ipip,
+        },
+        port: t.port,
+        flags: match t.checksum {
+            conf::TunnelChecksum::Csum => keel_ipvs::TunnelFlags::CSUM,
+            conf::TunnelChecksum::Remote => keel_ipvs::TunnelFlags::REMCSUM,
+            _ => keel_ipvs::TunnelFlags::NOCSUM,
+        },
+    }
+}
 
 #[cfg(test)]
 mod tests;

@@ -136,6 +136,25 @@ fn dr_dest_port_is_the_service_port_nat_keeps_its_own() {
 }
 
 #[test]
+fn tunnel_types_reach_ipvs() {
+    let mut d = Director::default();
+    d.configure(&cfg(
+        "virtual_server 192.0.2.250 80 { lb_kind TUN type gue port 6080 csum\n real_server 192.0.2.12 80 { } }
+         virtual_server 192.0.2.251 80 { lb_kind TUN\n real_server 192.0.2.12 80 { } }",
+    ));
+    let want = d.desired();
+    assert_eq!(
+        want[0].dests[0].forward,
+        Forward::Tunnel {
+            kind: keel_ipvs::TunnelType::Gue,
+            port: 6080,
+            flags: keel_ipvs::TunnelFlags::CSUM,
+        }
+    );
+    assert_eq!(want[1].dests[0].forward, Forward::TUNNEL);
+}
+
+#[test]
 fn failed_server_removed_then_restored_with_keepalived_lines() {
     let mut d = Director::default();
     d.configure(&cfg(GUIDE));
