@@ -776,4 +776,92 @@ mod tests {
         assert_eq!(fetch(&path).unwrap(), sample());
         let _ = std::fs::remove_dir_all(&d);
     }
+
+    #[test]
+    #[ignore = "helper of accept_errors_back_off"]
+    #[allow(clippy::print_stdout)]
+    fn emfile_server() {
+        let Some(p) = std::env::var_os("KEELD_TEST_SOCK") else {
+            return;
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let (tx, _rx) = mpsc::channel::<Query>(4);
+            serve(Path::new(&p), Access::default(), tx).unwrap();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            // use up every descriptor left
+            let mut hog = Vec::new();
+            while let Ok(f) = std::fs::File::open("/dev/null") {
+                hog.push(f);
+            }
+            println!("READY {}", hog.len());
+            tokio::time::sleep(Duration::from_secs(3)).await;
+        });
+    }
+
+    /// Issue 17 item 7: at the descriptor limit, accept failed with EMFILE and was
+    /// retried at once: 99 % CPU. Now the loop backs off and sheds the waiting
+    /// client with its reserve descriptor.
+    #[test]
+    fn accept_errors_back_off() {
+        use std::io::{BufRead, Read};
+        if !keel_testkit::require_tool("the EMFILE server (prlimit)", "prlimit") {
+            return;
+        }
+        let d = test_dir("emfile");
+        let path = d.join("s.sock");
+        let mut child = std::process::Command::new("prlimit")
+            .arg("--nofile=64:64")
+            .arg(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "status::tests::emfile_server",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("KEELD_TEST_SOCK", &path)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        while out.read_line(&mut line).unwrap() > 0 && !line.contains("READY") {
+            line.clear();
+        }
+        assert!(line.contains("READY"), "{line}");
+        // clients wait in the backlog while the server has no descriptor left
+        let mut clients: Vec<_> = (0..4)
+            .map(|_| std::os::unix::net::UnixStream::connect(&path).unwrap())
+            .collect();
+        let cpu = |pid: u32| -> u64 {
+            let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let f: Vec<&str> = s
+                .rsplit_once(')')
+                .map_or("", |x| x.1)
+                .split_whitespace()
+                .collect();
+            f.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0)
+                + f.get(12).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0)
+        };
+        let t0 = cpu(child.id());
+        std::thread::sleep(Duration::from_millis(1500));
+        let ticks = cpu(child.id()) - t0;
+        // the first client is shed (closed without an answer)
+        let c = &mut clients[0];
+        c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut got = Vec::new();
+        let shed = matches!(c.read_to_end(&mut got), Ok(0)) || got.is_empty();
+        let _ = child.wait();
+        let _ = std::fs::remove_dir_all(&d);
+        // clock ticks are 10 ms: a busy loop would take ~150 in 1.5 s
+        assert!(
+            ticks < 30,
+            "the accept loop used {ticks} ticks of CPU in 1.5 s"
+        );
+        assert!(shed, "the waiting client was not shed: {got:?}");
+    }
 }
