@@ -306,7 +306,11 @@ impl Reason {
                 } else {
                     "HTTP_CHECK"
                 };
-                if self.retry > 0 && !self.first {
+                // keepalived 2.2.7's HTTP checker marks itself as run before it reports,
+                // so even its first verdict says "after N retries" (measured against
+                // keepalived in tests/keepalived_parity.rs); TCP_CHECK's does not.
+                let http = self.kind != CheckKind::Tcp;
+                if self.retry > 0 && (!self.first || http) {
                     format!("{name} on service {s} failed after {} retries.", self.retry)
                 } else {
                     format!("{name} on service {s} failed.")

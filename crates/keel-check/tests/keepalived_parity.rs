@@ -68,6 +68,34 @@ virtual_server 192.0.2.250 53 {
     }
   }
 }
+virtual_server 192.0.2.250 80 {
+  delay_loop 60
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  real_server 192.0.2.2 80 {
+    HTTP_GET {
+      connect_timeout 2
+      warmup 0
+      url {
+        path /
+        regex \"all ok\"
+      }
+    }
+  }
+  real_server 192.0.2.2 8080 {
+    HTTP_GET {
+      connect_port 80
+      connect_timeout 2
+      warmup 0
+      url {
+        path /
+        regex \"all ok\"
+        regex_no_match
+      }
+    }
+  }
+}
 virtual_server 192.0.2.250 25 {
   delay_loop 60
   lb_algo rr
@@ -90,7 +118,7 @@ virtual_server 192.0.2.250 25 {
 ";
 
 /// The lines both checkers write for these checkers (after keepalived's time stamp).
-const MARKS: [&str; 7] = [
+const MARKS: [&str; 9] = [
     "DNS_CHECK (",
     "UDP connection to ",
     "UDP_CHECK on ",
@@ -98,6 +126,8 @@ const MARKS: [&str; 7] = [
     "ICMP CHECK on ",
     "SMTP_CHECK ",
     "Remote SMTP server ",
+    "Remote Web server ",
+    "HTTP_CHECK on ",
 ];
 
 fn checker_lines(text: &str) -> Vec<String> {
@@ -129,13 +159,31 @@ fn shim() -> PathBuf {
     out
 }
 
-/// UDP echo on :7 and a minimal SMTP server on :25, in the servers' namespace.
+/// UDP echo on :7, a minimal SMTP server on :25 and an HTTP server on :80 (body
+/// "all ok here"), in the servers' namespace.
 fn servers(srv: &Netns) {
-    let (udp, tcp) = srv.enter(|| {
+    let (udp, tcp, web) = srv.enter(|| {
         (
             std::net::UdpSocket::bind((SRV, 7)).unwrap(),
             std::net::TcpListener::bind((SRV, 25)).unwrap(),
+            std::net::TcpListener::bind((SRV, 80)).unwrap(),
         )
+    });
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        while let Ok((mut c, _)) = web.accept() {
+            let mut req = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !req.ends_with(b"\r\n\r\n") {
+                match c.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => req.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = c.write_all(
+                b"HTTP/1.0 200 OK\r\nContent-Length: 11\r\nConnection: close\r\n\r\nall ok here",
+            );
+        }
     });
     std::thread::spawn(move || {
         let mut buf = [0u8; 2048];
@@ -198,7 +246,7 @@ fn keepalived(chk: &Netns, dir: &Path) -> String {
     let mut text = String::new();
     while t.elapsed() < Duration::from_secs(30) {
         text = std::fs::read_to_string(&log).unwrap_or_default();
-        if checker_lines(&text).len() >= 7 {
+        if checker_lines(&text).len() >= 9 {
             break;
         }
         std::thread::sleep(Duration::from_millis(200));
@@ -299,7 +347,7 @@ fn first_verdicts_match_keepalived_line_for_line() {
     let _ = dns.wait();
     eprintln!("keepalived: {ka:#?}\nkeel: {ours:#?}");
     // one line per checker except the healthy DNS_CHECK (keepalived logs none)
-    assert_eq!(ka.len(), 7, "keepalived's log:\n{ka_text}");
+    assert_eq!(ka.len(), 9, "keepalived's log:\n{ka_text}");
     assert_eq!(ours, ka, "keel's first verdicts vs keepalived's");
     let _ = std::fs::remove_dir_all(&dir);
 }
