@@ -69,6 +69,10 @@
 //!   URL per `delay_loop` while up); an attempt fails at the first failing URL, so
 //!   `fast_recovery` changes nothing. `regex` uses the `regex` crate (no look-around or
 //!   back-references) on the first MiB of the body (PCRE2 matches the whole stream).
+//! * An HTTP_GET/SSL_GET coming back up: keepalived 2.2.7 first logs
+//!   `HTTP status code success to <server> url(<path>)` (or `MD5 digest` / `Regex match`)
+//!   for each URL that passed while down; keel logs only the
+//!   `Remote Web server <server> succeed on service.` line that follows them.
 //! * DNS_CHECK parses the whole reply (hickory-proto): a reply with our id that does not
 //!   parse fails; keepalived looks at the header only.
 //! * SMTP_CHECK accepts multi-line (`220-...`) replies, which keepalived 2.2.7 rejects.
