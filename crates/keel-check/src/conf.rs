@@ -78,12 +78,16 @@ fn spec(
             let mut spec = MiscSpec::new(m.path.clone());
             spec.timeout = m.timeout;
             spec.dynamic = m.dynamic;
-            // keepalived drops a MISC_CHECK whose user does not exist; keel runs it as
-            // itself, as keeld did before (a host fact, not a syntax error).
-            spec.user = m
-                .user
-                .as_ref()
-                .and_then(|u| keel_script::User::lookup(&u.user, u.group.as_deref()).ok());
+            // keepalived drops a MISC_CHECK whose user does not exist; running it
+            // as ourselves (root) instead would be issue 17's finding 4. Without a
+            // `user` the caller applies its default (script_user, keepalived_script).
+            spec.user = match &m.user {
+                Some(u) => Some(
+                    keel_script::User::lookup(&u.user, u.group.as_deref())
+                        .map_err(Error::ScriptUser)?,
+                ),
+                None => None,
+            };
             CheckSpec::Misc(spec)
         }
         kc::CheckKind::Dns(d) => CheckSpec::Dns {
@@ -347,6 +351,20 @@ virtual_server 192.0.2.250 80 {
         assert_eq!(
             check_spec(&vs.real_servers[0].checkers[0], vs),
             Err(Error::InvalidRegex("(".into()))
+        );
+    }
+
+    /// Issue 17 item 4: a MISC_CHECK whose user does not exist ran as root.
+    #[test]
+    fn unknown_misc_user_is_an_error() {
+        let text = "virtual_server 192.0.2.1 80 {\n real_server 192.0.2.2 80 {\n MISC_CHECK {\n misc_path /bin/true\n user no-such-user-keel\n }\n }\n}\n";
+        let l = keel_conf::load_str("t.conf", text, &Default::default());
+        let vs = &l.config.virtual_servers[0];
+        assert_eq!(
+            check_spec(&vs.real_servers[0].checkers[0], vs),
+            Err(Error::ScriptUser(keel_script::UserError::NoUser(
+                "no-such-user-keel".into()
+            )))
         );
     }
 }

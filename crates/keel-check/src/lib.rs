@@ -177,4 +177,7 @@ pub enum Error {
     /// rustls rejected the client configuration.
     #[error("TLS configuration error")]
     Tls,
+    /// MISC_CHECK `user` (or its group) does not exist on this host.
+    #[error("{0}")]
+    ScriptUser(keel_script::UserError),
 }

@@ -443,6 +443,7 @@ impl Director {
     /// Build from a configuration (keeps check ids and health of unchanged real servers
     /// from `self`). Returns the notes of the initial quorum evaluation.
     pub fn configure(&mut self, cfg: &conf::Config) -> Vec<Note> {
+        let users = crate::script::Users::new(cfg);
         let mut old: HashMap<(String, IpAddr, u16), Rs> = HashMap::new();
         let mut old_quorum: HashMap<String, bool> = HashMap::new();
         let mut old_active: HashMap<String, bool> = HashMap::new();
@@ -487,6 +488,19 @@ impl Director {
                 let mut checks: Vec<RealServerCheck> = Vec::with_capacity(r.checkers.len());
                 for (i, c) in r.checkers.iter().enumerate() {
                     let spec = match kc::conf::check_spec(c, v) {
+                        Ok(kc::CheckSpec::Misc(mut m)) if m.user.is_none() => {
+                            // the default script user (script_user, keepalived_script)
+                            match users.resolve(None) {
+                                Ok(u) => m.user = u,
+                                Err(e) => {
+                                    notes.push(Note::Log(format!(
+                                        "MISC_CHECK on {rlabel} of VS {label}: {e} - ignoring the checker"
+                                    )));
+                                    continue;
+                                }
+                            }
+                            kc::CheckSpec::Misc(m)
+                        }
                         Ok(s) => s,
                         Err(e) => {
                             notes.push(Note::Log(format!(
