@@ -592,84 +592,9 @@ impl Default for VrrpScript {
     }
 }
 
-/// IPVS scheduler (`lb_algo` / `lvs_sched`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Scheduler {
-    /// Round robin.
-    Rr,
-    /// Weighted round robin.
-    Wrr,
-    /// Least connection.
-    Lc,
-    /// Weighted least connection (keepalived's default).
-    #[default]
-    Wlc,
-    /// Locality-based least connection.
-    Lblc,
-    /// Locality-based least connection with replication.
-    Lblcr,
-    /// Destination hashing.
-    Dh,
-    /// Source hashing.
-    Sh,
-    /// Shortest expected delay.
-    Sed,
-    /// Never queue.
-    Nq,
-    /// Weighted failover.
-    Fo,
-    /// Weighted overflow.
-    Ovf,
-    /// Maglev hashing.
-    Mh,
-    /// Weighted random twos choice.
-    Twos,
-}
-
-impl Scheduler {
-    /// Every scheduler, in a stable order.
-    pub const ALL: [Scheduler; 14] = [
-        Scheduler::Rr,
-        Scheduler::Wrr,
-        Scheduler::Lc,
-        Scheduler::Wlc,
-        Scheduler::Lblc,
-        Scheduler::Lblcr,
-        Scheduler::Dh,
-        Scheduler::Sh,
-        Scheduler::Sed,
-        Scheduler::Nq,
-        Scheduler::Fo,
-        Scheduler::Ovf,
-        Scheduler::Mh,
-        Scheduler::Twos,
-    ];
-
-    /// The IPVS name (`rr`, `wlc`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scheduler::Rr => "rr",
-            Scheduler::Wrr => "wrr",
-            Scheduler::Lc => "lc",
-            Scheduler::Wlc => "wlc",
-            Scheduler::Lblc => "lblc",
-            Scheduler::Lblcr => "lblcr",
-            Scheduler::Dh => "dh",
-            Scheduler::Sh => "sh",
-            Scheduler::Sed => "sed",
-            Scheduler::Nq => "nq",
-            Scheduler::Fo => "fo",
-            Scheduler::Ovf => "ovf",
-            Scheduler::Mh => "mh",
-            Scheduler::Twos => "twos",
-        }
-    }
-
-    /// Parse an IPVS scheduler name.
-    pub fn from_name(s: &str) -> Option<Scheduler> {
-        Scheduler::ALL.into_iter().find(|x| x.as_str() == s)
-    }
-}
+// The IPVS scheduler and protocol are keel-ipvs's (the crate that speaks to the
+// kernel): one type each in the whole workspace.
+pub use keel_ipvs::{Protocol, Scheduler};
 
 /// IPVS forwarding method (`lb_kind` / `lvs_method`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -742,29 +667,6 @@ pub struct Tunnel {
     pub port: u16,
     /// Checksum option.
     pub checksum: TunnelChecksum,
-}
-
-/// Transport protocol of a virtual server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Protocol {
-    /// TCP (default).
-    #[default]
-    Tcp,
-    /// UDP.
-    Udp,
-    /// SCTP.
-    Sctp,
-}
-
-impl Protocol {
-    /// `TCP`, `UDP`, `SCTP`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Tcp => "TCP",
-            Protocol::Udp => "UDP",
-            Protocol::Sctp => "SCTP",
-        }
-    }
 }
 
 /// How a virtual server is addressed.

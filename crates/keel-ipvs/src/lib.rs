@@ -69,8 +69,9 @@ pub use client::{Counters, DEFAULT_BATCH, Ipvs};
 pub use error::{Command, Error, OpError};
 pub use keel_netlink::{self, Errno, Outcome};
 pub use types::{
-    Dest, DestEntry, Family, Forward, Info, Persistence, Protocol, Service, ServiceEntry,
-    ServiceFlags, ServiceKey, Stats, SyncDaemon, SyncState, Timeouts, TunnelFlags, TunnelType,
+    Dest, DestEntry, Family, Forward, Info, Persistence, Protocol, Scheduler, Service,
+    ServiceEntry, ServiceFlags, ServiceKey, Stats, SyncDaemon, SyncState, Timeouts, TunnelFlags,
+    TunnelType,
 };
 pub use wire::{DecodeError, Op};
 

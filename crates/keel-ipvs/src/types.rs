@@ -65,11 +65,105 @@ impl Protocol {
 
 impl fmt::Display for Protocol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Protocol {
+    /// `TCP`, `UDP`, `SCTP` (as keepalived.conf's `protocol` and ipvsadm write it).
+    pub fn as_str(self) -> &'static str {
+        match self {
             Protocol::Tcp => "TCP",
             Protocol::Udp => "UDP",
             Protocol::Sctp => "SCTP",
-        })
+        }
+    }
+}
+
+/// An IPVS scheduler the kernel ships (`ip_vs_NAME` modules); [`Service::scheduler`]
+/// takes its [`Scheduler::as_str`] name (the kernel reports any loaded scheduler by
+/// name, so the wire field stays a string).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Scheduler {
+    /// Round robin.
+    Rr,
+    /// Weighted round robin.
+    Wrr,
+    /// Least connection.
+    Lc,
+    /// Weighted least connection (ipvsadm's and keepalived's default).
+    #[default]
+    Wlc,
+    /// Locality-based least connection.
+    Lblc,
+    /// Locality-based least connection with replication.
+    Lblcr,
+    /// Destination hashing.
+    Dh,
+    /// Source hashing.
+    Sh,
+    /// Shortest expected delay.
+    Sed,
+    /// Never queue.
+    Nq,
+    /// Weighted failover.
+    Fo,
+    /// Weighted overflow.
+    Ovf,
+    /// Maglev hashing.
+    Mh,
+    /// Weighted random twos choice.
+    Twos,
+}
+
+impl Scheduler {
+    /// Every scheduler, in a stable order.
+    pub const ALL: [Scheduler; 14] = [
+        Scheduler::Rr,
+        Scheduler::Wrr,
+        Scheduler::Lc,
+        Scheduler::Wlc,
+        Scheduler::Lblc,
+        Scheduler::Lblcr,
+        Scheduler::Dh,
+        Scheduler::Sh,
+        Scheduler::Sed,
+        Scheduler::Nq,
+        Scheduler::Fo,
+        Scheduler::Ovf,
+        Scheduler::Mh,
+        Scheduler::Twos,
+    ];
+
+    /// The kernel's name (`rr`, `wlc`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheduler::Rr => "rr",
+            Scheduler::Wrr => "wrr",
+            Scheduler::Lc => "lc",
+            Scheduler::Wlc => "wlc",
+            Scheduler::Lblc => "lblc",
+            Scheduler::Lblcr => "lblcr",
+            Scheduler::Dh => "dh",
+            Scheduler::Sh => "sh",
+            Scheduler::Sed => "sed",
+            Scheduler::Nq => "nq",
+            Scheduler::Fo => "fo",
+            Scheduler::Ovf => "ovf",
+            Scheduler::Mh => "mh",
+            Scheduler::Twos => "twos",
+        }
+    }
+
+    /// Parse a kernel scheduler name.
+    pub fn from_name(s: &str) -> Option<Scheduler> {
+        Scheduler::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+impl fmt::Display for Scheduler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -48,6 +48,8 @@ pub struct Options {
     /// What SIGTERM does to masters (`--stop-mode`); `None`: the
     /// configuration's `keel_stop_mode`, else resign.
     pub stop_mode: Option<crate::cli::StopMode>,
+    /// keepalived's halves the director runs (`-P`: no checkers).
+    pub director: crate::director::Roles,
 }
 
 type SockKey = (u32, bool);
@@ -147,6 +149,8 @@ fn in_nets(src: IpAddr, nets: &[(IpAddr, u8)]) -> bool {
 }
 
 struct Daemon {
+    /// The LVS director (virtual servers, sync daemon).
+    director: crate::director::Director,
     opts: Options,
     t0: Instant,
     started: Instant,
@@ -281,6 +285,7 @@ async fn main_loop(opts: Options) -> u8 {
     };
     let now = Instant::now();
     let mut d = Daemon {
+        director: crate::director::Director::new(opts.director, &opts.status_socket),
         opts: opts.clone(),
         t0: now,
         started: now,
@@ -313,7 +318,7 @@ async fn main_loop(opts: Options) -> u8 {
     d.cleanup_stale_vips();
     let p = plan::build(&cfg, &plan::RealHost);
     d.apply_plan(p, false);
-    crate::director::start(&cfg);
+    d.director.start(&cfg);
     // The parsed configuration is not needed any more (reloads read the file).
     drop(cfg);
     sys::trim_heap();
@@ -379,7 +384,7 @@ async fn main_loop(opts: Options) -> u8 {
     }
     crate::notify::stopping();
     d.shutdown().await;
-    crate::director::shutdown().await;
+    d.director.shutdown().await;
     let _ = status::remove_ours(&opts.status_socket);
     info!("Stopped keeld");
     0
@@ -930,7 +935,7 @@ impl Daemon {
         let p = plan::build(&cfg, &plan::RealHost);
         self.reloads += 1;
         self.apply_plan(p, true);
-        crate::director::reload(&cfg);
+        self.director.reload(&cfg);
         drop(cfg);
         sys::trim_heap();
         info!("Reload finished");
@@ -1287,7 +1292,7 @@ impl Daemon {
                 Action::StateChanged { to, .. } => {
                     self.insts[i].since = Instant::now();
                     self.trim_at = Some(self.insts[i].since + TRIM_QUIET);
-                    crate::director::vrrp_state(&self.insts[i].plan.name, to);
+                    self.director.vrrp_state(&self.insts[i].plan.name, to);
                     if to != State::Master {
                         self.insts[i].garp.clear();
                     }
@@ -1686,7 +1691,7 @@ impl Daemon {
                     runs: s.tracker.runs,
                 })
                 .collect(),
-            virtual_servers: crate::director::status(),
+            virtual_servers: self.director.status(),
         }
     }
 

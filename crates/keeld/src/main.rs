@@ -79,7 +79,6 @@ fn main() -> ExitCode {
         facility: cli.log_facility.unwrap_or(3),
     });
     let (checkers, vrrp) = cli.roles();
-    director::set_roles(checkers, vrrp);
     let _pids = match pidfile::PidFiles::create(&cli.pid_files()) {
         Ok(p) => p,
         Err(e) => {
@@ -123,6 +122,7 @@ fn main() -> ExitCode {
         status_socket: cli.status_socket_path(),
         status_access,
         stop_mode: cli.stop_mode,
+        director: director::Roles { checkers, vrrp },
     }))
 }
 

@@ -113,7 +113,7 @@ fn check_only_runs_the_checkers_and_owns_no_vip() {
     // Still checking: the real server stops, it is removed.
     web.take();
     let down = wait(Duration::from_secs(8), || {
-        read().contains("Removing service [192.0.2.12]:tcp:80 to VS [192.0.2.250]:tcp:80")
+        read().contains("Removing service [192.0.2.12]:tcp:80 from VS [192.0.2.250]:tcp:80")
     });
     assert!(down, "{}", read());
     web = Some(listen(&ns));

@@ -100,7 +100,7 @@ fn checks_run_and_keeld_stays_up_without_ipvs() {
         "{l}"
     );
     assert!(
-        l.contains("Removing service [192.0.2.12]:tcp:80 to VS [192.0.2.250]:tcp:80"),
+        l.contains("Removing service [192.0.2.12]:tcp:80 from VS [192.0.2.250]:tcp:80"),
         "{l}"
     );
     assert!(

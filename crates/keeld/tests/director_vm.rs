@@ -331,7 +331,7 @@ fn guide_lvs_dr_cluster() {
     );
     assert!(
         dir1.log()
-            .contains("Removing service [192.0.2.12]:tcp:80 to VS [192.0.2.250]:tcp:80"),
+            .contains("Removing service [192.0.2.12]:tcp:80 from VS [192.0.2.250]:tcp:80"),
         "{}",
         dir1.log()
     );
@@ -651,7 +651,7 @@ fn check_only_programs_a_virtual_server_group() {
     );
     assert!(
         d.log()
-            .contains("Removing service [192.0.2.12]:tcp:80 to VS [web]:0"),
+            .contains("Removing service [192.0.2.12]:tcp:80 from VS [web]:0"),
         "{}",
         d.log()
     );

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 const KEELD: &str = env!("CARGO_BIN_EXE_keeld");
 const CHECK_OK: &str = "TCP connection to [192.0.2.12]:tcp:80 success.";
-const REMOVED: &str = "Removing service [192.0.2.12]:tcp:80 to VS [192.0.2.250]:tcp:80";
+const REMOVED: &str = "Removing service [192.0.2.12]:tcp:80 from VS [192.0.2.250]:tcp:80";
 
 fn wait(within: Duration, f: impl FnMut() -> bool) -> bool {
     keel_testkit::wait_until(within, f).is_some()

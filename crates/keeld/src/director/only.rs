@@ -26,6 +26,11 @@ pub struct Options {
     pub status_access: crate::status::Access,
 }
 
+const ROLES: super::Roles = super::Roles {
+    checkers: true,
+    vrrp: false,
+};
+
 /// Run until SIGTERM/SIGINT; the process exit code.
 pub fn run(opts: Options) -> u8 {
     crate::daemon::on_runtime(main_loop(opts))
@@ -38,6 +43,7 @@ fn load(opts: &Options) -> Option<keel_conf::Config> {
 
 struct State {
     opts: Options,
+    director: super::Director,
     started: Instant,
     reloads: u64,
     reload_failures: u64,
@@ -58,7 +64,7 @@ impl State {
                     timer_late_hist: Vec::new(),
                     instances: Vec::new(),
                     scripts: Vec::new(),
-                    virtual_servers: super::status(),
+                    virtual_servers: self.director.status(),
                 };
                 serde_json::to_string(&s).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
             }
@@ -70,8 +76,8 @@ impl State {
     }
 }
 
-fn dump() {
-    let text = super::render(&super::status());
+fn dump(director: &super::Director) {
+    let text = super::render(&director.status());
     info!(
         "Virtual servers ({}):",
         text.lines().filter(|l| !l.starts_with(' ')).count()
@@ -103,13 +109,15 @@ async fn main_loop(opts: Options) -> u8 {
             opts.status_socket.display()
         );
     }
-    super::start(&cfg);
+    let mut director = super::Director::new(ROLES, &opts.status_socket);
+    director.start(&cfg);
     crate::notify::ready();
     let Some((mut term, mut int, mut hup, mut usr1, mut usr2)) = crate::daemon::signals() else {
         return 2;
     };
     let mut st = State {
         opts: opts.clone(),
+        director,
         started: Instant::now(),
         reloads: 0,
         reload_failures: 0,
@@ -124,7 +132,7 @@ async fn main_loop(opts: Options) -> u8 {
                 match load(&opts) {
                     Some(cfg) => {
                         st.reloads += 1;
-                        super::reload(&cfg);
+                        st.director.reload(&cfg);
                     }
                     None => {
                         st.reload_failures += 1;
@@ -138,15 +146,15 @@ async fn main_loop(opts: Options) -> u8 {
             }
             // keepalived -C dumps its checker data on SIGUSR1: log the virtual servers
             // (SIGUSR2 too; either would otherwise end the process).
-            _ = usr1.recv() => dump(),
-            _ = usr2.recv() => dump(),
+            _ = usr1.recv() => dump(&st.director),
+            _ = usr2.recv() => dump(&st.director),
             Some((req, reply)) = qrx.recv() => {
                 let _ = reply.send(st.answer(&req));
             }
         }
     }
     crate::notify::stopping();
-    super::shutdown().await;
+    st.director.shutdown().await;
     let _ = status::remove_ours(&opts.status_socket);
     info!("Stopped keeld");
     0
