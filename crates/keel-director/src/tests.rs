@@ -873,3 +873,131 @@ fn sync_daemon_without_instance_runs_master_and_backup() {
         vec![Note::StopSyncDaemon(Master), Note::StopSyncDaemon(Backup)]
     );
 }
+
+/// Every line the director logs, against keepalived 2.2.7's format strings
+/// (`check/ipwrapper.c`: "%sing service %s %s VS %s" with Add/Remov/Enabl/Disabl and
+/// to/from/of, "%s sorry server %s to|from VS %s", "Gained quorum %u+%u=%ld <= %ld for
+/// VS %s", "%s %u-%u=%ld > %ld for VS %s"; `check/check_api.c`: "%sctivating
+/// healthchecker for service %s for VS %s", "%sing healthchecker ...").
+#[test]
+fn log_lines_are_keepalived_2_2_7s() {
+    use crate::{CheckerActivity as A, ServerAction as S};
+    let (rs, vs) = ("[192.0.2.12]:tcp:80", "[192.0.2.250]:tcp:80");
+    let server = |action| Note::Server {
+        action,
+        server: rs.into(),
+        virtual_server: vs.into(),
+    };
+    let sorry = |active, inhibit| Note::SorryServer {
+        active,
+        inhibit,
+        server: "[192.0.2.99]:tcp:80".into(),
+        virtual_server: vs.into(),
+    };
+    let checker = |activity| Note::Checker {
+        activity,
+        server: rs.into(),
+        virtual_server: vs.into(),
+    };
+    let quorum = |up, threshold, weight| Note::Quorum {
+        up,
+        quorum: 2,
+        hysteresis: 1,
+        threshold,
+        weight,
+        virtual_server: vs.into(),
+    };
+    let table = [
+        (
+            server(S::Added),
+            "Adding service [192.0.2.12]:tcp:80 to VS [192.0.2.250]:tcp:80",
+        ),
+        (
+            server(S::Removed),
+            "Removing service [192.0.2.12]:tcp:80 from VS [192.0.2.250]:tcp:80",
+        ),
+        (
+            server(S::Enabled),
+            "Enabling service [192.0.2.12]:tcp:80 of VS [192.0.2.250]:tcp:80",
+        ),
+        (
+            server(S::Disabled),
+            "Disabling service [192.0.2.12]:tcp:80 of VS [192.0.2.250]:tcp:80",
+        ),
+        (
+            sorry(true, false),
+            "Adding sorry server [192.0.2.99]:tcp:80 to VS [192.0.2.250]:tcp:80",
+        ),
+        (
+            sorry(true, true),
+            "Enabling sorry server [192.0.2.99]:tcp:80 to VS [192.0.2.250]:tcp:80",
+        ),
+        (
+            sorry(false, false),
+            "Removing sorry server [192.0.2.99]:tcp:80 from VS [192.0.2.250]:tcp:80",
+        ),
+        (
+            sorry(false, true),
+            "Disabling sorry server [192.0.2.99]:tcp:80 from VS [192.0.2.250]:tcp:80",
+        ),
+        (
+            quorum(true, 3, 3),
+            "Gained quorum 2+1=3 <= 3 for VS [192.0.2.250]:tcp:80",
+        ),
+        (
+            quorum(false, 1, 0),
+            "Lost quorum 2-1=1 > 0 for VS [192.0.2.250]:tcp:80",
+        ),
+        (
+            checker(A::Activated),
+            "Activating healthchecker for service [192.0.2.12]:tcp:80 for VS [192.0.2.250]:tcp:80",
+        ),
+        (
+            checker(A::Deactivated),
+            "Deactivating healthchecker for service [192.0.2.12]:tcp:80 for VS [192.0.2.250]:tcp:80",
+        ),
+        (
+            checker(A::Suspended),
+            "Suspending healthchecker for service [192.0.2.12]:tcp:80 for VS [192.0.2.250]:tcp:80",
+        ),
+        (
+            Note::HaSuspendCleared {
+                virtual_server: "[web]:0".into(),
+            },
+            "Virtual server [web]:0: cannot use ha_suspend with fwmarks - clearing ha_suspend",
+        ),
+    ];
+    for (ev, line) in table {
+        assert_eq!(ev.to_string(), line);
+        assert!(!ev.is_action());
+    }
+}
+
+/// The director emits those lines from real transitions (not only their Display):
+/// an inhibited real server is disabled/enabled "of" its VS and stays at weight 0.
+#[test]
+fn inhibited_server_lines_come_from_transitions() {
+    let mut d = Director::new();
+    d.configure(&cfg(
+        "virtual_server 192.0.2.250 80 { real_server 192.0.2.12 80 { inhibit_on_failure\n TCP_CHECK { } }\n real_server 192.0.2.13 80 { TCP_CHECK { } } }",
+    ));
+    let id = d.checks()[0].id;
+    let n = d.check_event(&tr(id, false));
+    assert_eq!(
+        logs(&n)[1],
+        "Disabling service [192.0.2.12]:tcp:80 of VS [192.0.2.250]:tcp:80"
+    );
+    assert_eq!(
+        weights(&d),
+        vec![("192.0.2.12".to_string(), 0), ("192.0.2.13".to_string(), 1)]
+    );
+    let n = d.check_event(&tr(id, true));
+    assert_eq!(
+        logs(&n)[1],
+        "Enabling service [192.0.2.12]:tcp:80 of VS [192.0.2.250]:tcp:80"
+    );
+    // Without inhibit the dead server leaves the table.
+    let id13 = d.checks()[1].id;
+    d.check_event(&tr(id13, false));
+    assert_eq!(weights(&d), vec![("192.0.2.12".to_string(), 1)]);
+}
