@@ -1001,3 +1001,70 @@ fn inhibited_server_lines_come_from_transitions() {
     d.check_event(&tr(id13, false));
     assert_eq!(weights(&d), vec![("192.0.2.12".to_string(), 1)]);
 }
+
+#[test]
+fn sorry_server_inhibit_stays_at_weight_zero_while_the_quorum_holds() {
+    let mut d = Director::new();
+    d.configure(&cfg(&SORRY.replacen(
+        "sorry_server 192.0.2.99 80",
+        "sorry_server 192.0.2.99 80\n sorry_server_inhibit",
+        1,
+    )));
+    let sorry = |d: &Director| {
+        weights(d)
+            .into_iter()
+            .find(|(a, _)| a == "192.0.2.99")
+            .map(|(_, w)| w)
+    };
+    assert_eq!(sorry(&d), Some(0));
+    let ids: Vec<CheckId> = d.checks().iter().map(|c| c.id).collect();
+    for id in &ids {
+        d.check_event(&tr(*id, false));
+    }
+    assert_eq!(sorry(&d), Some(1), "quorum lost: the sorry server serves");
+    assert_eq!(weights(&d).len(), 1);
+    let mut n = Vec::new();
+    for id in &ids {
+        n.extend(d.check_event(&tr(*id, true)));
+    }
+    assert!(logs(&n).contains(
+        &"Disabling sorry server [192.0.2.99]:tcp:80 from VS [192.0.2.250]:tcp:80".to_string()
+    ));
+    assert_eq!(sorry(&d), Some(0));
+}
+
+#[test]
+fn external_health_with_alpha_starts_down_and_follows_verdicts() {
+    use crate::{RealServerSpec, Verdict, VirtualServerSpec};
+    let mut vs = VirtualServerSpec::new(
+        ServiceKey::tcp("192.0.2.250".parse().unwrap(), 80),
+        Forward::Route,
+    )
+    .real_server(RealServerSpec::new("192.0.2.12:80".parse().unwrap()).external());
+    vs.alpha = true;
+    let mut d = Director::new();
+    let n = d.configure(&DirectorSpec::new(vec![vs]));
+    assert!(logs(&n)[0].starts_with("Lost quorum 1-0=1 > 0"), "{n:?}");
+    assert!(weights(&d).is_empty());
+    let up = Verdict::new(
+        "[192.0.2.250]:tcp:80",
+        "192.0.2.12:80".parse().unwrap(),
+        true,
+    );
+    let n = d.verdict(&up);
+    assert_eq!(
+        logs(&n)[1],
+        "Adding service [192.0.2.12]:tcp:80 to VS [192.0.2.250]:tcp:80"
+    );
+    assert_eq!(weights(&d), vec![("192.0.2.12".to_string(), 1)]);
+    assert!(
+        d.verdict(&up).is_empty(),
+        "the same verdict again changes nothing"
+    );
+    let other = Verdict::new(
+        "[192.0.2.251]:tcp:80",
+        "192.0.2.12:80".parse().unwrap(),
+        false,
+    );
+    assert!(d.verdict(&other).is_empty(), "not ours");
+}
