@@ -149,9 +149,9 @@ fn tunnel_options(st: &Stmt, d: &mut Diags, prev: Tunnel) -> Option<Tunnel> {
             }
             "type" => {
                 t.kind = match st.arg(i + 1).unwrap_or("") {
-                    "ipip" => TunnelKind::Ipip,
-                    "gue" => TunnelKind::Gue,
-                    "gre" => TunnelKind::Gre,
+                    "ipip" => TunnelType::Ipip,
+                    "gue" => TunnelType::Gue,
+                    "gre" => TunnelType::Gre,
                     k => {
                         d.error_hint(
                             Code::InvalidValue,
@@ -171,9 +171,9 @@ fn tunnel_options(st: &Stmt, d: &mut Diags, prev: Tunnel) -> Option<Tunnel> {
             }
             "nocsum" | "csum" | "remcsum" => {
                 t.checksum = match w {
-                    "csum" => TunnelChecksum::Csum,
-                    "remcsum" => TunnelChecksum::Remote,
-                    _ => TunnelChecksum::None,
+                    "csum" => TunnelFlags::CSUM,
+                    "remcsum" => TunnelFlags::REMCSUM,
+                    _ => TunnelFlags::NOCSUM,
                 };
                 i += 1;
             }
@@ -188,12 +188,12 @@ fn tunnel_options(st: &Stmt, d: &mut Diags, prev: Tunnel) -> Option<Tunnel> {
     }
     let at = port_at.unwrap_or(st.arg_pos(1));
     let problem = match (t.kind, t.port != 0, t.checksum) {
-        (TunnelKind::Gue, false, _) => Some("a gue tunnel needs 'port P'"),
-        (TunnelKind::Ipip | TunnelKind::Gre, true, _) => Some("only a gue tunnel takes a port"),
-        (TunnelKind::Ipip, _, c) if c != TunnelChecksum::None => {
+        (TunnelType::Gue, false, _) => Some("a gue tunnel needs 'port P'"),
+        (TunnelType::Ipip | TunnelType::Gre, true, _) => Some("only a gue tunnel takes a port"),
+        (TunnelType::Ipip, _, c) if c != TunnelFlags::NOCSUM => {
             Some("ipip tunnels have no checksum option")
         }
-        (TunnelKind::Gre, _, TunnelChecksum::Remote) => {
+        (TunnelType::Gre, _, TunnelFlags::REMCSUM) => {
             Some("gre tunnels have no remote checksum option")
         }
         _ => None,

@@ -619,54 +619,19 @@ impl ForwardMethod {
     }
 }
 
-/// Encapsulation of the TUN forwarding method (`lvs_method TUN type ...`, keepalived
-/// 2.2.7 with IPVS tunnel types; default IP-in-IP).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[non_exhaustive]
-pub enum TunnelKind {
-    /// `ipip` (the default).
-    #[default]
-    Ipip,
-    /// `gue`: generic UDP encapsulation, to [`Tunnel::port`].
-    Gue,
-    /// `gre`.
-    Gre,
-}
-
-impl TunnelKind {
-    /// `ipip`, `gue`, `gre`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TunnelKind::Ipip => "ipip",
-            TunnelKind::Gue => "gue",
-            TunnelKind::Gre => "gre",
-        }
-    }
-}
-
-/// Tunnel checksum option (`nocsum` default, `csum`, `remcsum`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[non_exhaustive]
-pub enum TunnelChecksum {
-    /// `nocsum` (the default).
-    #[default]
-    None,
-    /// `csum`.
-    Csum,
-    /// `remcsum` (GUE only).
-    Remote,
-}
+// The tunnel's encapsulation and checksum options are keel-ipvs's types.
+pub use keel_ipvs::{TunnelFlags, TunnelType};
 
 /// The tunnel options of `lvs_method TUN type KIND [port P] [nocsum|csum|remcsum]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub struct Tunnel {
     /// Encapsulation.
-    pub kind: TunnelKind,
+    pub kind: TunnelType,
     /// GUE destination port (0 for ipip and gre).
     pub port: u16,
     /// Checksum option.
-    pub checksum: TunnelChecksum,
+    pub checksum: TunnelFlags,
 }
 
 /// How a virtual server is addressed.

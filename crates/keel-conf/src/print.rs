@@ -499,10 +499,10 @@ fn virtual_server(p: &mut P, vs: &VirtualServer) {
         if t.port != 0 {
             let _ = write!(kind, " port {}", t.port);
         }
-        match t.checksum {
-            TunnelChecksum::None => {}
-            TunnelChecksum::Csum => kind.push_str(" csum"),
-            TunnelChecksum::Remote => kind.push_str(" remcsum"),
+        if t.checksum == TunnelFlags::CSUM {
+            kind.push_str(" csum");
+        } else if t.checksum == TunnelFlags::REMCSUM {
+            kind.push_str(" remcsum");
         }
     }
     p.line(&kind);

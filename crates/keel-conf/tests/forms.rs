@@ -196,7 +196,7 @@ fn protocol_without_case() {
 fn tunnel_types() {
     let l = load("vs-tunnel-types.conf");
     assert!(l.diagnostics.is_empty(), "{:?}", l.diagnostics);
-    let t: Vec<(ForwardMethod, TunnelKind, u16, TunnelChecksum)> = l
+    let t: Vec<(ForwardMethod, TunnelType, u16, TunnelFlags)> = l
         .config
         .virtual_servers
         .iter()
@@ -207,17 +207,12 @@ fn tunnel_types() {
         vec![
             (
                 ForwardMethod::Tun,
-                TunnelKind::Gue,
+                TunnelType::Gue,
                 6080,
-                TunnelChecksum::None
+                TunnelFlags::NOCSUM
             ),
-            (ForwardMethod::Tun, TunnelKind::Gre, 0, TunnelChecksum::Csum),
-            (
-                ForwardMethod::Tun,
-                TunnelKind::Ipip,
-                0,
-                TunnelChecksum::None
-            ),
+            (ForwardMethod::Tun, TunnelType::Gre, 0, TunnelFlags::CSUM),
+            (ForwardMethod::Tun, TunnelType::Ipip, 0, TunnelFlags::NOCSUM),
         ]
     );
     // keepalived: "gue tunnels require port, otherwise cannot have port."

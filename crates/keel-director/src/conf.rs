@@ -19,9 +19,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use keel_check::RealServerCheck;
 use keel_conf::model as conf;
-use keel_ipvs::{
-    Family, Forward, Persistence, ServiceKey, SyncDaemon, SyncState, TunnelFlags, TunnelType,
-};
+use keel_ipvs::{Family, Forward, Persistence, ServiceKey, SyncDaemon, SyncState};
 
 use crate::spec::{
     DirectorSpec, RealServerSpec, Script, SyncDaemonSpec, VirtualServerSpec, check_proto,
@@ -242,24 +240,17 @@ fn convert(
     })
 }
 
-/// `lb_kind` with its tunnel options. keel-conf models the grammar (`NAT`, `DR`, `TUN
-/// type gue port P csum`); keel-ipvs's [`Forward`] is what the kernel takes.
+/// `lb_kind` with its tunnel options (keel-ipvs's types). keel-conf models the
+/// grammar's three words (`NAT`, `DR`, `TUN`); keel-ipvs's [`Forward`] is what the
+/// kernel takes (with `Local` and `Bypass`, which keepalived.conf cannot write).
 fn forward(vs: &conf::VirtualServer) -> Forward {
     match vs.lb_kind {
         conf::ForwardMethod::Nat => Forward::Masq,
         conf::ForwardMethod::Dr => Forward::Route,
         conf::ForwardMethod::Tun => Forward::Tunnel {
-            kind: match vs.tunnel.kind {
-                conf::TunnelKind::Gue => TunnelType::Gue,
-                conf::TunnelKind::Gre => TunnelType::Gre,
-                _ => TunnelType::Ipip,
-            },
+            kind: vs.tunnel.kind,
             port: vs.tunnel.port,
-            flags: match vs.tunnel.checksum {
-                conf::TunnelChecksum::Csum => TunnelFlags::CSUM,
-                conf::TunnelChecksum::Remote => TunnelFlags::REMCSUM,
-                _ => TunnelFlags::NOCSUM,
-            },
+            flags: vs.tunnel.checksum,
         },
     }
 }

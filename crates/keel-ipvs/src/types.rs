@@ -355,14 +355,26 @@ impl Service {
 }
 
 /// Tunnel encapsulation of the TUN forwarding method (`u8` on the wire).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub enum TunnelType {
-    /// IP-in-IP (0).
+    /// IP-in-IP (0; the default, as ipvsadm's).
+    #[default]
     Ipip,
     /// Generic UDP encapsulation (1), needs a port.
     Gue,
     /// GRE (2).
     Gre,
+}
+
+impl TunnelType {
+    /// `ipip`, `gue`, `gre` (ipvsadm's and keepalived's words).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TunnelType::Ipip => "ipip",
+            TunnelType::Gue => "gue",
+            TunnelType::Gre => "gre",
+        }
+    }
 }
 
 /// Tunnel checksum options (host-order `u16` on the wire).
