@@ -1,15 +1,20 @@
 //! An in-memory [`VipControl`] for tests of code that drives VIPs.
 
-use crate::{Errno, Error, Op, Outcome, Vip, VipControl};
+use crate::{Errno, Error, Link, Op, Outcome, Vip, VipControl, VirtualRoute, Vmac};
 
 /// In-memory [`VipControl`]: behaves like the kernel for identity
-/// (interface, address, prefix) and idempotency, validates VIPs the same
-/// way, and records every call.
+/// (interface, address, prefix) and idempotency, validates VIPs and routes
+/// the same way, and records every call. VMACs become fake links numbered
+/// from 1000.
 #[derive(Debug, Default, Clone)]
 pub struct FakeVips {
     addrs: Vec<(Vip, bool)>,
     /// Every successful change, in order: `(true, vip)` = added, `(false, vip)` = deleted.
     pub journal: Vec<(bool, Vip)>,
+    /// Routes present, in the order they were added.
+    pub routes: Vec<VirtualRoute>,
+    /// VMAC interfaces present.
+    pub vmacs: Vec<(Vmac, Link)>,
     fail_next: Option<Errno>,
 }
 
@@ -82,6 +87,57 @@ impl VipControl for FakeVips {
             .map(|(v, _)| v.clone())
             .collect())
     }
+
+    fn add_route(&mut self, route: &VirtualRoute) -> Result<Outcome, Error> {
+        route.validate()?;
+        self.injected(Op::AddRoute)?;
+        if self.routes.contains(route) {
+            return Ok(Outcome::AlreadyPresent);
+        }
+        self.routes.push(route.clone());
+        Ok(Outcome::Done)
+    }
+
+    fn del_route(&mut self, route: &VirtualRoute) -> Result<Outcome, Error> {
+        route.validate()?;
+        self.injected(Op::DeleteRoute)?;
+        match self.routes.iter().position(|r| r == route) {
+            Some(i) => {
+                self.routes.remove(i);
+                Ok(Outcome::Done)
+            }
+            None => Ok(Outcome::AlreadyAbsent),
+        }
+    }
+
+    fn add_vmac(&mut self, vmac: &Vmac) -> Result<(Outcome, Link), Error> {
+        if let Some((_, l)) = self.vmacs.iter().find(|(v, _)| v.name == vmac.name) {
+            return Ok((Outcome::AlreadyPresent, l.clone()));
+        }
+        let index = 1000 + u32::try_from(self.vmacs.len()).unwrap_or(0);
+        let link = Link {
+            index,
+            name: vmac.name.clone(),
+            mac: Some(vmac.mac()),
+            up: true,
+            running: true,
+            mtu: 1500,
+            kind: Some("macvlan".into()),
+            parent: Some(vmac.parent),
+        };
+        self.vmacs.push((vmac.clone(), link.clone()));
+        Ok((Outcome::Done, link))
+    }
+
+    fn del_vmac(&mut self, index: u32) -> Result<Outcome, Error> {
+        match self.vmacs.iter().position(|(_, l)| l.index == index) {
+            Some(i) => {
+                self.vmacs.remove(i);
+                Ok(Outcome::Done)
+            }
+            None => Ok(Outcome::AlreadyAbsent),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -119,5 +175,24 @@ mod tests {
             f.add(&a.clone().with_prefix(40)),
             Err(Error::Invalid(InvalidVip::PrefixTooLong { .. }))
         ));
+    }
+
+    #[test]
+    fn fake_routes_and_vmacs() {
+        let mut f = FakeVips::new();
+        let mut r = VirtualRoute::new("203.0.113.0".parse().unwrap(), 24);
+        r.ifindex = Some(2);
+        assert_eq!(f.add_route(&r).unwrap(), Outcome::Done);
+        assert_eq!(f.add_route(&r).unwrap(), Outcome::AlreadyPresent);
+        assert_eq!(f.routes, vec![r.clone()]);
+        assert_eq!(f.del_route(&r).unwrap(), Outcome::Done);
+        assert_eq!(f.del_route(&r).unwrap(), Outcome::AlreadyAbsent);
+        let v = Vmac::new(2, 51, false);
+        let (o, l) = f.add_vmac(&v).unwrap();
+        assert_eq!(o, Outcome::Done);
+        assert_eq!(l.mac, Some([0, 0, 0x5e, 0, 1, 51]));
+        assert_eq!(f.add_vmac(&v).unwrap().0, Outcome::AlreadyPresent);
+        assert_eq!(f.del_vmac(l.index).unwrap(), Outcome::Done);
+        assert_eq!(f.del_vmac(l.index).unwrap(), Outcome::AlreadyAbsent);
     }
 }

@@ -316,6 +316,16 @@ pub trait VipControl {
     fn del_many(&mut self, vips: &[Vip]) -> Result<Vec<Result<Outcome, Error>>, Error> {
         Ok(vips.iter().map(|v| self.del(v)).collect())
     }
+    /// Add a virtual route (`virtual_routes`). An identical route already
+    /// there is [`Outcome::AlreadyPresent`].
+    fn add_route(&mut self, route: &VirtualRoute) -> Result<Outcome, Error>;
+    /// Delete a virtual route this implementation added. A missing route is
+    /// [`Outcome::AlreadyAbsent`].
+    fn del_route(&mut self, route: &VirtualRoute) -> Result<Outcome, Error>;
+    /// Create the macvlan of `vmac` (`use_vmac`) and return the interface.
+    fn add_vmac(&mut self, vmac: &Vmac) -> Result<(Outcome, Link), Error>;
+    /// Delete the VMAC interface with this index.
+    fn del_vmac(&mut self, index: u32) -> Result<Outcome, Error>;
 }
 
 /// An interface.

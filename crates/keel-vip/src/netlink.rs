@@ -246,6 +246,22 @@ impl VipControl for Netlink {
             .map(|(v, _)| v)
             .collect())
     }
+
+    fn add_route(&mut self, route: &crate::VirtualRoute) -> Result<Outcome, Error> {
+        Netlink::add_route(self, route)
+    }
+
+    fn del_route(&mut self, route: &crate::VirtualRoute) -> Result<Outcome, Error> {
+        Netlink::del_route(self, route)
+    }
+
+    fn add_vmac(&mut self, vmac: &crate::Vmac) -> Result<(Outcome, Link), Error> {
+        Netlink::add_vmac(self, vmac)
+    }
+
+    fn del_vmac(&mut self, index: u32) -> Result<Outcome, Error> {
+        Netlink::del_vmac(self, index)
+    }
 }
 
 /// Look up an interface by name in the current network namespace.

@@ -13,10 +13,9 @@ mod files;
 mod log;
 mod notify;
 mod pidfile;
-mod plan;
-mod script;
 mod status;
-mod sys;
+
+use keel_node::script;
 
 use clap::Parser;
 use cli::{Cli, Cmd};

@@ -41,9 +41,7 @@ pub struct Status {
 }
 
 /// Upper bounds (µs) of the timer lateness histogram's buckets.
-pub const LATE_BOUNDS_US: [u64; 9] = [
-    100, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000,
-];
+pub use keel_node::LATE_BOUNDS_US;
 
 /// One bucket of the timer lateness histogram.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

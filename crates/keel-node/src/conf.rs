@@ -1,137 +1,19 @@
-//! From keel-conf's model to what the runtime drives: one [`Plan`] per
-//! vrrp_instance (the keel-election config, the VIPs as keel-vip values, the
-//! tracked objects, notify scripts) and one [`ScriptPlan`] per vrrp_script.
+//! From keel-conf's model to what the node runs (feature `conf`): one
+//! [`InstanceSpec`] per vrrp_instance (the keel-election config, the VIPs as
+//! keel-vip values, the tracked objects, notify scripts) and one
+//! [`ScriptSpec`] per vrrp_script.
 use crate::script::Users;
+use crate::spec::{
+    InstanceSpec, NodeSpec, Notifies, NotifyScript, SCRIPT_TRACK_BASE, ScriptSpec, TrackedIf,
+    TrackedScript,
+};
 use crate::sys;
 use keel_conf as conf;
 use keel_election::{AuthConfig, InitialState, InstanceConfig, Track, TrackId, Version};
-use keel_script::{Line, User};
+use keel_script::Line;
 use keel_vip::Vip;
 use std::net::IpAddr;
 use std::time::Duration;
-
-/// Track ids of scripts start here (interfaces use their ifindex).
-pub const SCRIPT_TRACK_BASE: u32 = 1 << 24;
-
-/// A notify script.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NotifyScript {
-    /// Parsed command line.
-    pub cmd: Line,
-    /// The line as written (for logs and the security check).
-    pub line: String,
-    /// User to run as (`None`: as keeld).
-    pub run_as: Option<User>,
-}
-
-/// Notify scripts of one instance. Boxed: most instances have none, and an
-/// unboxed `NotifyScript` is 72 bytes per slot in each of 5,000 instances.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Notifies {
-    /// `notify` (gets `INSTANCE name STATE prio`).
-    pub generic: Option<Box<NotifyScript>>,
-    /// `notify_master`.
-    pub master: Option<Box<NotifyScript>>,
-    /// `notify_backup`.
-    pub backup: Option<Box<NotifyScript>>,
-    /// `notify_fault`.
-    pub fault: Option<Box<NotifyScript>>,
-    /// `notify_stop`.
-    pub stop: Option<Box<NotifyScript>>,
-}
-
-/// A tracked interface.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrackedIf {
-    /// Election track id.
-    pub id: TrackId,
-    /// Interface index.
-    pub ifindex: u32,
-    /// Name.
-    pub name: String,
-    /// `reverse`: up counts as down.
-    pub reverse: bool,
-}
-
-/// A tracked script (by vrrp_script name).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrackedScript {
-    /// Election track id.
-    pub id: TrackId,
-    /// vrrp_script name.
-    pub script: String,
-    /// `reverse`.
-    pub reverse: bool,
-}
-
-/// One vrrp_instance ready to run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Plan {
-    /// Instance name.
-    pub name: String,
-    /// Interface name.
-    pub ifname: String,
-    /// Interface index.
-    pub ifindex: u32,
-    /// IPv6 instance.
-    pub v6: bool,
-    /// The state machine's configuration.
-    pub election: InstanceConfig,
-    /// VIPs with their interfaces.
-    pub vips: Vec<(Vip, String)>,
-    /// Tracked interfaces.
-    pub track_ifs: Vec<TrackedIf>,
-    /// Tracked scripts.
-    pub track_scripts: Vec<TrackedScript>,
-    /// Notify scripts.
-    pub notify: Notifies,
-    /// `vrrp_sync_group` this instance belongs to: (name, members).
-    pub sync_group: Option<(String, Vec<String>)>,
-    /// `virtual_routes`, added after the VIPs on becoming master.
-    pub routes: Vec<keel_vip::VirtualRoute>,
-}
-
-/// One vrrp_script ready to run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScriptPlan {
-    /// Name.
-    pub name: String,
-    /// The line.
-    pub line: String,
-    /// Parsed.
-    pub cmd: Line,
-    /// Period.
-    pub interval: Duration,
-    /// Timeout per run.
-    pub timeout: Duration,
-    /// rise.
-    pub rise: u32,
-    /// fall.
-    pub fall: u32,
-    /// init_fail.
-    pub init_fail: bool,
-    /// User (`None`: as keeld).
-    pub run_as: Option<User>,
-    /// Refused by enable_script_security: never run.
-    pub disabled: bool,
-}
-
-/// Everything the runtime needs from a configuration.
-#[derive(Debug, Clone, Default)]
-pub struct DaemonPlan {
-    /// Instances that can run.
-    pub instances: Vec<Plan>,
-    /// Scripts.
-    pub scripts: Vec<ScriptPlan>,
-    /// `enable_script_security`.
-    pub script_security: bool,
-    /// `keel_stop_mode` (`--stop-mode` overrides it).
-    pub stop_mode: Option<crate::cli::StopMode>,
-    /// Problems that keep an instance or script from running (logged).
-    pub problems: Vec<String>,
-    /// Non-fatal notes (logged).
-    pub notes: Vec<String>,
-}
 
 fn cs(d: Duration) -> u16 {
     u16::try_from(d.as_millis().div_ceil(10)).unwrap_or(u16::MAX)
@@ -206,7 +88,7 @@ fn has_notify(vi: &conf::VrrpInstance) -> bool {
 }
 
 /// Build the plan of a configuration on `host`.
-pub fn build(cfg: &conf::Config, host: &dyn Host) -> DaemonPlan {
+pub fn build(cfg: &conf::Config, host: &dyn Host) -> NodeSpec {
     // One address lookup per interface, not per instance: getifaddrs dumps
     // every link and address, and 5,000 instances spent ~1 s of startup there.
     let cached = CachedHost {
@@ -214,10 +96,9 @@ pub fn build(cfg: &conf::Config, host: &dyn Host) -> DaemonPlan {
         addrs: std::cell::RefCell::default(),
     };
     let host: &dyn Host = &cached;
-    let mut out = DaemonPlan {
+    let mut out = NodeSpec {
         script_security: cfg.global.enable_script_security,
-        stop_mode: cfg.global.keel_stop_mode,
-        ..DaemonPlan::default()
+        ..NodeSpec::default()
     };
     let users = Users::new(cfg);
     if let Some(w) = users.warning()
@@ -238,7 +119,7 @@ pub fn build(cfg: &conf::Config, host: &dyn Host) -> DaemonPlan {
                 (None, true)
             }
         };
-        out.scripts.push(ScriptPlan {
+        out.scripts.push(ScriptSpec {
             name: s.name.clone(),
             line: s.script.clone(),
             cmd,
@@ -312,9 +193,9 @@ fn instance(
     vi: &conf::VrrpInstance,
     cfg: &conf::Config,
     host: &dyn Host,
-    scripts: &[ScriptPlan],
+    scripts: &[ScriptSpec],
     users: &Users,
-) -> Result<(Plan, Vec<String>), String> {
+) -> Result<(InstanceSpec, Vec<String>), String> {
     let g = &cfg.global;
     let mut notes = Vec::new();
     let ifname = vi
@@ -512,7 +393,7 @@ fn instance(
         stop: notify_script(n.stop.as_ref(), users, &mut notes),
     };
     Ok((
-        Plan {
+        InstanceSpec {
             name: vi.name.clone(),
             ifname,
             ifindex,

@@ -2,21 +2,26 @@
 //! `enable_script_security` and the environment are keel-script's
 //! ([`keel_script::run`], [`keel_script::check`]), shared with MISC_CHECK.
 //!
-//! * [`Users`]: keepalived's rules for who a script runs as: its own `user`,
+//! * `Users` (feature `conf`): keepalived's rules for who a script runs as: its own `user`,
 //!   else `script_user`, else `keepalived_script` when it exists, else root
 //!   (with keepalived's warning), and under `enable_script_security` no falling
 //!   back to root. A user or group that does not exist is a configuration error
-//!   ([`user_diagnostics`]), under `-t`, at start and on reload.
+//!   (`user_diagnostics`), under `-t`, at start and on reload.
 //! * [`Tracker`]: rise/fall/init_fail bookkeeping of a vrrp_script.
+#[cfg(feature = "conf")]
 use keel_conf as conf;
+#[cfg(feature = "conf")]
 use keel_script::{DefaultUser, User, UserError};
+pub use keel_script::{Line, Outcome};
 
+#[cfg(feature = "conf")]
 /// Who scripts run as, for one configuration.
 #[derive(Debug, Clone)]
 pub struct Users {
     default: Result<DefaultUser, UserError>,
 }
 
+#[cfg(feature = "conf")]
 impl Users {
     /// Resolve the default user of `cfg`.
     pub fn new(cfg: &conf::Config) -> Users {
@@ -48,6 +53,7 @@ impl Users {
     }
 }
 
+#[cfg(feature = "conf")]
 /// Every script of a configuration with its position and own user.
 fn scripts(cfg: &conf::Config) -> Vec<(&conf::Span, Option<&conf::ScriptUser>, String)> {
     let mut out = Vec::new();
@@ -97,6 +103,7 @@ fn scripts(cfg: &conf::Config) -> Vec<(&conf::Span, Option<&conf::ScriptUser>, S
     out
 }
 
+#[cfg(feature = "conf")]
 fn error(span: &conf::Span, message: String, hint: &str) -> conf::Diagnostic {
     conf::Diagnostic {
         severity: conf::Severity::Error,
@@ -111,6 +118,7 @@ fn error(span: &conf::Span, message: String, hint: &str) -> conf::Diagnostic {
     }
 }
 
+#[cfg(feature = "conf")]
 /// Configuration errors for script users and groups that do not exist (issue 17:
 /// an unknown `user` used to run the script as root, silently). keepalived
 /// removes such scripts; keel refuses the configuration, so `keeld -t` says so
@@ -221,12 +229,14 @@ mod tests {
         assert_eq!(t.feed(true), Some(true));
     }
 
+    #[cfg(feature = "conf")]
     fn load(text: &str) -> conf::Config {
         let l = conf::load_str("k.conf", text, &conf::LoadOptions::default());
         assert!(!l.has_errors(), "{:?}", l.diagnostics);
         l.config
     }
 
+    #[cfg(feature = "conf")]
     /// Issue 17 item 4: an unknown `user` / `script_user` ran the script as
     /// root, silently.
     #[test]
@@ -268,6 +278,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "conf")]
     fn default_user_is_keepalived_script_then_root() {
         let have = User::lookup(keel_script::DEFAULT_USER, None).is_ok();
         let cfg = load("vrrp_script chk {\n  script /bin/true\n}\n");

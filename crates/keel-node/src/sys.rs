@@ -295,6 +295,7 @@ pub fn parse_ipv4(pkt: &[u8]) -> io::Result<(std::ops::Range<usize>, RxMeta)> {
 }
 
 /// Register an owned socket with tokio's reactor.
+#[cfg(feature = "tokio")]
 pub fn async_fd<T: AsRawFd>(t: T) -> io::Result<tokio::io::unix::AsyncFd<T>> {
     // SAFETY: `t` owns its file descriptor (VrrpSocket wraps a socket2::Socket;
     // keel-vip's LinkWatcher its netlink socket) and never replaces or closes it while the AsyncFd
