@@ -14,6 +14,7 @@ mod deps;
 mod dist;
 mod docs;
 mod fuzz;
+mod man;
 mod test;
 mod util;
 mod vm;
@@ -40,7 +41,7 @@ enum Cmd {
     Docs(docs::DocsArgs),
     /// Seeded fault injection, soak and hostile-input flood against keeld (root).
     Chaos(chaos::ChaosArgs),
-    /// Man page, shell completions and systemd unit for keeld (target/dist).
+    /// keeld's .deb: man pages, completions, unit, stripped binary (--check: install test).
     Dist(dist::DistArgs),
     /// Run benchmarks (`cargo xtask bench NAME`).
     Bench(bench::BenchArgs),

@@ -24,7 +24,10 @@ pub fn run_tiers(a: &TestArgs) -> Result<()> {
         ]))?;
     }
     crate::docs::main(crate::docs::DocsArgs { check: true })?;
-    crate::dist::main(crate::dist::DistArgs { out: None })?;
+    crate::dist::main(crate::dist::DistArgs {
+        check: true,
+        ..Default::default()
+    })?;
     step("rustdoc of every crate, warnings denied");
     run(cargo().env("RUSTDOCFLAGS", "-D warnings").args([
         "doc",
