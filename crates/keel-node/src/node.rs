@@ -245,6 +245,8 @@ pub struct Node {
     dirty: Vec<usize>,
     /// When to give freed memory back: [`TRIM_QUIET`] after the last state change.
     trim_at: Option<Instant>,
+    /// `trim_at` passed in a timeout: [`Node::take_trim`] says so once.
+    trim_due: bool,
     events: VecDeque<Event>,
     runs: VecDeque<Run>,
     tx: VecDeque<Transmit>,
@@ -287,6 +289,7 @@ impl Node {
             heap: BinaryHeap::new(),
             dirty: Vec::new(),
             trim_at: None,
+            trim_due: false,
             events: VecDeque::new(),
             runs: VecDeque::new(),
             tx: VecDeque::new(),
@@ -401,9 +404,9 @@ impl Node {
     pub fn take_trim(&mut self, now: Instant) -> bool {
         if self.trim_at.is_some_and(|t| t <= now) {
             self.trim_at = None;
-            return true;
+            self.trim_due = true;
         }
-        false
+        std::mem::take(&mut self.trim_due)
     }
 
     // --------------------------------------------------------------- inputs
@@ -566,6 +569,12 @@ impl Node {
     /// of adverts follows.
     fn timers(&mut self, now: Instant) {
         let ne = self.to_e(now);
+        // The trim deadline is consumed here, so a caller looping on
+        // `poll_timeout` + `Input::Timeout` never sees it again.
+        if self.trim_at.is_some_and(|t| t <= now) {
+            self.trim_at = None;
+            self.trim_due = true;
+        }
         self.flush_wakes();
         while let Some(&Reverse((t, i))) = self.heap.peek() {
             if t > now {
