@@ -324,6 +324,16 @@ fn ping_case(tag: &str, dgram: bool, v6: bool) {
         (format!("{SRV}:0").parse().unwrap(), "[192.0.2.2]:tcp:0")
     };
     let label = label.to_owned();
+    // The path must carry a ping before the checker starts: on a loaded
+    // machine a fresh veth's first neighbour exchange can outlast the
+    // checker's 1 s timeout, and the first verdict would be a failure the
+    // network, not the checker, caused.
+    let dst = target.ip().to_string();
+    let ready = (0..20).any(|_| chk.run(&["ping", "-c1", "-W1", &dst]).status.success());
+    assert!(
+        ready,
+        "{dst} does not answer ping from the checker's namespace"
+    );
     run_in(&chk, move || async move {
         let mut c = check(CheckSpec::Ping { conn: conn() }, target);
         c.proto = Proto::Tcp;
