@@ -157,10 +157,11 @@ fn crash_then_restart_cleans_up() {
     lab.start(0, Daemon::Keeld);
     let gone = lab.wait(Duration::from_secs(2), |l| !l.holds_vip(0));
     lab.check(gone.is_some(), "restarted keeld must remove the stale VIP");
-    lab.check(
-        lab.log(0).contains("Removed stale VIP 192.0.2.250/32"),
-        "cleanup logged",
-    );
+    // The line is written after the address is gone: wait for it too.
+    let logged = lab.wait(Duration::from_secs(2), |l| {
+        l.log(0).contains("Removed stale VIP 192.0.2.250/32")
+    });
+    lab.check(logged.is_some(), "cleanup logged");
     let back = lab.wait(Duration::from_secs(8), |l| {
         l.holds_vip(0) && !l.holds_vip(1)
     });
