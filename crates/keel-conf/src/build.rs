@@ -135,9 +135,10 @@ fn port(st: &Stmt, d: &mut Diags, i: usize) -> Option<u16> {
 
 /// The words after `lb_kind METHOD` (keepalived's svr_forwarding_handler): `type ipip|gue|gre`,
 /// `port P` (GUE only, required for it), `nocsum|csum|remcsum`. None (with a diagnostic)
-/// when they are wrong; keepalived then keeps the previous tunnel settings.
-fn tunnel_options(st: &Stmt, d: &mut Diags, prev: Tunnel) -> Option<Tunnel> {
-    let mut t = Tunnel::default();
+/// when they are wrong; keepalived then keeps the previous tunnel settings. Read for any
+/// method, as keepalived does (their diagnostics), and kept with TUN only.
+fn tunnel_options(st: &Stmt, d: &mut Diags, prev: Forward) -> Option<Forward> {
+    let (mut kind, mut tport, mut checksum) = (TunnelType::Ipip, 0, TunnelFlags::NOCSUM);
     let mut port_at = None;
     let mut i = 1;
     while i < st.nargs() {
@@ -148,7 +149,7 @@ fn tunnel_options(st: &Stmt, d: &mut Diags, prev: Tunnel) -> Option<Tunnel> {
                 return None;
             }
             "type" => {
-                t.kind = match st.arg(i + 1).unwrap_or("") {
+                kind = match st.arg(i + 1).unwrap_or("") {
                     "ipip" => TunnelType::Ipip,
                     "gue" => TunnelType::Gue,
                     "gre" => TunnelType::Gre,
@@ -165,12 +166,12 @@ fn tunnel_options(st: &Stmt, d: &mut Diags, prev: Tunnel) -> Option<Tunnel> {
                 i += 2;
             }
             "port" => {
-                t.port = num(st, d, i + 1, 1, 65535)? as u16;
+                tport = num(st, d, i + 1, 1, 65535)? as u16;
                 port_at = Some(st.arg_pos(i));
                 i += 2;
             }
             "nocsum" | "csum" | "remcsum" => {
-                t.checksum = match w {
+                checksum = match w {
                     "csum" => TunnelFlags::CSUM,
                     "remcsum" => TunnelFlags::REMCSUM,
                     _ => TunnelFlags::NOCSUM,
@@ -187,7 +188,7 @@ fn tunnel_options(st: &Stmt, d: &mut Diags, prev: Tunnel) -> Option<Tunnel> {
         return Some(prev);
     }
     let at = port_at.unwrap_or(st.arg_pos(1));
-    let problem = match (t.kind, t.port != 0, t.checksum) {
+    let problem = match (kind, tport != 0, checksum) {
         (TunnelType::Gue, false, _) => Some("a gue tunnel needs 'port P'"),
         (TunnelType::Ipip | TunnelType::Gre, true, _) => Some("only a gue tunnel takes a port"),
         (TunnelType::Ipip, _, c) if c != TunnelFlags::NOCSUM => {
@@ -202,7 +203,11 @@ fn tunnel_options(st: &Stmt, d: &mut Diags, prev: Tunnel) -> Option<Tunnel> {
         d.error(Code::InvalidValue, at, p);
         return None;
     }
-    Some(t)
+    Some(Forward::Tunnel {
+        kind,
+        port: tport,
+        flags: checksum,
+    })
 }
 
 /// `persistence_granularity`: a netmask for IPv4, a prefix length (1..128) for IPv6
@@ -1727,6 +1732,8 @@ impl<'r, 'a> Builder<'r, 'a> {
             ..Default::default()
         };
         let mut rs_heads = Vec::new();
+        // The tunnel settings of the last `lb_kind` (kept across methods, as keepalived).
+        let mut tunnel = Forward::TUNNEL;
         while let Some(name) = self.next_in(Block::VirtualServer, head) {
             if name == "real_server" {
                 let p = self.r.stmt.pos(0);
@@ -1777,10 +1784,14 @@ impl<'r, 'a> Builder<'r, 'a> {
                     }
                 }
                 "lb_kind" => {
+                    // keepalived keeps the tunnel settings across methods.
+                    if matches!(vs.lb_kind, Forward::Tunnel { .. }) {
+                        tunnel = vs.lb_kind;
+                    }
                     match st.arg(0).unwrap_or("") {
-                        "NAT" => vs.lb_kind = ForwardMethod::Nat,
-                        "DR" => vs.lb_kind = ForwardMethod::Dr,
-                        "TUN" => vs.lb_kind = ForwardMethod::Tun,
+                        "NAT" => vs.lb_kind = Forward::Masq,
+                        "DR" => vs.lb_kind = Forward::Route,
+                        "TUN" => vs.lb_kind = tunnel,
                         s => {
                             d.push(
                                 Severity::Error,
@@ -1793,8 +1804,11 @@ impl<'r, 'a> Builder<'r, 'a> {
                             continue;
                         }
                     }
-                    if let Some(t) = tunnel_options(st, d, vs.tunnel) {
-                        vs.tunnel = t;
+                    if let Some(t) = tunnel_options(st, d, tunnel) {
+                        tunnel = t;
+                        if matches!(vs.lb_kind, Forward::Tunnel { .. }) {
+                            vs.lb_kind = t;
+                        }
                     }
                 }
                 "persistence_timeout" => {

@@ -539,7 +539,7 @@ pub(crate) fn check(cfg: &mut Config, side: &Side, d: &mut Diags, check_env: boo
             }
             if let VsAddr::Ip { addr, .. } = vs.addr
                 && addr.is_ipv4() != rs.addr.is_ipv4()
-                && vs.lb_kind != ForwardMethod::Tun
+                && !matches!(vs.lb_kind, Forward::Tunnel { .. })
             {
                 let at = side
                     .rs_heads

@@ -280,15 +280,9 @@ impl Default for GlobalDefs {
     }
 }
 
-/// Initial state of a VRRP instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum InitialState {
-    /// `state BACKUP` (default).
-    #[default]
-    Backup,
-    /// `state MASTER`.
-    Master,
-}
+// The VRRP instance's `state MASTER|BACKUP` hint is keel-election's type (the
+// crate that runs the instance): one type in the whole workspace.
+pub use keel_election::InitialState;
 
 /// VRRPv2 authentication type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -311,23 +305,9 @@ pub struct Authentication {
     pub span: Span,
 }
 
-/// Address scope of a virtual address or route.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
-pub enum Scope {
-    /// `global` (the default).
-    #[default]
-    Global,
-    /// `site`.
-    Site,
-    /// `link`.
-    Link,
-    /// `host`.
-    Host,
-    /// `nowhere`.
-    Nowhere,
-    /// A number from /etc/iproute2/rt_scopes.
-    Other(u8),
-}
+// The address scope is keel-vip's type (the crate that puts addresses and
+// routes in the kernel): one type in the whole workspace.
+pub use keel_vip::Scope;
 
 /// One line of `virtual_ipaddress` / `virtual_ipaddress_excluded`:
 /// `ADDR[/PREFIX] [brd ADDR] [dev IFNAME] [scope SCOPE] [label LABEL] [no_track]`.
@@ -596,43 +576,10 @@ impl Default for VrrpScript {
 // kernel): one type each in the whole workspace.
 pub use keel_ipvs::{Protocol, Scheduler};
 
-/// IPVS forwarding method (`lb_kind` / `lvs_method`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum ForwardMethod {
-    /// Masquerading (keepalived's default).
-    #[default]
-    Nat,
-    /// Direct routing.
-    Dr,
-    /// IP-in-IP tunnelling.
-    Tun,
-}
-
-impl ForwardMethod {
-    /// `NAT`, `DR`, `TUN`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ForwardMethod::Nat => "NAT",
-            ForwardMethod::Dr => "DR",
-            ForwardMethod::Tun => "TUN",
-        }
-    }
-}
-
-// The tunnel's encapsulation and checksum options are keel-ipvs's types.
-pub use keel_ipvs::{TunnelFlags, TunnelType};
-
-/// The tunnel options of `lvs_method TUN type KIND [port P] [nocsum|csum|remcsum]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[non_exhaustive]
-pub struct Tunnel {
-    /// Encapsulation.
-    pub kind: TunnelType,
-    /// GUE destination port (0 for ipip and gre).
-    pub port: u16,
-    /// Checksum option.
-    pub checksum: TunnelFlags,
-}
+// The forwarding method (`lb_kind` / `lvs_method`, with a tunnel's encapsulation
+// and checksum options) is keel-ipvs's: `NAT` is `Forward::Masq`, `DR`
+// `Forward::Route`, `TUN type KIND [port P] [csum]` `Forward::Tunnel`.
+pub use keel_ipvs::{Forward, TunnelFlags, TunnelType};
 
 /// How a virtual server is addressed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -678,11 +625,8 @@ pub struct VirtualServer {
     pub delay_loop: Duration,
     /// `lb_algo` / `lvs_sched` (default wlc).
     pub lb_algo: Scheduler,
-    /// `lb_kind` / `lvs_method` (default NAT).
-    pub lb_kind: ForwardMethod,
-    /// Tunnel options of `lvs_method TUN type ...` (default IP-in-IP; read for any
-    /// method, as keepalived does, and used with TUN).
-    pub tunnel: Tunnel,
+    /// `lb_kind` / `lvs_method` with its tunnel options (default NAT, `Forward::Masq`).
+    pub lb_kind: Forward,
     /// `persistence_timeout` (seconds; `persistence_timeout` without value = 360).
     pub persistence_timeout: Option<u32>,
     /// `persistence_granularity`: an IPv4 netmask, or for an IPv6 service a prefix
@@ -732,8 +676,7 @@ impl Default for VirtualServer {
             addr: VsAddr::default(),
             delay_loop: Duration::from_secs(60),
             lb_algo: Scheduler::Wlc,
-            lb_kind: ForwardMethod::Nat,
-            tunnel: Tunnel::default(),
+            lb_kind: Forward::Masq,
             persistence_timeout: None,
             persistence_granularity: None,
             protocol: Protocol::Tcp,

@@ -492,20 +492,7 @@ fn virtual_server(p: &mut P, vs: &VirtualServer) {
     p.open(&head);
     p.line(&format!("delay_loop {}", fmt_secs(vs.delay_loop)));
     p.line(&format!("lb_algo {}", vs.lb_algo.as_str()));
-    let mut kind = format!("lb_kind {}", vs.lb_kind.as_str());
-    if vs.tunnel != Tunnel::default() {
-        let t = &vs.tunnel;
-        let _ = write!(kind, " type {}", t.kind.as_str());
-        if t.port != 0 {
-            let _ = write!(kind, " port {}", t.port);
-        }
-        if t.checksum == TunnelFlags::CSUM {
-            kind.push_str(" csum");
-        } else if t.checksum == TunnelFlags::REMCSUM {
-            kind.push_str(" remcsum");
-        }
-    }
-    p.line(&kind);
+    p.line(&lb_kind(vs.lb_kind));
     p.opt("persistence_timeout", &vs.persistence_timeout, |x| {
         x.to_string()
     });
@@ -644,4 +631,29 @@ pub(crate) fn print(cfg: &Config) -> String {
         virtual_server(&mut p, vs);
     }
     p.out
+}
+
+/// `lb_kind NAT|DR|TUN [type KIND [port P] [csum|remcsum]]`. keel-ipvs's `Local` and
+/// `Bypass`, which keepalived.conf cannot write, print as ipvsadm names them (and do
+/// not parse back).
+fn lb_kind(f: Forward) -> String {
+    let (kind, port, flags) = match f {
+        Forward::Masq => return "lb_kind NAT".into(),
+        Forward::Route => return "lb_kind DR".into(),
+        Forward::Tunnel { kind, port, flags } => (kind, port, flags),
+        other => return format!("lb_kind {other:?}"),
+    };
+    let mut s = String::from("lb_kind TUN");
+    if f != Forward::TUNNEL {
+        let _ = write!(s, " type {}", kind.as_str());
+        if port != 0 {
+            let _ = write!(s, " port {port}");
+        }
+        if flags == TunnelFlags::CSUM {
+            s.push_str(" csum");
+        } else if flags == TunnelFlags::REMCSUM {
+            s.push_str(" remcsum");
+        }
+    }
+    s
 }

@@ -548,7 +548,7 @@ virtual_server 2001:db8::100 443 {
         (
             &VsAddr::Group("WEB".into()),
             Scheduler::Wrr,
-            ForwardMethod::Tun
+            Forward::TUNNEL
         )
     );
     let f = &c.virtual_servers[1];
@@ -571,7 +571,7 @@ virtual_server 2001:db8::100 443 {
     );
     assert_eq!(
         (vs.lb_algo, vs.lb_kind, vs.protocol, vs.persistence_timeout),
-        (Scheduler::Mh, ForwardMethod::Dr, Protocol::Sctp, Some(600))
+        (Scheduler::Mh, Forward::Route, Protocol::Sctp, Some(600))
     );
     assert_eq!(
         vs.sorry_server,
@@ -671,7 +671,7 @@ fn checker_defaults() {
         (
             Duration::from_secs(60),
             Scheduler::Wlc,
-            ForwardMethod::Nat,
+            Forward::Masq,
             Protocol::Tcp,
             1
         )
@@ -710,7 +710,7 @@ fn aliases() {
             l.config.virtual_servers[0].lb_algo,
             l.config.virtual_servers[0].lb_kind
         ),
-        (Scheduler::Sh, ForwardMethod::Dr)
+        (Scheduler::Sh, Forward::Route)
     );
     assert_eq!(
         l.config.vrrp_instances[0].unicast_src_ip,

@@ -196,23 +196,14 @@ fn protocol_without_case() {
 fn tunnel_types() {
     let l = load("vs-tunnel-types.conf");
     assert!(l.diagnostics.is_empty(), "{:?}", l.diagnostics);
-    let t: Vec<(ForwardMethod, TunnelType, u16, TunnelFlags)> = l
-        .config
-        .virtual_servers
-        .iter()
-        .map(|v| (v.lb_kind, v.tunnel.kind, v.tunnel.port, v.tunnel.checksum))
-        .collect();
+    let t: Vec<Forward> = l.config.virtual_servers.iter().map(|v| v.lb_kind).collect();
+    let tun = |kind, port, flags| Forward::Tunnel { kind, port, flags };
     assert_eq!(
         t,
         vec![
-            (
-                ForwardMethod::Tun,
-                TunnelType::Gue,
-                6080,
-                TunnelFlags::NOCSUM
-            ),
-            (ForwardMethod::Tun, TunnelType::Gre, 0, TunnelFlags::CSUM),
-            (ForwardMethod::Tun, TunnelType::Ipip, 0, TunnelFlags::NOCSUM),
+            tun(TunnelType::Gue, 6080, TunnelFlags::NOCSUM),
+            tun(TunnelType::Gre, 0, TunnelFlags::CSUM),
+            tun(TunnelType::Ipip, 0, TunnelFlags::NOCSUM),
         ]
     );
     // keepalived: "gue tunnels require port, otherwise cannot have port."

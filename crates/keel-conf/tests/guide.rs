@@ -73,7 +73,7 @@ fn lvs_dr_director_checks_clean_with_alias_notes() {
     assert_eq!(vs.delay_loop, Duration::from_secs(15));
     assert_eq!(
         (vs.lb_algo, vs.lb_kind, vs.protocol),
-        (Scheduler::Rr, ForwardMethod::Dr, Protocol::Tcp)
+        (Scheduler::Rr, Forward::Route, Protocol::Tcp)
     );
     assert_eq!(vs.persistence_timeout, Some(50));
     assert_eq!(vs.real_servers.len(), 2);

@@ -19,7 +19,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use keel_check::RealServerCheck;
 use keel_conf::model as conf;
-use keel_ipvs::{Family, Forward, Persistence, ServiceKey, SyncDaemon, SyncState};
+use keel_ipvs::{Family, Persistence, ServiceKey, SyncDaemon, SyncState};
 
 use crate::spec::{
     DirectorSpec, RealServerSpec, Script, SyncDaemonSpec, VirtualServerSpec, check_proto,
@@ -98,7 +98,60 @@ impl TryFrom<&conf::Config> for DirectorSpec {
     }
 }
 
+/// Which of keepalived's halves a process runs: `checkers` (virtual servers,
+/// keepalived's checker process; off with `-P`) and `vrrp` (the VRRP-driven sync
+/// daemon, keepalived's VRRP process; off with `-C`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Roles {
+    /// Virtual servers, `lvs_flush` and a sync daemon without an instance.
+    pub checkers: bool,
+    /// A sync daemon tied to an instance.
+    pub vrrp: bool,
+}
+
+impl Roles {
+    /// Both halves (one keepalived process doing everything).
+    pub const BOTH: Roles = Roles {
+        checkers: true,
+        vrrp: true,
+    };
+
+    /// The halves to run.
+    pub const fn new(checkers: bool, vrrp: bool) -> Roles {
+        Roles { checkers, vrrp }
+    }
+
+    /// The part of `cfg` these halves act on. Without the checkers (`-P`): no
+    /// virtual server, no `lvs_flush`, no sync daemon without an instance. Without
+    /// VRRP (`-C`): no sync daemon tied to an instance.
+    pub fn view(self, cfg: &conf::Config) -> conf::Config {
+        let mut c = cfg.clone();
+        if !self.checkers {
+            c.virtual_servers.clear();
+            c.virtual_server_groups.clear();
+            c.global.lvs_flush = false;
+        }
+        // keepalived: the VRRP process runs a sync daemon tied to an instance, the
+        // checker process one without (master and backup together).
+        let tied = c
+            .global
+            .lvs_sync_daemon
+            .as_ref()
+            .is_some_and(|s| s.vrrp_instance.is_some());
+        if (tied && !self.vrrp) || (!tied && !self.checkers) {
+            c.global.lvs_sync_daemon = None;
+        }
+        c
+    }
+}
+
 impl DirectorSpec {
+    /// [`DirectorSpec::from_config`] of the part of `cfg` that `roles` act on.
+    pub fn from_config_for(cfg: &conf::Config, roles: Roles) -> (DirectorSpec, Vec<ConfError>) {
+        DirectorSpec::from_config(&roles.view(cfg))
+    }
+
     /// Every virtual server that converts, the `lvs_sync_daemon` and `lvs_flush`,
     /// with the reasons the others (and checkers keel-check cannot run) were left out
     /// (keeld logs them).
@@ -223,7 +276,7 @@ fn convert(
         protocol,
         scheduler: vs.lb_algo,
         persistence,
-        forward: forward(vs),
+        forward: vs.lb_kind,
         quorum: vs.quorum,
         hysteresis: vs.hysteresis,
         sorry_server: vs
@@ -238,21 +291,6 @@ fn convert(
         ha_suspend: vs.ha_suspend,
         real_servers,
     })
-}
-
-/// `lb_kind` with its tunnel options (keel-ipvs's types). keel-conf models the
-/// grammar's three words (`NAT`, `DR`, `TUN`); keel-ipvs's [`Forward`] is what the
-/// kernel takes (with `Local` and `Bypass`, which keepalived.conf cannot write).
-fn forward(vs: &conf::VirtualServer) -> Forward {
-    match vs.lb_kind {
-        conf::ForwardMethod::Nat => Forward::Masq,
-        conf::ForwardMethod::Dr => Forward::Route,
-        conf::ForwardMethod::Tun => Forward::Tunnel {
-            kind: vs.tunnel.kind,
-            port: vs.tunnel.port,
-            flags: vs.tunnel.checksum,
-        },
-    }
 }
 
 type Keys = (Vec<ServiceKey>, String, Option<keel_ipvs::Protocol>);

@@ -9,7 +9,7 @@ use crate::spec::{
 };
 use crate::sys;
 use keel_conf as conf;
-use keel_election::{AuthConfig, InitialState, InstanceConfig, Track, TrackId, Version};
+use keel_election::{AuthConfig, InstanceConfig, Track, TrackId, Version};
 use keel_script::Line;
 use keel_vip::Vip;
 use std::net::IpAddr;
@@ -178,17 +178,6 @@ pub fn build(cfg: &conf::Config, host: &dyn Host) -> NodeSpec {
     out
 }
 
-fn vip_scope(s: &conf::Scope) -> keel_vip::Scope {
-    match s {
-        conf::Scope::Global => keel_vip::Scope::Global,
-        conf::Scope::Site => keel_vip::Scope::Site,
-        conf::Scope::Link => keel_vip::Scope::Link,
-        conf::Scope::Host => keel_vip::Scope::Host,
-        conf::Scope::Nowhere => keel_vip::Scope::Nowhere,
-        conf::Scope::Other(n) => keel_vip::Scope::Other(*n),
-    }
-}
-
 fn instance(
     vi: &conf::VrrpInstance,
     cfg: &conf::Config,
@@ -243,10 +232,7 @@ fn instance(
     let mut e = InstanceConfig::new(&vi.name, vi.virtual_router_id, vi.priority, primary);
     e.version = version;
     e.adver_int_cs = cs(vi.advert_int);
-    e.initial = match vi.state {
-        conf::InitialState::Master => InitialState::Master,
-        conf::InitialState::Backup => InitialState::Backup,
-    };
+    e.initial = vi.state;
     e.nopreempt = vi.nopreempt;
     e.preempt_delay = vi.preempt_delay;
     e.auth = match (&vi.authentication, version) {
@@ -303,7 +289,7 @@ fn instance(
         if let Some(b) = v.brd {
             vip = vip.with_broadcast(b);
         }
-        vip.scope = vip_scope(&v.scope);
+        vip.scope = v.scope;
         e.vips.push(addr);
         vips.push((vip, dev));
     }
@@ -375,7 +361,7 @@ fn instance(
             }
             vr.ifindex = Some(idx);
         }
-        vr.scope = r.scope.as_ref().map(vip_scope);
+        vr.scope = r.scope;
         if r.blackhole {
             vr.kind = keel_vip::RouteKind::Blackhole;
         }
@@ -475,7 +461,7 @@ mod tests {
         let e = &i.election;
         assert_eq!((e.vrid, e.base_priority, e.adver_int_cs), (51, 100, 100));
         assert_eq!(e.version, Version::V2);
-        assert_eq!(e.initial, InitialState::Master);
+        assert_eq!(e.initial, conf::InitialState::Master);
         assert_eq!(e.primary_addr, "192.0.2.10".parse::<IpAddr>().unwrap());
         assert_eq!(e.auth, AuthConfig::pass("123.123"));
         assert_eq!(e.vips, vec!["192.0.2.250".parse::<IpAddr>().unwrap()]);
