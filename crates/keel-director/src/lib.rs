@@ -75,7 +75,7 @@ mod sync;
 
 pub use backend::{FakeIpvs, FakeTable, IpvsBackend};
 #[cfg(feature = "conf")]
-pub use conf::{ConfError, virtual_server};
+pub use conf::{ConfError, Roles, virtual_server};
 pub use core::{AddressEvent, Director, Verdict};
 pub use driver::{
     AddressSource, DriverError, DriverHandle, DriverOptions, IpvsSource, Level, Report,

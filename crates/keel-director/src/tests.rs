@@ -1068,3 +1068,35 @@ fn external_health_with_alpha_starts_down_and_follows_verdicts() {
     );
     assert!(d.verdict(&other).is_empty(), "not ours");
 }
+
+#[test]
+fn roles_select_what_the_director_sees() {
+    use crate::Roles;
+    let load = |t: &str| {
+        let l = keel_conf::load_str("t.conf", t, &keel_conf::LoadOptions::default());
+        assert!(!l.has_errors(), "{:?}", l.diagnostics);
+        l.config
+    };
+    let group = "virtual_server_group web {\n 192.0.2.250 80\n}\n\
+                 virtual_server group web {\n real_server 192.0.2.12 80 { TCP_CHECK { } }\n}\n";
+    let full = load(&format!("global_defs {{\n lvs_flush\n}}\n{SYNCD}{group}"));
+    let (p_roles, c_roles) = (Roles::new(false, true), Roles::new(true, false));
+    let both = Roles::BOTH.view(&full);
+    assert_eq!(both.virtual_servers.len(), 1);
+    assert!(both.global.lvs_sync_daemon.is_some() && both.global.lvs_flush);
+    // -P: the sync daemon only.
+    let p = p_roles.view(&full);
+    assert!(p.virtual_servers.is_empty() && p.virtual_server_groups.is_empty());
+    assert!(p.global.lvs_sync_daemon.is_some() && !p.global.lvs_flush);
+    let (spec, _) = DirectorSpec::from_config_for(&full, p_roles);
+    assert!(spec.virtual_servers.is_empty() && spec.sync_daemon.is_some());
+    // -C: the virtual servers, no sync daemon.
+    let c = c_roles.view(&full);
+    assert_eq!(c.virtual_servers.len(), 1);
+    assert!(c.global.lvs_sync_daemon.is_none() && c.global.lvs_flush);
+    // A sync daemon without an instance belongs to the checkers (keepalived's
+    // checker process): kept by -C, dropped by -P.
+    let untied = load(&SYNCD.replacen("eth1 VI_1 maxlen", "eth1 maxlen", 1));
+    assert!(c_roles.view(&untied).global.lvs_sync_daemon.is_some());
+    assert!(p_roles.view(&untied).global.lvs_sync_daemon.is_none());
+}

@@ -55,6 +55,26 @@ impl Node {
         })
     }
 
+    /// Node 0 alone in a new namespace named after `tag`: dummy `links` up (the
+    /// first is `eth0`, given 192.0.2.10/24), its files in a fresh temporary
+    /// directory ([`Node::dir`]; the caller removes it).
+    pub fn standalone(tag: &str, links: &[&str], keeld: PathBuf) -> Result<Node> {
+        let ns = Netns::new(tag);
+        for l in links {
+            ns.run_ok(&["ip", "link", "add", l, "type", "dummy"]);
+            ns.run_ok(&["ip", "link", "set", l, "up"]);
+        }
+        ns.run_ok(&["ip", "addr", "add", "192.0.2.10/24", "dev", "eth0"]);
+        let dir = std::env::temp_dir().join(format!("keel-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        Node::new(ns, 0, dir, keeld)
+    }
+
+    /// The directory of the node's files.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
     /// 0-based index.
     pub fn idx(&self) -> usize {
         self.idx
@@ -211,6 +231,16 @@ impl Node {
         let st = host::wait_exit(self.child.as_mut()?, within, Duration::from_millis(5))?;
         self.child = None;
         Some(st)
+    }
+
+    /// Stop the daemon as an admin would (SIGTERM, resumed first if stopped);
+    /// killed when it has not exited within `within`.
+    pub fn stop(&mut self, within: Duration) {
+        self.signal("CONT");
+        self.signal("TERM");
+        if self.reap(within).is_none() {
+            self.kill();
+        }
     }
 
     /// Kill the daemon (every process of it) and reap it.

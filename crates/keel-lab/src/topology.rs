@@ -262,12 +262,11 @@ impl Lab {
         self.timeline.push(line);
     }
 
-    /// Stop every daemon: SIGCONT, SIGTERM, up to `within` each to exit.
+    /// Stop every daemon ([`Node::stop`]: SIGCONT, SIGTERM, up to `within` each to
+    /// exit, else killed).
     pub fn stop_all(&mut self, within: Duration) {
         for n in &mut self.nodes {
-            n.signal("CONT");
-            n.signal("TERM");
-            let _ = n.reap(within);
+            n.stop(within);
         }
     }
 }

@@ -18,18 +18,7 @@ use keel_election::State;
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
-pub use keel_director::{VirtualServerStatus, render};
-
-/// Which halves run: `checkers` (virtual servers, keepalived's checker process; off
-/// with `-P`) and `vrrp` (the VRRP-driven sync daemon, keepalived's VRRP process;
-/// off with `-C`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Roles {
-    /// Virtual servers and a sync daemon without an instance.
-    pub checkers: bool,
-    /// A sync daemon tied to an instance.
-    pub vrrp: bool,
-}
+pub use keel_director::{Roles, VirtualServerStatus, render};
 
 /// The director of one keeld: started when the configuration has something for it.
 #[derive(Debug)]
@@ -39,29 +28,6 @@ pub struct Director {
     handle: Option<DriverHandle>,
     /// Every instance's last state (instances may report before the director starts).
     states: Vec<(String, State)>,
-}
-
-/// The part of a configuration the director acts on under `roles`. Without the
-/// checkers (`-P`): no virtual server, no `lvs_flush`, no sync daemon without an
-/// instance. Without VRRP (`-C`): no sync daemon tied to an instance.
-fn view_for(cfg: &conf::Config, roles: Roles) -> conf::Config {
-    let mut c = cfg.clone();
-    if !roles.checkers {
-        c.virtual_servers.clear();
-        c.virtual_server_groups.clear();
-        c.global.lvs_flush = false;
-    }
-    // keepalived: the VRRP process runs a sync daemon tied to an instance, the
-    // checker process one without (master and backup together).
-    let tied = c
-        .global
-        .lvs_sync_daemon
-        .as_ref()
-        .is_some_and(|s| s.vrrp_instance.is_some());
-    if (tied && !roles.vrrp) || (!tied && !roles.checkers) {
-        c.global.lvs_sync_daemon = None;
-    }
-    c
 }
 
 impl Director {
@@ -76,7 +42,7 @@ impl Director {
     }
 
     fn spec(&self, cfg: &conf::Config) -> DirectorSpec {
-        let (mut spec, skipped) = DirectorSpec::from_config(&view_for(cfg, self.roles));
+        let (mut spec, skipped) = DirectorSpec::from_config_for(cfg, self.roles);
         for s in skipped {
             info!(target: "check", "{s}");
         }
@@ -222,4 +188,11 @@ fn run_script(s: keel_director::Script) {
 pub mod only;
 
 #[cfg(test)]
-mod tests;
+#[test]
+fn only_the_checkers_keep_a_file_of_owned_services() {
+    let sock = Path::new("/run/keeld.sock");
+    let owned = |r| Director::new(r, sock).owned_file;
+    let want = Some(PathBuf::from("/run/keeld.ipvs"));
+    assert_eq!(owned(Roles::BOTH), want);
+    assert_eq!(owned(Roles::new(false, true)), None);
+}

@@ -121,7 +121,7 @@ fn main() -> ExitCode {
         status_socket: cli.status_socket_path(),
         status_access,
         stop_mode: cli.stop_mode,
-        director: director::Roles { checkers, vrrp },
+        director: director::Roles::new(checkers, vrrp),
     }))
 }
 

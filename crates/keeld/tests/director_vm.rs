@@ -7,11 +7,12 @@
 //! the guide's `vrrp_instance` + `virtual_server` (shorter timers).
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
+use keel_lab::Node;
 use keel_testkit::Netns;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Stdio};
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -118,94 +119,25 @@ fn conf(master: bool, persistence: bool) -> String {
     t
 }
 
-struct Director {
-    ns: Netns,
-    dir: PathBuf,
-    child: Option<Child>,
+/// A director: one keel-lab node running keeld.
+type Director = Node;
+
+/// Start keeld with `roles` (`-C`, `-P`) first, on a fresh log.
+fn start_with(d: &mut Director, roles: &[&str]) {
+    d.args = roles.iter().map(|r| (*r).to_owned()).collect();
+    std::fs::write(d.log_path(), "").unwrap();
+    d.start().unwrap();
 }
 
-impl Director {
-    fn conf_path(&self) -> PathBuf {
-        self.dir.join(format!("{}.conf", self.ns.name()))
-    }
-    fn log_path(&self) -> PathBuf {
-        self.dir.join(format!("{}.log", self.ns.name()))
-    }
-    /// One director alone in a new namespace: dummy `links` up (the first is
-    /// eth0 with 192.0.2.10/24), its files in a fresh temporary directory.
-    fn standalone(tag: &str, links: &[&str]) -> Director {
-        let ns = Netns::new(tag);
-        for l in links {
-            ns.run_ok(&["ip", "link", "add", l, "type", "dummy"]);
-            ns.run_ok(&["ip", "link", "set", l, "up"]);
-        }
-        ns.run_ok(&["ip", "addr", "add", "192.0.2.10/24", "dev", "eth0"]);
-        let dir = std::env::temp_dir().join(format!("keel-{tag}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Director {
-            ns,
-            dir,
-            child: None,
-        }
-    }
-    fn start(&mut self) {
-        self.start_with(&[]);
-    }
-    /// Start keeld with `roles` (`-C`, `-P`) first; a fresh log each start.
-    fn start_with(&mut self, roles: &[&str]) {
-        let log = std::fs::File::create(self.log_path()).unwrap();
-        let sock = self.dir.join(format!("{}.sock", self.ns.name()));
-        let pid = self.dir.join(format!("{}.pid", self.ns.name()));
-        let vpid = self.dir.join(format!("{}.vpid", self.ns.name()));
-        let mut c = self.ns.command(&[KEELD]);
-        c.args(roles)
-            .args(["-n", "-l", "-D", "-f"])
-            .arg(self.conf_path())
-            .arg("-p")
-            .arg(pid)
-            .arg("-r")
-            .arg(vpid)
-            .arg("--status-socket")
-            .arg(sock)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log);
-        self.child = Some(c.spawn().unwrap());
-    }
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.log_path()).unwrap_or_default()
-    }
-    fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = std::process::Command::new("kill")
-                .arg(c.id().to_string())
-                .status();
-            let t = Instant::now();
-            while t.elapsed() < Duration::from_secs(5) {
-                if let Ok(Some(_)) = c.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-    fn ipvs(&self) -> String {
-        self.ns.run_ok(&["ipvsadm", "-ln"])
-    }
-    fn holds_vip(&self) -> bool {
-        self.ns
-            .run_ok(&["ip", "-4", "addr", "show", "dev", "eth0"])
-            .contains(&format!("{VIP}/"))
-    }
+fn standalone(tag: &str, links: &[&str]) -> Director {
+    Node::standalone(tag, links, KEELD.into()).unwrap()
 }
 
-impl Drop for Director {
-    fn drop(&mut self) {
-        self.stop();
-    }
+fn ipvs(d: &Director) -> String {
+    d.ns.run_ok(&["ipvsadm", "-ln"])
 }
+
+const STOP: Duration = Duration::from_secs(5);
 
 use keel_testkit::wait_until as wait;
 
@@ -268,22 +200,14 @@ fn guide_lvs_dr_cluster() {
     let mut web1 = Some(Web::start(&r1, "real1"));
     let _web2 = Web::start(&r2, "real2");
 
-    let mut dir1 = Director {
-        ns: d1,
-        dir: dir.clone(),
-        child: None,
-    };
-    let mut dir2 = Director {
-        ns: d2,
-        dir: dir.clone(),
-        child: None,
-    };
+    let mut dir1 = Node::new(d1, 0, dir.clone(), KEELD.into()).unwrap();
+    let mut dir2 = Node::new(d2, 1, dir.clone(), KEELD.into()).unwrap();
     std::fs::write(dir1.conf_path(), conf(true, false)).unwrap();
     std::fs::write(dir2.conf_path(), conf(false, false)).unwrap();
-    dir1.start();
-    dir2.start();
+    start_with(&mut dir1, &[]);
+    start_with(&mut dir2, &[]);
     let both = |d: &Director| {
-        let t = d.ipvs();
+        let t = ipvs(d);
         t.contains("192.0.2.12:80") && t.contains("192.0.2.13:80")
     };
     let up = wait(Duration::from_secs(40), || {
@@ -292,17 +216,17 @@ fn guide_lvs_dr_cluster() {
     assert!(
         up.is_some(),
         "cluster not up: d1 ipvs {} d2 ipvs {}\nlog1:\n{}\nlog2:\n{}",
-        dir1.ipvs(),
-        dir2.ipvs(),
+        ipvs(&dir1),
+        ipvs(&dir2),
         dir1.log(),
         dir2.log()
     );
     eprintln!(
         "cluster up in {:?}; director1:\n{}",
         up.unwrap(),
-        dir1.ipvs()
+        ipvs(&dir1)
     );
-    assert!(dir1.ipvs().contains("Route"), "{}", dir1.ipvs());
+    assert!(ipvs(&dir1).contains("Route"), "{}", ipvs(&dir1));
 
     // rr without persistence: answers alternate.
     let got: Vec<String> = fetch_n(&client, 6)
@@ -320,13 +244,13 @@ fn guide_lvs_dr_cluster() {
     let t0 = Instant::now();
     web1.take();
     let gone = wait(Duration::from_secs(8), || {
-        !dir1.ipvs().contains("192.0.2.12:80")
+        !ipvs(&dir1).contains("192.0.2.12:80")
     });
     eprintln!("real1 removed after {:?}", t0.elapsed());
     assert!(
         gone.is_some(),
         "real1 still in the table:\n{}\n{}",
-        dir1.ipvs(),
+        ipvs(&dir1),
         dir1.log()
     );
     assert!(
@@ -342,7 +266,7 @@ fn guide_lvs_dr_cluster() {
     let t0 = Instant::now();
     web1 = Some(Web::start(&r1, "real1"));
     let back = wait(Duration::from_secs(8), || {
-        dir1.ipvs().contains("192.0.2.12:80")
+        ipvs(&dir1).contains("192.0.2.12:80")
     });
     eprintln!("real1 back after {:?}", t0.elapsed());
     assert!(back.is_some(), "real1 not re-added:\n{}", dir1.log());
@@ -354,14 +278,9 @@ fn guide_lvs_dr_cluster() {
     assert!(got.iter().any(|b| b.as_deref() == Some("real1")), "{got:?}");
 
     // keeld status shows the virtual server.
-    let st = dir1.ns.run_ok(&[
-        KEELD,
-        "status",
-        "--socket",
-        dir.join(format!("{}.sock", dir1.ns.name()))
-            .to_str()
-            .unwrap(),
-    ]);
+    let st = dir1
+        .ns
+        .run_ok(&[KEELD, "status", "--socket", dir1.socket().to_str().unwrap()]);
     assert!(st.contains("[192.0.2.250]:tcp:80 rr"), "{st}");
     assert!(st.contains("[192.0.2.12]:tcp:80  UP"), "{st}");
     assert!(
@@ -371,13 +290,13 @@ fn guide_lvs_dr_cluster() {
 
     // director1 stops: director2 holds the VIP with its table already programmed,
     // and the client keeps getting answers.
-    let table2 = dir2.ipvs();
+    let table2 = ipvs(&dir2);
     assert!(
         table2.contains("192.0.2.12:80") && table2.contains("192.0.2.13:80"),
         "{table2}"
     );
     let t0 = Instant::now();
-    dir1.stop();
+    dir1.stop(STOP);
     let took = wait(Duration::from_secs(6), || dir2.holds_vip());
     assert!(
         took.is_some(),
@@ -385,9 +304,9 @@ fn guide_lvs_dr_cluster() {
         dir2.log()
     );
     assert!(
-        !dir1.ipvs().contains("192.0.2.250"),
+        !ipvs(&dir1).contains("192.0.2.250"),
         "director1 left its table:\n{}",
-        dir1.ipvs()
+        ipvs(&dir1)
     );
     let first = wait(Duration::from_secs(5), || fetch_n(&client, 1)[0].is_some());
     eprintln!(
@@ -408,12 +327,12 @@ fn guide_lvs_dr_cluster() {
         &dir2.child.as_ref().unwrap().id().to_string(),
     ]);
     let p = wait(Duration::from_secs(5), || {
-        dir2.ipvs().contains("persistent 50")
+        ipvs(&dir2).contains("persistent 50")
     });
     assert!(
         p.is_some(),
         "reload did not set persistence:\n{}",
-        dir2.ipvs()
+        ipvs(&dir2)
     );
     let got = fetch_n(&client, 6);
     eprintln!("persistent answers: {got:?}");
@@ -455,8 +374,8 @@ fn sync_daemon_reload_and_shutdown_cleanup() {
     {
         return;
     }
-    let mut d = Director::standalone("dvm-sync", &["eth0", "trk0"]);
-    let dir = d.dir.clone();
+    let mut d = standalone("dvm-sync", &["eth0", "trk0"]);
+    let dir = d.dir().to_path_buf();
     // Someone else's service: keel must leave it alone.
     d.ns.run_ok(&["ipvsadm", "-A", "-t", "198.51.100.1:25", "-s", "wlc"]);
     let conf = |w: u32, id: &str| {
@@ -479,12 +398,12 @@ fn sync_daemon_reload_and_shutdown_cleanup() {
         "3",
     ]);
     assert_eq!(daemons(&d.ns), pair("backup", "3"));
-    d.start();
+    start_with(&mut d, &[]);
     let up = wait(Duration::from_secs(30), || {
-        let t = d.ipvs();
+        let t = ipvs(&d);
         t.contains("192.0.2.12:80") && t.contains("192.0.2.13:80")
     });
-    assert!(up.is_some(), "not programmed:\n{}\n{}", d.ipvs(), d.log());
+    assert!(up.is_some(), "not programmed:\n{}\n{}", ipvs(&d), d.log());
     // BACKUP (master down timer: 3 x 3 s + skew): the backup daemon alone, syncid = VRID.
     let backup = wait(Duration::from_secs(10), || {
         !d.holds_vip() && daemons(&d.ns) == pair("backup", "51")
@@ -539,7 +458,7 @@ fn sync_daemon_reload_and_shutdown_cleanup() {
     let pid = d.child.as_ref().unwrap().id().to_string();
     d.ns.run_ok(&["kill", "-HUP", &pid]);
     let edited = wait(Duration::from_secs(10), || {
-        d.ipvs()
+        ipvs(&d)
             .lines()
             .any(|l| l.contains("192.0.2.12:80") && l.contains("Route   5"))
             && daemons(&d.ns) == pair("master", "7")
@@ -547,7 +466,7 @@ fn sync_daemon_reload_and_shutdown_cleanup() {
     assert!(
         edited.is_some(),
         "weight not edited or daemon not restarted:\n{}\n{:?}\n{}",
-        d.ipvs(),
+        ipvs(&d),
         daemons(&d.ns),
         d.log()
     );
@@ -559,8 +478,8 @@ fn sync_daemon_reload_and_shutdown_cleanup() {
         "{log}"
     );
 
-    d.stop();
-    let t = d.ipvs();
+    d.stop(STOP);
+    let t = ipvs(&d);
     assert!(!t.contains(VIP), "keel's service left behind:\n{t}");
     assert!(
         t.contains("198.51.100.1:25"),
@@ -582,8 +501,8 @@ fn check_only_programs_a_virtual_server_group() {
     {
         return;
     }
-    let mut d = Director::standalone("dvm-vsg", &["eth0"]);
-    let dir = d.dir.clone();
+    let mut d = standalone("dvm-vsg", &["eth0"]);
+    let dir = d.dir().to_path_buf();
     for a in ["192.0.2.12", "192.0.2.13"] {
         d.ns.run_ok(&["ip", "addr", "add", &format!("{a}/32"), "dev", "lo"]);
     }
@@ -605,9 +524,9 @@ fn check_only_programs_a_virtual_server_group() {
     };
     let mut web12 = Some(listen(&d.ns, "192.0.2.12"));
     let _web13 = listen(&d.ns, "192.0.2.13");
-    d.start_with(&["-C"]);
+    start_with(&mut d, &["-C"]);
     let dests = |d: &Director, a: &str| {
-        d.ipvs()
+        ipvs(d)
             .lines()
             .filter(|l| l.contains(&format!("-> {a}:")))
             .count()
@@ -615,7 +534,7 @@ fn check_only_programs_a_virtual_server_group() {
     let up = wait(Duration::from_secs(30), || {
         dests(&d, "192.0.2.12") == 4 && dests(&d, "192.0.2.13") == 4
     });
-    let t = d.ipvs();
+    let t = ipvs(&d);
     assert!(up.is_some(), "group not programmed:\n{t}\n{}", d.log());
     for svc in [
         "TCP  192.0.2.250:80 rr",
@@ -646,7 +565,7 @@ fn check_only_programs_a_virtual_server_group() {
     assert!(
         gone.is_some(),
         "12 not removed everywhere:\n{}\n{}",
-        d.ipvs(),
+        ipvs(&d),
         d.log()
     );
     assert!(
@@ -660,12 +579,12 @@ fn check_only_programs_a_virtual_server_group() {
     assert!(
         back.is_some(),
         "12 not back everywhere:\n{}\n{}",
-        d.ipvs(),
+        ipvs(&d),
         d.log()
     );
 
-    d.stop();
-    let t = d.ipvs();
+    d.stop(STOP);
+    let t = ipvs(&d);
     assert!(
         !t.contains("192.0.2.24") && !t.contains(VIP) && !t.contains("FWM"),
         "members left behind:\n{t}"
@@ -680,7 +599,7 @@ fn check_only_programs_a_virtual_server_group() {
         conf.replacen("lvs_sync_daemon eth0 VI_1", "lvs_sync_daemon eth0 id 9", 1),
     )
     .unwrap();
-    d.start_with(&["-C"]);
+    start_with(&mut d, &["-C"]);
     let both = wait(Duration::from_secs(30), || daemons(&d.ns).len() == 2);
     let mut ds = daemons(&d.ns);
     ds.sort();
@@ -694,7 +613,7 @@ fn check_only_programs_a_virtual_server_group() {
         "{}",
         d.log()
     );
-    d.stop();
+    d.stop(STOP);
     assert_eq!(daemons(&d.ns), vec![], "sync daemons left after -C stopped");
     drop(web12);
     let _ = std::fs::remove_dir_all(&dir);
@@ -711,8 +630,8 @@ fn vrrp_only_runs_the_sync_daemon_but_no_virtual_server() {
     {
         return;
     }
-    let mut d = Director::standalone("dvm-vonly", &["eth0"]);
-    let dir = d.dir.clone();
+    let mut d = standalone("dvm-vonly", &["eth0"]);
+    let dir = d.dir().to_path_buf();
     std::fs::write(
         d.conf_path(),
         format!(
@@ -722,7 +641,7 @@ fn vrrp_only_runs_the_sync_daemon_but_no_virtual_server() {
         ),
     )
     .unwrap();
-    d.start_with(&["-P"]);
+    start_with(&mut d, &["-P"]);
     let master = wait(Duration::from_secs(30), || {
         d.holds_vip() && daemons(&d.ns) == vec![("master".to_owned(), "9".to_owned())]
     });
@@ -733,14 +652,14 @@ fn vrrp_only_runs_the_sync_daemon_but_no_virtual_server() {
         d.log()
     );
     std::thread::sleep(Duration::from_secs(1));
-    let t = d.ipvs();
+    let t = ipvs(&d);
     assert!(!t.contains(VIP), "-P programmed a virtual server:\n{t}");
     let log = d.log();
     assert!(
         !log.contains("[192.0.2.12]:tcp:80"),
         "-P ran a check:\n{log}"
     );
-    d.stop();
+    d.stop(STOP);
     assert_eq!(daemons(&d.ns), vec![], "sync daemon left running");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -26,10 +26,7 @@ pub struct Options {
     pub status_access: crate::status::Access,
 }
 
-const ROLES: super::Roles = super::Roles {
-    checkers: true,
-    vrrp: false,
-};
+const ROLES: super::Roles = super::Roles::new(true, false);
 
 /// Run until SIGTERM/SIGINT; the process exit code.
 pub fn run(opts: Options) -> u8 {
