@@ -355,7 +355,7 @@ pub static SUPPORTED: &[Keyword] = &[
         B::GlobalDefs,
         0,
         0,
-        "only accept unicast adverts from configured peers",
+        "always on in keel: an instance with unicast peers accepts adverts from them only",
     ),
     s(
         "lvs_sync_daemon",

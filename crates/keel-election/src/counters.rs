@@ -90,6 +90,13 @@ pub struct Counters {
     pub invalid_type: u64,
     /// Transitions to Master (`masterTransitions`).
     pub master_transitions: u64,
+    /// Times this Master gave way to an advert with a higher priority (or
+    /// an equal one from a higher address): a new master took over, a real
+    /// peer or a forged advert — VRRP cannot tell them apart.
+    pub master_lost: u64,
+    /// Priority-0 and lower-priority adverts a Master did not answer
+    /// because it had answered one within the advertisement interval.
+    pub answers_suppressed: u64,
     /// Why we last became master.
     pub new_master_reason: NewMasterReason,
 }

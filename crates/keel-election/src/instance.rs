@@ -138,6 +138,9 @@ pub struct Instance {
     preempting: bool,
     /// Handed over: behave as nopreempt until `Resume` or a restart.
     held: bool,
+    /// When a Master last answered a priority-0 or lower-priority advert
+    /// (replies and their log lines are limited to one per interval).
+    answered: Option<Instant>,
     timers: Timers,
     actions: VecDeque<Action>,
     counters: Counters,
@@ -166,6 +169,7 @@ impl Instance {
             preempt_time: None,
             preempting: false,
             held: false,
+            answered: None,
             timers: Timers::default(),
             actions: VecDeque::new(),
             counters: Counters::default(),
@@ -843,9 +847,14 @@ impl Instance {
             return;
         }
         if adv.priority == 0 {
-            self.log(LogKind::MasterReceivedZero);
-            self.send_advert(ours);
-            self.timers.adver = Some(now + timing::adver_interval(self.cfg.adver_int_cs));
+            // Not answered (and the advert timer left alone) when already
+            // answered within the interval: forged priority-0 adverts cannot
+            // make us an amplifier, nor push our own adverts back.
+            if self.may_answer(now) {
+                self.log(LogKind::MasterReceivedZero);
+                self.send_advert(ours);
+                self.timers.adver = Some(now + timing::adver_interval(self.cfg.adver_int_cs));
+            }
             return;
         }
         let higher_addr = src > self.cfg.primary_addr;
@@ -868,8 +877,9 @@ impl Instance {
             };
             self.master_addr = Some(src);
             self.master_priority = adv.priority;
+            self.counters.master_lost += 1;
             self.enter_backup(now, Reason::HigherPriority);
-        } else {
+        } else if self.may_answer(now) {
             let forcing = !self.cfg.lower_prio_no_advert;
             self.log(LogKind::MasterReceivedLower {
                 from: src,
@@ -881,6 +891,21 @@ impl Instance {
                 self.send_advert(ours);
             }
         }
+    }
+
+    /// A Master answers priority-0 and lower-priority adverts (a reply
+    /// advert, a log line) at most once per advertisement interval: a flood
+    /// of forged ones gets one reply per interval, not one each (issue 17
+    /// item 11; keepalived 2.3.3 rate-limits these replies too). The adverts
+    /// are still counted.
+    fn may_answer(&mut self, now: Instant) -> bool {
+        let int = timing::adver_interval(self.cfg.adver_int_cs);
+        if self.answered.is_some_and(|t| now < t + int) {
+            self.counters.answers_suppressed += 1;
+            return false;
+        }
+        self.answered = Some(now);
+        true
     }
 
     fn reload(&mut self, now: Instant, new: InstanceConfig) {

@@ -96,8 +96,13 @@
 //!   backup (no preemption) until [`Input::Resume`] or a restart. The window
 //!   in which both routers hold the VIPs is one advert's flight; see
 //!   `docs/handover.md` and `tests/handover.rs`.
-//! * No `check_unicast_src`: a driver that wants it filters adverts by source
-//!   before handing them over.
+//! * No `check_unicast_src`: a driver filters adverts by source before
+//!   handing them over (keel-node accepts only listed unicast peers).
+//! * A Master answers priority-0 and lower-priority adverts (reply advert,
+//!   log line) at most once per advertisement interval; the others are
+//!   counted (`answers_suppressed`) and, for priority 0, leave the advert
+//!   timer alone. keepalived 2.3.3 rate-limits these replies too; before,
+//!   each forged advert drew one reply (a reflection amplifier).
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 mod action;

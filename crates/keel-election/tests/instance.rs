@@ -353,7 +353,16 @@ fn rfc5798_6_4_3_master_answers_priority_zero_and_lower_adverts() {
         dst: Dest::Multicast
     }));
     assert_eq!(i.poll_timeout(), Some(t(6000)), "Adver_Timer reset");
-    let a = rx(&mut i, 5100, advert(50));
+    // Within one advert interval of that answer: counted, not answered
+    // (issue 17 item 11), and the Adver_Timer is left alone.
+    for k in 0..10 {
+        assert!(rx(&mut i, 5100 + k, advert(0)).is_empty());
+        assert!(rx(&mut i, 5100 + k, advert(50)).is_empty());
+    }
+    assert_eq!(i.poll_timeout(), Some(t(6000)));
+    assert_eq!(i.counters().answers_suppressed, 20);
+    assert_eq!(i.counters().priority_zero_rx, 11);
+    let a = rx(&mut i, 6000, advert(50));
     assert_eq!(
         logs(&a),
         [
@@ -365,7 +374,7 @@ fn rfc5798_6_4_3_master_answers_priority_zero_and_lower_adverts() {
         dst: Dest::Multicast
     }));
     // Equal priority, lower address: we stay master too.
-    let a = rx(&mut i, 5200, advert(99));
+    let a = rx(&mut i, 7000, advert(99));
     assert_eq!(i.state(), State::Master);
     assert!(logs(&a)[0].contains("lower priority 99, ours 99"));
     let mut quiet = cfg(99);

@@ -255,6 +255,9 @@ fn instance(
         }
         (None, _) => AuthConfig::None,
     };
+    // With peers, the node accepts adverts from them only, whether or not
+    // `vrrp_check_unicast_src` is set (keepalived checks only with it): the
+    // keyword needs no mapping. Without peers, multicast only (issue 17).
     e.unicast_peers = vi.unicast_peers.clone();
     let delay = vi.garp_master_delay.unwrap_or(g.vrrp_garp_master_delay);
     e.garp_master_delay = (!delay.is_zero()).then_some(delay);

@@ -47,15 +47,26 @@ impl ScriptRunner for Processes {
     }
 }
 
+/// Packets handled per wake-up before the timers are looked at again: a
+/// flood can delay an advert by at most this many packets' work.
+const PKT_BUDGET: usize = 64;
+/// Packets read from one socket before its reader yields.
+const RX_BATCH: usize = 64;
+/// Packets queued between the socket readers and the node; when the node
+/// is behind, the readers wait and the kernel's socket buffer absorbs (and,
+/// full, drops and counts) the rest, instead of memory growing without bound.
+const PKT_QUEUE: usize = 256;
+
 /// How long a notify script may run.
 const NOTIFY_TIMEOUT: Duration = Duration::from_secs(10);
 
+struct Packet {
+    key: SockKey,
+    meta: Option<sys::RxMeta>,
+    payload: Vec<u8>,
+}
+
 enum Msg {
-    Packet {
-        key: SockKey,
-        meta: Option<sys::RxMeta>,
-        payload: Vec<u8>,
-    },
     Links(Vec<(u32, bool)>),
     ScriptDone {
         script: usize,
@@ -80,6 +91,8 @@ pub struct Driver {
     armed: Option<Option<Instant>>,
     tx: mpsc::UnboundedSender<Msg>,
     rx: mpsc::UnboundedReceiver<Msg>,
+    pkt_tx: mpsc::Sender<Packet>,
+    pkt_rx: mpsc::Receiver<Packet>,
     runner: Box<dyn ScriptRunner + Send>,
     notifies: Vec<JoinHandle<()>>,
     link_watch: Option<JoinHandle<()>>,
@@ -102,6 +115,7 @@ impl Driver {
         let timer = TimerFd::new().and_then(sys::async_fd)?;
         let now = Instant::now();
         let (tx, rx) = mpsc::unbounded_channel();
+        let (pkt_tx, pkt_rx) = mpsc::channel(PKT_QUEUE);
         let mut d = Driver {
             node: Node::new(NodeSpec::default(), io, now),
             t0: now,
@@ -110,6 +124,8 @@ impl Driver {
             armed: None,
             tx,
             rx,
+            pkt_tx,
+            pkt_rx,
             runner,
             notifies: Vec::new(),
             link_watch: None,
@@ -156,7 +172,7 @@ impl Driver {
             match VrrpSocket::open(&ifname, key.0, key.1).and_then(sys::async_fd) {
                 Ok(s) => {
                     let s = Arc::new(s);
-                    let task = rx_task(key, s.clone(), self.tx.clone());
+                    let task = rx_task(key, s.clone(), self.pkt_tx.clone());
                     self.socks.insert(key, SockRt { sock: s, task });
                 }
                 Err(e) => self.node.socket_failed(key, &e.to_string()),
@@ -234,15 +250,6 @@ impl Driver {
     fn msg(&mut self, m: Msg) -> Option<Event> {
         let now = Instant::now();
         match m {
-            Msg::Packet { key, meta, payload } => self.node.handle(
-                now,
-                Input::Packet {
-                    ifindex: key.0,
-                    v6: key.1,
-                    meta,
-                    payload,
-                },
-            ),
             Msg::Links(list) => {
                 for (ifindex, up) in list {
                     self.node.handle(now, Input::Link { ifindex, up });
@@ -265,7 +272,24 @@ impl Driver {
         None
     }
 
+    fn packet(&mut self, p: Packet) {
+        self.node.handle(
+            Instant::now(),
+            Input::Packet {
+                ifindex: p.key.0,
+                v6: p.key.1,
+                meta: p.meta,
+                payload: p.payload,
+            },
+        );
+    }
+
     /// Run until the node has an event, and return it.
+    ///
+    /// Timers win over packets (issue 17 item 2): a due timer is handled
+    /// before any packet, and at most [`PKT_BUDGET`] packets are handled
+    /// between two looks at the clock, so a flood delays an advert by a
+    /// bounded amount of work whatever its rate.
     pub async fn next_event(&mut self) -> Event {
         loop {
             self.flush();
@@ -273,6 +297,11 @@ impl Driver {
                 return e;
             }
             let deadline = self.node.poll_timeout().map(|t| self.on_grid(t));
+            let now = Instant::now();
+            if deadline.is_some_and(|d| d <= now) {
+                self.node.handle(now, Input::Timeout);
+                continue;
+            }
             if self.armed != Some(deadline) {
                 self.armed = Some(deadline);
                 if let Err(e) = self.timer.get_ref().set(deadline) {
@@ -282,10 +311,21 @@ impl Driver {
                 }
             }
             tokio::select! {
-                biased;
                 Some(m) = self.rx.recv() => {
                     if let Some(e) = self.msg(m) {
                         return e;
+                    }
+                }
+                Some(p) = self.pkt_rx.recv() => {
+                    self.packet(p);
+                    for _ in 1..PKT_BUDGET {
+                        if deadline.is_some_and(|d| d <= Instant::now()) {
+                            break;
+                        }
+                        match self.pkt_rx.try_recv() {
+                            Ok(p) => self.packet(p),
+                            Err(_) => break,
+                        }
                     }
                 }
                 guard = self.timer.readable() => {
@@ -383,42 +423,48 @@ fn spawn_link_listener(tx: mpsc::UnboundedSender<Msg>) -> Option<JoinHandle<()>>
 fn rx_task(
     key: SockKey,
     sock: Arc<AsyncFd<VrrpSocket>>,
-    tx: mpsc::UnboundedSender<Msg>,
+    tx: mpsc::Sender<Packet>,
 ) -> JoinHandle<()> {
     // Runs on the same thread (current-thread runtime); a task per socket
-    // keeps the driver's select! independent of the number of sockets.
+    // keeps the driver's select! independent of the number of sockets. It
+    // reads at most RX_BATCH packets, then hands them over (waiting while
+    // the node is behind) and yields.
     tokio::spawn(async move {
         let mut buf = vec![0u8; 2048];
+        let mut batch = Vec::with_capacity(RX_BATCH);
         loop {
             let Ok(mut g) = sock.readable().await else {
                 return;
             };
-            loop {
+            let mut drained = false;
+            while batch.len() < RX_BATCH {
                 match g.try_io(|inner| inner.get_ref().recv(&mut buf)) {
-                    Ok(Ok((range, meta))) => {
-                        let payload = buf.get(range).unwrap_or(&[]).to_vec();
-                        let m = Msg::Packet {
-                            key,
-                            meta: Some(meta),
-                            payload,
-                        };
-                        if tx.send(m).is_err() {
-                            return;
-                        }
-                    }
+                    Ok(Ok((range, meta))) => batch.push(Packet {
+                        key,
+                        meta: Some(meta),
+                        payload: buf.get(range).unwrap_or(&[]).to_vec(),
+                    }),
                     Ok(Err(e)) if e.kind() == std::io::ErrorKind::InvalidData => {
-                        let m = Msg::Packet {
+                        batch.push(Packet {
                             key,
                             meta: None,
                             payload: Vec::new(),
-                        };
-                        if tx.send(m).is_err() {
-                            return;
-                        }
+                        });
                     }
-                    Ok(Err(_)) => break,
-                    Err(_would_block) => break,
+                    Ok(Err(_)) | Err(_) => {
+                        drained = true;
+                        break;
+                    }
                 }
+            }
+            drop(g);
+            for p in batch.drain(..) {
+                if tx.send(p).await.is_err() {
+                    return;
+                }
+            }
+            if !drained {
+                tokio::task::yield_now().await;
             }
         }
     })

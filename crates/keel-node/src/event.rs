@@ -2,7 +2,7 @@
 //! (what keeld logs); [`Event::level`] and [`Event::rate_key`] say how loud
 //! and which events a log should rate-limit together.
 use crate::script::Outcome;
-use keel_election::{LogEvent, LogLevel, State};
+use keel_election::{LogEvent, LogKind, LogLevel, State};
 use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -43,6 +43,19 @@ pub enum Event {
         /// Sender, when the IP header could be read.
         from: Option<IpAddr>,
         /// Why, in keepalived's words where it has some.
+        detail: String,
+    },
+    /// A received packet no instance has (its VRID is nobody's, or its IP
+    /// header was malformed) was dropped and counted once on the socket
+    /// ([`crate::Node::unmatched_dropped`]).
+    DroppedUnmatched {
+        /// Interface name of the socket.
+        ifname: String,
+        /// Counter name, as for [`Event::Dropped`].
+        kind: &'static str,
+        /// Sender, when the IP header could be read.
+        from: Option<IpAddr>,
+        /// Why.
         detail: String,
     },
     /// An instance timer was handled later than the warning threshold.
@@ -198,6 +211,7 @@ impl Event {
         match self {
             Event::Election(e) if e.level() == LogLevel::Warning => Level::Warning,
             Event::Dropped { .. }
+            | Event::DroppedUnmatched { .. }
             | Event::TimerLate { .. }
             | Event::AnnounceFailed { .. }
             | Event::SendFailed { .. }
@@ -219,12 +233,26 @@ impl Event {
     /// most one line per key per second (keeld does). `None`: log every one.
     pub fn rate_key(&self) -> Option<String> {
         match self {
-            Event::Election(e) if e.level() == LogLevel::Warning => Some(format!(
-                "{}:{:?}",
-                e.instance,
-                std::mem::discriminant(&e.kind)
-            )),
+            // Warnings, and what any advert may cause (a forged flood of
+            // priority-0 or lower-priority adverts must not flood the log).
+            Event::Election(e)
+                if e.level() == LogLevel::Warning
+                    || matches!(
+                        e.kind,
+                        LogKind::MasterReceivedZero
+                            | LogKind::MasterReceivedLower { .. }
+                            | LogKind::BackupReceivedZero
+                            | LogKind::DiscardLower { .. }
+                    ) =>
+            {
+                Some(format!(
+                    "{}:{:?}",
+                    e.instance,
+                    std::mem::discriminant(&e.kind)
+                ))
+            }
             Event::Dropped { instance, kind, .. } => Some(format!("{instance}:{kind}")),
+            Event::DroppedUnmatched { ifname, kind, .. } => Some(format!("{ifname}:*:{kind}")),
             Event::TimerLate { .. } => Some("timer-late".into()),
             Event::AnnounceFailed { instance, .. } => Some(format!("{instance}:garp")),
             Event::SendFailed { instance, .. } => Some(format!("{instance}:send")),
@@ -254,6 +282,15 @@ impl fmt::Display for Event {
             } => {
                 let from = from.map(|a| format!(" from {a}")).unwrap_or_default();
                 write!(f, "({instance}) dropped advert{from}: {detail}")
+            }
+            Event::DroppedUnmatched {
+                ifname,
+                from,
+                detail,
+                ..
+            } => {
+                let from = from.map(|a| format!(" from {a}")).unwrap_or_default();
+                write!(f, "({ifname}) dropped advert{from}: {detail}")
             }
             Event::TimerLate { late } => write!(
                 f,

@@ -10,7 +10,7 @@ use keel_packet::rx::{Delivery, IpMeta};
 use keel_packet::{AddrList, Auth, ChecksumMode, VrrpPacket, VrrpRepr};
 use keel_script::User;
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
@@ -214,12 +214,54 @@ impl ScriptRt {
     }
 }
 
-struct NetCache {
+/// One VRRP socket's receive state. Everything a packet needs is found in
+/// O(1) whatever the number of instances: the instances by VRID, the
+/// instances' own addresses; and drops no instance can be blamed for are
+/// counted here, once per packet.
+struct RxSock {
     ifname: String,
     /// The interface's networks (address, prefix), for the source check;
     /// re-read at most once a second when a source does not match.
     nets: Vec<(IpAddr, u8)>,
     read: Instant,
+    /// Instances by VRID (several only when VRRPv2 and v3 share a VRID).
+    by_vrid: HashMap<u8, Vec<usize>>,
+    /// The instances' own addresses (their reflected adverts are ignored).
+    locals: HashSet<IpAddr>,
+    /// Packets for no instance, by reason.
+    dropped: BTreeMap<String, u64>,
+}
+
+/// How an instance receives adverts: chosen from its configuration, never
+/// from the packet (issue 17 item 1).
+#[derive(Clone, Copy)]
+enum Rule<'a> {
+    /// No unicast peers: multicast to the group only, TTL / hop limit 255,
+    /// from a source on the link.
+    Multicast,
+    /// Unicast peers: unicast to our address only, from a listed peer only.
+    Unicast {
+        local: &'a IpAddr,
+        peers: &'a [IpAddr],
+    },
+}
+
+/// Why a packet was not accepted.
+struct Reject {
+    /// The codec's error, when it was one (the election counts some).
+    err: Option<keel_packet::Error>,
+    kind: &'static str,
+    detail: String,
+}
+
+impl Reject {
+    fn codec(e: keel_packet::Error, detail: String) -> Reject {
+        Reject {
+            err: Some(e),
+            kind: drop_kind(e),
+            detail,
+        }
+    }
 }
 
 /// A set of VRRP instances, sans-IO: inputs in through [`Node::handle`],
@@ -234,7 +276,7 @@ pub struct Node {
     insts: Vec<InstanceRt>,
     scripts: Vec<ScriptRt>,
     script_gen: u64,
-    nets: HashMap<SockKey, NetCache>,
+    socks: HashMap<SockKey, RxSock>,
     link_up: HashMap<u32, bool>,
     max_late: Duration,
     late_hist: Vec<u64>,
@@ -271,6 +313,112 @@ pub(crate) fn in_nets(src: IpAddr, nets: &[(IpAddr, u8)]) -> bool {
     })
 }
 
+/// Multicast adverts come from a neighbour on the link: an IPv6 source
+/// must be link-local, an IPv4 source must be in one of the interface's
+/// subnets (a forged advert from elsewhere is never acted on).
+fn source_on_link(
+    s: &mut RxSock,
+    links: &mut dyn crate::io::Links,
+    now: Instant,
+    src: IpAddr,
+) -> bool {
+    if let IpAddr::V6(a) = src {
+        return a.is_unicast_link_local();
+    }
+    if in_nets(src, &s.nets) {
+        return true;
+    }
+    // Addresses may have changed since we looked: re-read, at most once a second.
+    if now.saturating_duration_since(s.read) >= Duration::from_secs(1) {
+        s.nets = links.nets(&s.ifname);
+        s.read = now;
+        return in_nets(src, &s.nets);
+    }
+    false
+}
+
+/// One packet against one receive rule: IP header rules (destination, TTL
+/// for multicast), the source (on the link, or a listed peer), the codec,
+/// the VRID (`known`: an instance has it). The election checks the rest
+/// (authentication, version, addresses).
+fn judge(
+    sock: &mut RxSock,
+    links: &mut dyn crate::io::Links,
+    now: Instant,
+    rule: Rule<'_>,
+    known: bool,
+    m: &RxMeta,
+    payload: &[u8],
+) -> Result<Advert, Reject> {
+    let ipm = IpMeta {
+        src: m.src,
+        dst: m.dst,
+        ttl: m.ttl,
+        protocol: m.proto,
+    };
+    let delivery = match rule {
+        Rule::Multicast => Delivery::Multicast,
+        Rule::Unicast { local, .. } => Delivery::Unicast(std::slice::from_ref(local)),
+    };
+    if let Err(e) = keel_packet::rx::check(&ipm, delivery) {
+        let detail = match (e, rule) {
+            (keel_packet::Error::BadTtl, _) => {
+                format!("invalid TTL/HL. Received {} and expect 255", m.ttl)
+            }
+            (keel_packet::Error::BadDestination, Rule::Multicast) => format!(
+                "sent to {}: an instance without unicast peers accepts multicast adverts only",
+                m.dst
+            ),
+            (keel_packet::Error::BadDestination, Rule::Unicast { local, .. }) => format!(
+                "sent to {}: an instance with unicast peers accepts adverts to {local} only",
+                m.dst
+            ),
+            _ => e.to_string(),
+        };
+        return Err(Reject::codec(e, detail));
+    }
+    match rule {
+        Rule::Multicast => {
+            if !source_on_link(sock, links, now, m.src) {
+                let detail = if m.src.is_ipv6() {
+                    "IPv6 source is not link-local (RFC 5798 5.1.2.1)".to_owned()
+                } else {
+                    format!("source is not on any subnet of {}", sock.ifname)
+                };
+                return Err(Reject {
+                    err: None,
+                    kind: "source",
+                    detail,
+                });
+            }
+        }
+        Rule::Unicast { peers, .. } => {
+            if !peers.contains(&m.src) {
+                return Err(Reject {
+                    err: None,
+                    kind: "source",
+                    detail: "unicast source address is not one of our unicast peers".to_owned(),
+                });
+            }
+        }
+    }
+    let pkt = VrrpPacket::new_checked(payload).map_err(|e| Reject::codec(e, e.to_string()))?;
+    if !known {
+        return Err(Reject {
+            err: None,
+            kind: "vrid",
+            detail: format!(
+                "received advert for VRID {} but no instance on {} has it - discarding",
+                pkt.vrid(),
+                sock.ifname
+            ),
+        });
+    }
+    let repr = VrrpRepr::parse(&pkt, m.src, m.dst, ChecksumMode::Rfc)
+        .map_err(|e| Reject::codec(e, e.to_string()))?;
+    Ok(Advert::from(&repr))
+}
+
 impl Node {
     /// A node for `spec`: its instances are created but not started (open
     /// the sockets of [`Node::sockets`], then call [`Node::start`]).
@@ -282,7 +430,7 @@ impl Node {
             insts: Vec::new(),
             scripts: Vec::new(),
             script_gen: 0,
-            nets: HashMap::new(),
+            socks: HashMap::new(),
             link_up: HashMap::new(),
             max_late: Duration::ZERO,
             late_hist: vec![0; LATE_BOUNDS_US.len() + 1],
@@ -344,6 +492,19 @@ impl Node {
     /// one above the last.
     pub fn late_hist(&self) -> &[u64] {
         &self.late_hist
+    }
+
+    /// Packets dropped that no instance can be blamed for (no instance has
+    /// their VRID, or the IP header was malformed), by reason, summed over
+    /// the sockets. Each packet is counted once.
+    pub fn unmatched_dropped(&self) -> BTreeMap<String, u64> {
+        let mut out = BTreeMap::new();
+        for s in self.socks.values() {
+            for (k, v) in &s.dropped {
+                *out.entry(k.clone()).or_insert(0) += v;
+            }
+        }
+        out
     }
 
     /// The VRRP sockets the instances need, with their interface names.
@@ -459,6 +620,7 @@ impl Node {
         }
         self.insts = kept;
         if self.insts.len() != before {
+            self.rebuild_index();
             self.rebuild_wakes();
         }
     }
@@ -544,6 +706,24 @@ impl Node {
         self.heap = BinaryHeap::from(entries);
     }
 
+    /// Rebuild the sockets' VRID and address indexes (after instances were
+    /// added, removed or renumbered).
+    fn rebuild_index(&mut self) {
+        for s in self.socks.values_mut() {
+            s.by_vrid.clear();
+            s.locals.clear();
+        }
+        for (i, inst) in self.insts.iter().enumerate() {
+            if let Some(s) = self.socks.get_mut(&inst.key()) {
+                s.by_vrid
+                    .entry(inst.spec.election.vrid)
+                    .or_default()
+                    .push(i);
+                s.locals.insert(inst.spec.election.primary_addr);
+            }
+        }
+    }
+
     fn note_lateness(&mut self, late: Duration) {
         let us = u64::try_from(late.as_micros()).unwrap_or(u64::MAX);
         let b = LATE_BOUNDS_US.partition_point(|&le| le < us);
@@ -618,14 +798,17 @@ impl Node {
             }
         };
         let key = (p.ifindex, p.v6);
-        if !self.nets.contains_key(&key) {
+        if !self.socks.contains_key(&key) {
             let nets = self.io.links.nets(&p.ifname);
-            self.nets.insert(
+            self.socks.insert(
                 key,
-                NetCache {
+                RxSock {
                     ifname: p.ifname.clone(),
                     nets,
                     read: self.now,
+                    by_vrid: HashMap::new(),
+                    locals: HashSet::new(),
+                    dropped: BTreeMap::new(),
                 },
             );
         }
@@ -708,6 +891,7 @@ impl Node {
                     self.insts.push(inst);
                 }
             }
+            self.rebuild_index();
             return;
         }
         let ne = self.now_e();
@@ -768,7 +952,8 @@ impl Node {
             }
         }
         let used: Vec<SockKey> = self.insts.iter().map(InstanceRt::key).collect();
-        self.nets.retain(|k, _| used.contains(k));
+        self.socks.retain(|k, _| used.contains(k));
+        self.rebuild_index();
         self.rebuild_wakes();
     }
 
@@ -818,160 +1003,106 @@ impl Node {
         });
     }
 
-    /// The receive pipeline: IP checks, source on the link, codec, VRID,
-    /// then the election; every rejection counted per reason.
+    /// The receive pipeline: the instances the packet is for by (socket,
+    /// VRID), then each one's receive rule (from its configuration: see
+    /// [`Rule`]), codec, and the election; every rejection counted once,
+    /// per reason, on the instance or (for no instance) on the socket.
     fn packet(&mut self, key: SockKey, meta: Option<RxMeta>, payload: &[u8]) {
-        let cands: Vec<usize> = (0..self.insts.len())
-            .filter(|&i| self.insts[i].key() == key)
-            .collect();
-        if cands.is_empty() {
-            return;
-        }
-        let Some(m) = meta else {
-            for &i in &cands {
-                self.count_drop(i, "length", None, "malformed IP header".into());
-            }
+        let Some(sock) = self.socks.get(&key) else {
             return;
         };
-        // Instances the packet is meant for (by VRID), if it has one.
-        let vrid = payload.get(1).copied();
-        let targets: Vec<usize> = cands
-            .iter()
-            .copied()
-            .filter(|&i| Some(self.insts[i].spec.election.vrid) == vrid)
-            .collect();
-        let blame = if targets.is_empty() {
-            cands.clone()
-        } else {
-            targets.clone()
+        let Some(m) = meta else {
+            self.drop_unmatched(key, "length", None, "malformed IP header".into());
+            return;
         };
         // Our own adverts (unicast peers may reflect them): ignore.
-        if cands
-            .iter()
-            .any(|&i| self.insts[i].spec.election.primary_addr == m.src)
-        {
+        if sock.locals.contains(&m.src) {
             return;
         }
-        let locals: Vec<IpAddr> = cands
-            .iter()
-            .map(|&i| self.insts[i].spec.election.primary_addr)
-            .collect();
-        let delivery = if m.dst.is_multicast() {
-            Delivery::Multicast
-        } else {
-            Delivery::Unicast(&locals)
-        };
-        let ipm = IpMeta {
-            src: m.src,
-            dst: m.dst,
-            ttl: m.ttl,
-            protocol: m.proto,
-        };
-        if let Err(e) = keel_packet::rx::check(&ipm, delivery) {
-            let detail = if e == keel_packet::Error::BadTtl {
-                format!("invalid TTL/HL. Received {} and expect 255", m.ttl)
-            } else {
-                e.to_string()
-            };
-            self.reject(&blame, e, Some(m.src), &detail);
-            return;
-        }
-        if delivery == Delivery::Multicast && !self.source_on_link(key, m.src) {
-            let ifname = self
-                .nets
-                .get(&key)
-                .map(|s| s.ifname.clone())
-                .unwrap_or_default();
-            let detail = if m.src.is_ipv6() {
-                "IPv6 source is not link-local (RFC 5798 5.1.2.1)".to_owned()
-            } else {
-                format!("source is not on any subnet of {ifname}")
-            };
-            for &i in &blame {
-                self.count_drop(i, "source", Some(m.src), detail.clone());
-            }
-            return;
-        }
-        let pkt = match VrrpPacket::new_checked(payload) {
-            Ok(p) => p,
-            Err(e) => {
-                self.reject(&blame, e, Some(m.src), &e.to_string());
-                return;
-            }
-        };
-        if targets.is_empty() {
-            for &i in &cands {
-                let d = format!(
-                    "received advert for VRID {} but ours is {} - discarding",
-                    pkt.vrid(),
-                    self.insts[i].spec.election.vrid
-                );
-                self.count_drop(i, "vrid", Some(m.src), d);
-            }
-            return;
-        }
-        let repr = match VrrpRepr::parse(&pkt, m.src, m.dst, ChecksumMode::Rfc) {
-            Ok(r) => r,
-            Err(e) => {
-                self.reject(&targets, e, Some(m.src), &e.to_string());
-                return;
-            }
-        };
-        let advert = Advert::from(&repr);
-        let ne = self.now_e();
-        for &i in &targets {
-            let auth = |x: &InstanceRt| {
-                let c = x.vi.counters();
-                c.auth_failures + c.auth_type_mismatch + c.invalid_auth_type
-            };
-            let before = auth(&self.insts[i]);
-            self.feed(
-                i,
-                ne,
-                keel_election::Input::Advert {
-                    src: m.src,
-                    advert: advert.clone(),
-                },
-            );
-            let after = auth(&self.insts[i]);
-            if after > before {
-                *self.insts[i].dropped.entry("auth".into()).or_insert(0) += after - before;
-            }
-        }
-    }
-
-    /// Multicast adverts come from a neighbour on the link: an IPv6 source
-    /// must be link-local, an IPv4 source must be in one of the interface's
-    /// subnets (a forged advert from elsewhere is never acted on).
-    fn source_on_link(&mut self, key: SockKey, src: IpAddr) -> bool {
-        if let IpAddr::V6(a) = src {
-            return a.is_unicast_link_local();
-        }
+        let targets: Vec<usize> = payload
+            .get(1)
+            .and_then(|v| sock.by_vrid.get(v))
+            .cloned()
+            .unwrap_or_default();
         let now = self.now;
-        let Some(s) = self.nets.get_mut(&key) else {
-            return false;
-        };
-        if in_nets(src, &s.nets) {
-            return true;
+        if targets.is_empty() {
+            // For no instance: judged by the multicast rules, for the reason.
+            let Some(sock) = self.socks.get_mut(&key) else {
+                return;
+            };
+            if let Err(r) = judge(
+                sock,
+                &mut *self.io.links,
+                now,
+                Rule::Multicast,
+                false,
+                &m,
+                payload,
+            ) {
+                self.drop_unmatched(key, r.kind, Some(m.src), r.detail);
+            }
+            return;
         }
-        // Addresses may have changed since we looked: re-read, at most once a second.
-        if now.saturating_duration_since(s.read) >= Duration::from_secs(1) {
-            s.nets = self.io.links.nets(&s.ifname);
-            s.read = now;
-            return in_nets(src, &s.nets);
+        for i in targets {
+            let Some(sock) = self.socks.get_mut(&key) else {
+                return;
+            };
+            let e = &self.insts[i].spec.election;
+            let rule = if e.unicast_peers.is_empty() {
+                Rule::Multicast
+            } else {
+                Rule::Unicast {
+                    local: &e.primary_addr,
+                    peers: &e.unicast_peers,
+                }
+            };
+            match judge(sock, &mut *self.io.links, now, rule, true, &m, payload) {
+                Ok(advert) => self.accept(i, m.src, advert),
+                Err(r) => self.reject(i, r, m.src),
+            }
         }
-        false
     }
 
-    fn reject(&mut self, who: &[usize], e: keel_packet::Error, src: Option<IpAddr>, detail: &str) {
+    fn accept(&mut self, i: usize, src: IpAddr, advert: Advert) {
+        let auth = |x: &InstanceRt| {
+            let c = x.vi.counters();
+            c.auth_failures + c.auth_type_mismatch + c.invalid_auth_type
+        };
+        let before = auth(&self.insts[i]);
         let ne = self.now_e();
-        for &i in who {
-            if let Some(rxe) = RxError::from_packet_error(e) {
-                self.insts[i].handle(ne, keel_election::Input::RxError(rxe));
-            }
-            self.count_drop(i, drop_kind(e), src, detail.to_owned());
-            self.drain(i);
+        self.feed(i, ne, keel_election::Input::Advert { src, advert });
+        let after = auth(&self.insts[i]);
+        if after > before {
+            *self.insts[i].dropped.entry("auth".into()).or_insert(0) += after - before;
         }
+    }
+
+    fn drop_unmatched(
+        &mut self,
+        key: SockKey,
+        kind: &'static str,
+        from: Option<IpAddr>,
+        detail: String,
+    ) {
+        let Some(s) = self.socks.get_mut(&key) else {
+            return;
+        };
+        *s.dropped.entry(kind.to_owned()).or_insert(0) += 1;
+        self.events.push_back(Event::DroppedUnmatched {
+            ifname: s.ifname.clone(),
+            kind,
+            from,
+            detail,
+        });
+    }
+
+    fn reject(&mut self, i: usize, r: Reject, src: IpAddr) {
+        let ne = self.now_e();
+        if let Some(rxe) = r.err.and_then(RxError::from_packet_error) {
+            self.insts[i].handle(ne, keel_election::Input::RxError(rxe));
+        }
+        self.count_drop(i, r.kind, Some(src), r.detail);
+        self.drain(i);
     }
 
     // ------------------------------------------------------------ sync groups

@@ -380,6 +380,7 @@ impl Daemon {
             reload_failures: self.reload_failures,
             max_timer_late_ms: node.max_late().as_secs_f64() * 1000.0,
             timer_late_hist: status::late_hist(node.late_hist()),
+            dropped_unmatched: node.unmatched_dropped(),
             instances: node
                 .instances()
                 .iter()
@@ -393,6 +394,8 @@ impl Daemon {
                         ("priority_zero_rx", c.priority_zero_rx),
                         ("priority_zero_tx", c.priority_zero_tx),
                         ("master_transitions", c.master_transitions),
+                        ("master_lost", c.master_lost),
+                        ("answers_suppressed", c.answers_suppressed),
                         ("auth_failures", c.auth_failures),
                         ("auth_type_mismatch", c.auth_type_mismatch),
                         ("invalid_auth_type", c.invalid_auth_type),

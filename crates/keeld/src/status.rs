@@ -31,6 +31,10 @@ pub struct Status {
     /// above the last). Wake-ups fall on a 1 ms grid, so up to 1 ms is normal.
     #[serde(default)]
     pub timer_late_hist: Vec<LateBucket>,
+    /// Received packets no instance has (their VRID is nobody's, or their
+    /// IP header is malformed), dropped by reason; one count per packet.
+    #[serde(default)]
+    pub dropped_unmatched: BTreeMap<String, u64>,
     /// Every vrrp_instance.
     pub instances: Vec<InstanceStatus>,
     /// Every vrrp_script.
@@ -412,6 +416,14 @@ pub fn render(s: &Status) -> String {
         }
         o.push('\n');
     }
+    if !s.dropped_unmatched.is_empty() {
+        let d: Vec<String> = s
+            .dropped_unmatched
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let _ = writeln!(o, "dropped, for no instance: {}", d.join(" "));
+    }
     let _ = writeln!(
         o,
         "{:<12} {:<8} {:>4} {:>2} {:<7} {:>9} {:<16} {:>9}  VIPs",
@@ -480,6 +492,7 @@ mod tests {
             reload_failures: 0,
             max_timer_late_ms: 0.4,
             timer_late_hist: late_hist(&[5, 2, 0, 0, 0, 0, 0, 0, 0, 1]),
+            dropped_unmatched: BTreeMap::new(),
             instances: vec![InstanceStatus {
                 name: "VI_1".into(),
                 interface: "eth0".into(),

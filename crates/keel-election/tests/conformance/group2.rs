@@ -271,19 +271,23 @@ fn case_2_7_advertisement_reception_in_master_state() {
     // Priority 0: answer now, Adver_Timer restarts from now.
     assert_eq!(adverts(&rx(&mut vi, 4_000_000, PEER, 0)), [100]);
     assert_eq!(vi.poll_timeout(), Some(at(5_000_000)));
+    // keel answers at most once per advert interval (issue 17 item 11): a
+    // lower priority within 1 s of that answer is counted, not answered.
+    assert_eq!(adverts(&rx(&mut vi, 4_200_000, LOW_PEER, 50)), [0u8; 0]);
+    assert_eq!(vi.counters().answers_suppressed, 1);
     // Lower priority: stay Master, answered, timer untouched.
-    assert_eq!(adverts(&rx(&mut vi, 4_200_000, LOW_PEER, 50)), [100]);
+    assert_eq!(adverts(&rx(&mut vi, 5_000_000, LOW_PEER, 50)), [100]);
     // Equal priority from a lower address: we win the tie.
-    let acts = rx(&mut vi, 4_300_000, LOW_PEER, 100);
+    let acts = rx(&mut vi, 5_100_000, LOW_PEER, 100);
     assert!(changes(&acts).is_empty());
     assert_eq!(vi.state(), State::Master);
     assert_eq!(vi.poll_timeout(), Some(at(5_000_000)));
     // Equal priority from a higher address: Backup, 3.609375 s timer.
-    let acts = rx(&mut vi, 4_400_000, PEER, 100);
+    let acts = rx(&mut vi, 5_200_000, PEER, 100);
     assert_eq!(changes(&acts), [(State::Master, State::Backup)]);
     assert!(acts.contains(&Action::RemoveVips));
     assert!(adverts(&acts).is_empty());
-    assert_eq!(vi.poll_timeout(), Some(at(8_009_375)));
+    assert_eq!(vi.poll_timeout(), Some(at(8_809_375)));
     assert_eq!(vi.master_addr(), Some(ip(PEER)));
 
     // Higher priority: Backup at once.

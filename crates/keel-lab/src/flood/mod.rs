@@ -38,15 +38,21 @@ fn raw_drops(lab: &Lab, i: usize) -> u64 {
         .sum()
 }
 
+/// Drop counters of every instance and of no instance (packets for a VRID
+/// nobody has), summed by reason.
 fn dropped(s: &serde_json::Value) -> BTreeMap<String, u64> {
-    s["instances"][0]["dropped"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
-                .collect()
-        })
-        .unwrap_or_default()
+    let mut out: BTreeMap<String, u64> = BTreeMap::new();
+    let insts = s["instances"].as_array().into_iter().flatten();
+    for m in insts
+        .map(|i| &i["dropped"])
+        .chain([&s["dropped_unmatched"]])
+        .filter_map(|d| d.as_object())
+    {
+        for (k, v) in m {
+            *out.entry(k.clone()).or_insert(0) += v.as_u64().unwrap_or(0);
+        }
+    }
+    out
 }
 
 fn counter(s: &serde_json::Value, k: &str) -> u64 {

@@ -59,6 +59,7 @@ impl State {
                     reload_failures: self.reload_failures,
                     max_timer_late_ms: 0.0,
                     timer_late_hist: Vec::new(),
+                    dropped_unmatched: Default::default(),
                     instances: Vec::new(),
                     scripts: Vec::new(),
                     virtual_servers: self.director.status(),
