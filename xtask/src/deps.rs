@@ -17,6 +17,10 @@ pub const TEST_PACKAGES: &[(&str, &str)] = &[
     ("xz-utils", "/usr/bin/xz"),
     // keeld's unit file test: systemd-analyze security measures the sandbox
     ("systemd", "/usr/bin/systemd-analyze"),
+    // keel-anycast: each backend against its real BGP speaker
+    ("gobgpd", "/usr/bin/gobgpd"),
+    ("bird2", "/usr/sbin/bird"),
+    ("exabgp", "/usr/sbin/exabgp"),
 ];
 
 /// Install every package of `pkgs` whose marker file is missing.
