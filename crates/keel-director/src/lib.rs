@@ -68,6 +68,8 @@ mod conf;
 mod core;
 mod driver;
 mod event;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 mod owned;
 mod spec;
 mod status;

@@ -32,15 +32,27 @@ pub struct DestCounters {
     pub inactive: u32,
     /// Incoming packets.
     pub in_pkts: u64,
+    /// Outgoing packets.
+    #[serde(default)]
+    pub out_pkts: u64,
+    /// Incoming bytes.
+    #[serde(default)]
+    pub in_bytes: u64,
+    /// Outgoing bytes.
+    #[serde(default)]
+    pub out_bytes: u64,
 }
 
 impl DestCounters {
-    fn add(self, b: DestCounters) -> DestCounters {
+    pub(crate) fn add(self, b: DestCounters) -> DestCounters {
         DestCounters {
             conns: self.conns.saturating_add(b.conns),
             active: self.active.saturating_add(b.active),
             inactive: self.inactive.saturating_add(b.inactive),
             in_pkts: self.in_pkts.saturating_add(b.in_pkts),
+            out_pkts: self.out_pkts.saturating_add(b.out_pkts),
+            in_bytes: self.in_bytes.saturating_add(b.in_bytes),
+            out_bytes: self.out_bytes.saturating_add(b.out_bytes),
         }
     }
 }
@@ -94,6 +106,9 @@ pub(crate) fn add_counters<'a>(
                     active: e.active_conns,
                     inactive: e.inactive_conns,
                     in_pkts: e.stats.in_pkts,
+                    out_pkts: e.stats.out_pkts,
+                    in_bytes: e.stats.in_bytes,
+                    out_bytes: e.stats.out_bytes,
                 })
                 .reduce(DestCounters::add);
         }

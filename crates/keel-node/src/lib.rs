@@ -55,9 +55,12 @@ pub mod conf;
 mod driver;
 mod event;
 pub mod io;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 mod node;
 pub mod script;
 mod spec;
+pub mod status;
 pub mod sys;
 
 #[cfg(feature = "tokio")]
@@ -72,6 +75,7 @@ pub use spec::{
     InstanceSpec, NodeSpec, Notifies, NotifyScript, SCRIPT_TRACK_BASE, ScriptSpec, TrackedIf,
     TrackedScript,
 };
+pub use status::{InstanceStatus, LateBucket, NodeStatus, ScriptStatus};
 
 pub use keel_election;
 pub use keel_vip;

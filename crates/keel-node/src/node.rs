@@ -121,6 +121,8 @@ pub struct InstanceRt {
     vi: Instance,
     dropped: BTreeMap<String, u64>,
     since: Instant,
+    /// Transitions out of MASTER (keepalived's `release_master`).
+    released_master: u64,
     vips_held: bool,
     garp: Vec<GarpJob>,
     mac: [u8; 6],
@@ -165,6 +167,10 @@ impl InstanceRt {
     /// Whether its VIPs are on (it is master).
     pub fn vips_held(&self) -> bool {
         self.vips_held
+    }
+    /// Transitions out of MASTER so far (keepalived's `release_master`).
+    pub fn released_master(&self) -> u64 {
+        self.released_master
     }
 
     fn key(&self) -> SockKey {
@@ -211,6 +217,10 @@ impl ScriptRt {
     /// Runs so far.
     pub fn runs(&self) -> u64 {
         self.tracker.runs
+    }
+    /// A run is in progress.
+    pub fn running(&self) -> bool {
+        self.running
     }
 }
 
@@ -280,6 +290,7 @@ pub struct Node {
     link_up: HashMap<u32, bool>,
     max_late: Duration,
     late_hist: Vec<u64>,
+    late_sum: Duration,
     /// Instance wake-ups, earliest first; an entry `(t, i)` is live while
     /// `insts[i].wake == Some(t)` (stale ones are skipped when popped).
     heap: BinaryHeap<Reverse<(Instant, usize)>>,
@@ -434,6 +445,7 @@ impl Node {
             link_up: HashMap::new(),
             max_late: Duration::ZERO,
             late_hist: vec![0; LATE_BOUNDS_US.len() + 1],
+            late_sum: Duration::ZERO,
             heap: BinaryHeap::new(),
             dirty: Vec::new(),
             trim_at: None,
@@ -505,6 +517,11 @@ impl Node {
             }
         }
         out
+    }
+
+    /// Sum of every lateness counted in [`Node::late_hist`].
+    pub fn late_sum(&self) -> Duration {
+        self.late_sum
     }
 
     /// The VRRP sockets the instances need, with their interface names.
@@ -730,6 +747,7 @@ impl Node {
         if let Some(n) = self.late_hist.get_mut(b) {
             *n += 1;
         }
+        self.late_sum = self.late_sum.saturating_add(late);
         if late > self.max_late {
             self.max_late = late;
         }
@@ -818,6 +836,7 @@ impl Node {
             vi,
             dropped: BTreeMap::new(),
             since: self.now,
+            released_master: 0,
             vips_held: false,
             garp: Vec::new(),
             mac,
@@ -1201,6 +1220,9 @@ impl Node {
                 }
                 Action::StateChanged { from, to, .. } => {
                     self.insts[i].since = self.now;
+                    if from == State::Master {
+                        self.insts[i].released_master += 1;
+                    }
                     self.trim_at = Some(self.now + TRIM_QUIET);
                     self.events.push_back(Event::StateChanged {
                         instance: self.insts[i].spec.name.clone(),

@@ -2,12 +2,11 @@
 //! tokio current-thread loop beside signals, the status socket and the
 //! director, and logs the node's events in keepalived's words.
 use crate::log::RateLimit;
-use crate::status::{self, InstanceStatus, Query, Request, ScriptStatus, Status};
+use crate::status::{self, Query, Request, Status};
 use keel_election::{Input, State};
 use keel_node::conf::{self as plan, RealHost};
 use keel_node::script;
 use keel_node::{Driver, Event, Level, NodeSpec};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tokio::signal::unix::{Signal, SignalKind, signal};
@@ -378,71 +377,7 @@ impl Daemon {
             uptime_s: now.duration_since(self.started).as_secs_f64(),
             reloads: self.reloads,
             reload_failures: self.reload_failures,
-            max_timer_late_ms: node.max_late().as_secs_f64() * 1000.0,
-            timer_late_hist: status::late_hist(node.late_hist()),
-            dropped_unmatched: node.unmatched_dropped(),
-            instances: node
-                .instances()
-                .iter()
-                .map(|i| {
-                    let vi = i.election();
-                    let c = vi.counters();
-                    let mut counters = BTreeMap::new();
-                    for (k, v) in [
-                        ("adverts_rx", c.adverts_rx),
-                        ("adverts_tx", c.adverts_tx),
-                        ("priority_zero_rx", c.priority_zero_rx),
-                        ("priority_zero_tx", c.priority_zero_tx),
-                        ("master_transitions", c.master_transitions),
-                        ("master_lost", c.master_lost),
-                        ("answers_suppressed", c.answers_suppressed),
-                        ("auth_failures", c.auth_failures),
-                        ("auth_type_mismatch", c.auth_type_mismatch),
-                        ("invalid_auth_type", c.invalid_auth_type),
-                        ("interval_errors", c.interval_errors),
-                        ("address_list_errors", c.address_list_errors),
-                        ("checksum_errors", c.checksum_errors),
-                        ("ttl_errors", c.ttl_errors),
-                        ("version_errors", c.version_errors),
-                        ("packet_length_errors", c.packet_length_errors),
-                    ] {
-                        counters.insert(k.to_owned(), v);
-                    }
-                    let s = i.spec();
-                    InstanceStatus {
-                        name: s.name.clone(),
-                        interface: s.ifname.clone(),
-                        vrid: s.election.vrid,
-                        version: s.election.version.number(),
-                        state: vi.state().as_str().to_owned(),
-                        base_priority: s.election.base_priority,
-                        effective_priority: vi.effective_priority(),
-                        master_addr: vi.master_addr().map(|a| a.to_string()),
-                        vips: s
-                            .vips
-                            .iter()
-                            .map(|(v, _)| format!("{}/{}", v.addr, v.prefix_len))
-                            .collect(),
-                        vips_held: i.vips_held(),
-                        advert_int_ms: u64::from(s.election.adver_int_cs) * 10,
-                        counters,
-                        dropped: i.dropped().clone(),
-                        next_timer_ms: node
-                            .next_timer(i)
-                            .map(|t| t.saturating_duration_since(now).as_secs_f64() * 1000.0),
-                        in_state_s: now.duration_since(i.since()).as_secs_f64(),
-                    }
-                })
-                .collect(),
-            scripts: node
-                .scripts()
-                .iter()
-                .map(|s| ScriptStatus {
-                    name: s.spec().name.clone(),
-                    up: s.up(),
-                    runs: s.runs(),
-                })
-                .collect(),
+            node: node.status(now),
             virtual_servers: self.director.status(),
         }
     }

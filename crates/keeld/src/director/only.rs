@@ -57,11 +57,7 @@ impl State {
                     uptime_s: self.started.elapsed().as_secs_f64(),
                     reloads: self.reloads,
                     reload_failures: self.reload_failures,
-                    max_timer_late_ms: 0.0,
-                    timer_late_hist: Vec::new(),
-                    dropped_unmatched: Default::default(),
-                    instances: Vec::new(),
-                    scripts: Vec::new(),
+                    node: Default::default(),
                     virtual_servers: self.director.status(),
                 };
                 serde_json::to_string(&s).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
