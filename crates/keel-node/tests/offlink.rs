@@ -122,7 +122,7 @@ fn off_link_unicast_adverts_do_not_move_the_master() {
             ]);
             let mut d = Driver::new(spec, io).unwrap();
             let mut log = Vec::new();
-            let mut drive = async |d: &mut Driver, t: Duration, log: &mut Vec<String>| {
+            let drive = async |d: &mut Driver, t: Duration, log: &mut Vec<String>| {
                 let _ = tokio::time::timeout(t, async {
                     loop {
                         log.push(d.next_event().await.to_string());
