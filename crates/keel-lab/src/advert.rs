@@ -44,6 +44,11 @@ pub fn checksum(data: &[u8]) -> u16 {
 
 /// An IPv4 packet (protocol 112, to 224.0.0.18) around `payload`.
 pub fn ip_packet(src: Ipv4Addr, ttl: u8, payload: &[u8]) -> Vec<u8> {
+    ip_packet_to(src, GROUP, ttl, payload)
+}
+
+/// An IPv4 packet (protocol 112, to `dst`) around `payload`.
+pub fn ip_packet_to(src: Ipv4Addr, dst: Ipv4Addr, ttl: u8, payload: &[u8]) -> Vec<u8> {
     let len = 20 + payload.len();
     let mut h = vec![
         0x45,
@@ -60,7 +65,7 @@ pub fn ip_packet(src: Ipv4Addr, ttl: u8, payload: &[u8]) -> Vec<u8> {
         0,
     ];
     h.extend_from_slice(&src.octets());
-    h.extend_from_slice(&GROUP.octets());
+    h.extend_from_slice(&dst.octets());
     let c = checksum(&h);
     h[10..12].copy_from_slice(&c.to_be_bytes());
     h.extend_from_slice(payload);

@@ -51,6 +51,26 @@ pub fn chaos(v3: bool, node: usize, prio: u8, flag: &Path) -> String {
     )
 }
 
+/// The flood's node configuration: [`chaos`] (VRRPv2, VRID 51, the VIP,
+/// PASS auth) plus `more` instances `VF_<vrid>` on the VRIDs of
+/// [`flood_vrids`], same priority and password, each with one VIP
+/// 203.0.113.<vrid> (node1 is master of all of them).
+pub fn flood(node: usize, prio: u8, flag: &Path, more: usize) -> String {
+    let mut c = chaos(false, node, prio, flag);
+    for vrid in flood_vrids(more) {
+        c.push_str(&format!(
+            "vrrp_instance VF_{vrid} {{\n  state BACKUP\n  interface eth0\n  virtual_router_id {vrid}\n  priority {prio}\n  advert_int 1\n  authentication {{\n    auth_type PASS\n    auth_pass 123.123\n  }}\n  virtual_ipaddress {{\n    203.0.113.{vrid}/32\n  }}\n}}\n"
+        ));
+    }
+    c
+}
+
+/// The VRIDs of [`flood`]'s extra instances: the first `more` of 1..=255
+/// other than 51.
+pub fn flood_vrids(more: usize) -> Vec<u8> {
+    (1..=255u8).filter(|v| *v != 51).take(more).collect()
+}
+
 /// A configuration keeld must refuse, made from a good one (bad priority,
 /// unbalanced braces, VRID out of range).
 pub fn broken(good: &str, variant: u64) -> String {

@@ -62,6 +62,14 @@ pub struct ChaosArgs {
     /// Flood only these kinds (comma separated; default all). See docs/chaos.md.
     #[arg(long, value_delimiter = ',')]
     pub kinds: Vec<String>,
+    /// VRRP instances per node in the flood (VI_1 on VRID 51 and the rest
+    /// on other VRIDs, node1 master of all).
+    #[arg(long, default_value_t = 250)]
+    pub instances: usize,
+    /// Run this keeld binary instead of building one (e.g. an older build,
+    /// for before/after figures).
+    #[arg(long)]
+    pub keeld: Option<PathBuf>,
     /// Extra time allowed on top of Master_Down_Interval + advert_int for
     /// process scheduling on a loaded machine, in milliseconds.
     #[arg(long, default_value_t = 300)]
@@ -87,7 +95,10 @@ pub fn main(a: &ChaosArgs) -> Result<()> {
     if a.with_keepalived {
         crate::host::ensure_packages(&[("keepalived", KEEPALIVED)])?;
     }
-    let built = build_keeld(a.release)?;
+    let built = match &a.keeld {
+        Some(b) => b.clone(),
+        None => build_keeld(a.release)?,
+    };
     let tmp = std::env::temp_dir().join(format!("keel-chaos-{}", std::process::id()));
     std::fs::create_dir_all(&tmp)?;
     let bin = tmp.join("keeld");

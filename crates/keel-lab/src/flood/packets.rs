@@ -2,13 +2,13 @@
 //! with the verdict keeld must reach, computed with keel-packet's own receive
 //! checks in keeld's order.
 use crate::GROUP;
-use crate::advert::{checksum, ip_packet, v2_advert};
+use crate::advert::{checksum, v2_advert};
 use keel_packet::rx::{Delivery, IpMeta};
 use keel_packet::{Auth, ChecksumMode, VrrpPacket, VrrpRepr};
 use std::net::{IpAddr, Ipv4Addr};
 
 /// The kinds of hostile input (`--kinds`); see docs/chaos.md.
-pub const KINDS: [&str; 8] = [
+pub const KINDS: [&str; 9] = [
     "random",
     "checksum",
     "auth",
@@ -17,17 +17,26 @@ pub const KINDS: [&str; 8] = [
     "foreign",
     "addrcount",
     "truncated",
+    "offlink",
 ];
 const CLIENT: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 100);
 const FOREIGN: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 7);
+/// The `offlink` kind's sender: a host on another subnet whose packets a
+/// router forwarded (TTL 64), unicast to node1's own address.
+const OFFLINK: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 66);
+/// node1's address (the `offlink` kind's destination).
+const NODE1: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
 /// Packets prepared per kind.
 pub const POOL: usize = 512;
 
-/// One prepared packet: IPv4 header + payload, and what keeld should call it.
+/// One prepared packet: IPv4 header + payload, where it goes, and what
+/// keeld should call it.
 #[derive(Debug)]
 pub struct Pkt {
     /// The IPv4 packet.
     pub bytes: Vec<u8>,
+    /// Its destination: the VRRP group (every node), or node1's address.
+    pub dst: Ipv4Addr,
     /// What keeld must call it: a drop counter, or `ACCEPTED`.
     pub verdict: &'static str,
 }
@@ -53,14 +62,16 @@ fn drop_kind(e: keel_packet::Error) -> &'static str {
     }
 }
 
-/// What a keeld configured with VRID 51 and PASS "123.123" must do with a packet.
-fn verdict(src: Ipv4Addr, ttl: u8, payload: &[u8]) -> &'static str {
+/// What a keeld configured with VRID 51 and the VRIDs `vrids` (no unicast
+/// peers) and PASS "123.123" must do with a packet.
+fn verdict(src: Ipv4Addr, dst: Ipv4Addr, ttl: u8, payload: &[u8], vrids: &[u8]) -> &'static str {
     let meta = IpMeta {
         src: IpAddr::V4(src),
-        dst: IpAddr::V4(GROUP),
+        dst: IpAddr::V4(dst),
         ttl,
         protocol: 112,
     };
+    // Instances without unicast peers accept multicast only (issue 17).
     if let Err(e) = keel_packet::rx::check(&meta, Delivery::Multicast) {
         return drop_kind(e);
     }
@@ -73,10 +84,10 @@ fn verdict(src: Ipv4Addr, ttl: u8, payload: &[u8]) -> &'static str {
         Ok(p) => p,
         Err(e) => return drop_kind(e),
     };
-    if pkt.vrid() != 51 {
+    if pkt.vrid() != 51 && !vrids.contains(&pkt.vrid()) {
         return "vrid";
     }
-    let repr = match VrrpRepr::parse(&pkt, IpAddr::V4(src), IpAddr::V4(GROUP), ChecksumMode::Rfc) {
+    let repr = match VrrpRepr::parse(&pkt, IpAddr::V4(src), IpAddr::V4(dst), ChecksumMode::Rfc) {
         Ok(r) => r,
         Err(e) => return drop_kind(e),
     };
@@ -86,10 +97,12 @@ fn verdict(src: Ipv4Addr, ttl: u8, payload: &[u8]) -> &'static str {
     "ACCEPTED"
 }
 
-/// `POOL` packets of `kind` (each claiming priority 200, above the master's).
-pub fn pool(kind: &str, rng: &mut fastrand::Rng) -> Vec<Pkt> {
+/// `POOL` packets of `kind` (each claiming priority 200, above the master's)
+/// for nodes that also run instances on `vrids`.
+pub fn pool(kind: &str, rng: &mut fastrand::Rng, vrids: &[u8]) -> Vec<Pkt> {
     (0..POOL)
         .map(|_| {
+            let mut dst = GROUP;
             let (src, ttl, payload) = match kind {
                 "random" => {
                     let n = rng.usize(1..=80);
@@ -103,15 +116,26 @@ pub fn pool(kind: &str, rng: &mut fastrand::Rng) -> Vec<Pkt> {
                 "auth" => (CLIENT, 255, v2_advert(51, 200, b"wrong!", CLIENT)),
                 "ttl" => (CLIENT, 254, v2_advert(51, 200, b"123.123", CLIENT)),
                 "vrid" => {
+                    // A VRID no instance has (with all 255 taken, 51's neighbour).
                     let v = loop {
                         let v = rng.u8(1..=255);
-                        if v != 51 {
+                        if v != 51 && !vrids.contains(&v) || vrids.len() >= 254 {
                             break v;
                         }
                     };
                     (CLIENT, 255, v2_advert(v, 200, b"123.123", CLIENT))
                 }
                 "foreign" => (FOREIGN, 255, v2_advert(51, 254, b"123.123", FOREIGN)),
+                "offlink" => {
+                    dst = NODE1;
+                    let v = if vrids.is_empty() || rng.bool() {
+                        51
+                    } else {
+                        vrids[rng.usize(..vrids.len())]
+                    };
+                    // (A VRRPv2 checksum covers no pseudo-header: valid as is.)
+                    (OFFLINK, 64, v2_advert(v, 200, b"123.123", OFFLINK))
+                }
                 "addrcount" => {
                     let mut a = v2_advert(51, 200, b"123.123", CLIENT);
                     a[3] = rng.u8(2..=255);
@@ -128,8 +152,9 @@ pub fn pool(kind: &str, rng: &mut fastrand::Rng) -> Vec<Pkt> {
                 }
             };
             Pkt {
-                verdict: verdict(src, ttl, &payload),
-                bytes: ip_packet(src, ttl, &payload),
+                verdict: verdict(src, dst, ttl, &payload, vrids),
+                bytes: crate::advert::ip_packet_to(src, dst, ttl, &payload),
+                dst,
             }
         })
         .collect()
@@ -143,7 +168,8 @@ mod tests {
     fn verdicts_of_the_crafted_kinds() {
         let mut rng = fastrand::Rng::with_seed(3);
         let one = |k: &str, rng: &mut fastrand::Rng| -> Vec<&'static str> {
-            let mut v: Vec<&'static str> = pool(k, rng).iter().map(|p| p.verdict).collect();
+            let mut v: Vec<&'static str> =
+                pool(k, rng, &[1, 2, 3]).iter().map(|p| p.verdict).collect();
             v.sort_unstable();
             v.dedup();
             v
@@ -157,6 +183,8 @@ mod tests {
         // A valid advert from outside the subnet passes every packet-level check:
         // only the daemon can refuse it.
         assert_eq!(one("foreign", &mut rng), ["source"]);
+        // Unicast from off-link to node1's address: no instance takes unicast.
+        assert_eq!(one("offlink", &mut rng), ["destination"]);
         assert!(!one("random", &mut rng).contains(&"ACCEPTED"));
     }
 }
