@@ -374,3 +374,43 @@ fn priority_zero_flood_keeps_the_advert_rhythm() {
         "gaps {gaps:?}"
     );
 }
+
+/// Item 11, the backups' side: every priority-0 advert a backup receives is
+/// logged by the election, so the event carries a rate key (a log keeps one
+/// line per key per second).
+#[test]
+fn backup_log_lines_caused_by_adverts_are_rate_keyed() {
+    let mut r = Rig::master(
+        "192.0.2.10",
+        "192.0.2.250",
+        &[("192.0.2.10", 24)],
+        &[(51, &[])],
+    );
+    let (peer, grp) = (ip("192.0.2.11"), ip("224.0.0.18"));
+    r.feed(packet(
+        peer,
+        grp,
+        255,
+        advert(51, 200, ip("192.0.2.250"), peer, grp),
+    ));
+    assert_eq!(r.state(), State::Backup);
+    r.drain();
+    for _ in 0..10 {
+        r.feed(packet(
+            peer,
+            grp,
+            255,
+            advert(51, 0, ip("192.0.2.250"), peer, grp),
+        ));
+    }
+    let (_, events) = r.drain();
+    let zero: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.to_string().contains("Backup received priority 0"))
+        .collect();
+    assert_eq!(zero.len(), 10);
+    let keys: std::collections::BTreeSet<Option<String>> =
+        zero.iter().map(|e| e.rate_key()).collect();
+    assert_eq!(keys.len(), 1);
+    assert!(keys.iter().all(Option::is_some), "{keys:?}");
+}
