@@ -699,6 +699,16 @@ impl<'r, 'a> Builder<'r, 'a> {
                     ),
                     None => {}
                 },
+                "keel_metrics_listen" => match st.arg(0).map(str::parse) {
+                    Some(Ok(a)) => g.keel_metrics_listen = Some(a),
+                    Some(Err(_)) => bad(
+                        d,
+                        st,
+                        0,
+                        "keel_metrics_listen takes ADDRESS:PORT ([ADDRESS]:PORT for IPv6)".into(),
+                    ),
+                    None => {}
+                },
                 "notification_email_from" => {
                     g.notification_email_from = st.arg(0).map(str::to_string)
                 }

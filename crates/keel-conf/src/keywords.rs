@@ -379,6 +379,13 @@ pub static SUPPORTED: &[Keyword] = &[
         "flush the IPVS table at startup",
     ),
     s(
+        "keel_metrics_listen",
+        B::GlobalDefs,
+        1,
+        1,
+        "keel only: ADDRESS:PORT to serve Prometheus metrics on over HTTP (GET /metrics); off when absent",
+    ),
+    s(
         "keel_stop_mode",
         B::GlobalDefs,
         1,

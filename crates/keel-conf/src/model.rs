@@ -227,6 +227,9 @@ pub struct GlobalDefs {
     /// `keel_stop_mode resign|handover` (a keel extension; keepalived logs it
     /// as an unknown keyword and goes on). `None` when not written.
     pub keel_stop_mode: Option<StopMode>,
+    /// `keel_metrics_listen ADDR:PORT` (a keel extension): serve Prometheus
+    /// metrics over HTTP there. `None` when not written (no listener).
+    pub keel_metrics_listen: Option<std::net::SocketAddr>,
     /// `notification_email { ... }`.
     pub notification_email: Vec<String>,
     /// `notification_email_from`.
@@ -268,6 +271,7 @@ impl Default for GlobalDefs {
             lvs_timeouts: LvsTimeouts::default(),
             lvs_flush: false,
             keel_stop_mode: None,
+            keel_metrics_listen: None,
             notification_email: Vec::new(),
             notification_email_from: None,
             smtp_server: None,

@@ -278,6 +278,9 @@ fn global(p: &mut P, g: &GlobalDefs) {
     p.opt("keel_stop_mode", &g.keel_stop_mode, |m| {
         m.as_str().to_owned()
     });
+    p.opt("keel_metrics_listen", &g.keel_metrics_listen, |a| {
+        a.to_string()
+    });
     if !g.notification_email.is_empty() {
         p.open("notification_email");
         for e in &g.notification_email {

@@ -139,6 +139,13 @@ fn global() -> impl Strategy<Value = GlobalDefs> {
                 } else {
                     StopMode::Resign
                 }),
+                keel_metrics_listen: f[5].then(|| {
+                    if f[7] {
+                        "[2001:db8::1]:9165".parse().unwrap()
+                    } else {
+                        "192.0.2.1:9165".parse().unwrap()
+                    }
+                }),
                 notification_email: emails,
                 notification_email_from: from,
                 smtp_server: smtp.map(|(host, port)| SmtpServer { host, port }),

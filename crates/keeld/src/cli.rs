@@ -103,6 +103,11 @@ pub struct Cli {
     #[arg(long = "stop-mode", value_name = "MODE", value_parser = stop_mode_arg())]
     pub stop_mode: Option<StopMode>,
 
+    /// Serve Prometheus metrics on ADDR:PORT over HTTP (`GET /metrics`).
+    /// Overrides `keel_metrics_listen` in global_defs; without either, none.
+    #[arg(long = "metrics-listen", value_name = "ADDR:PORT")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+
     /// Display the version and exit.
     #[arg(short = 'v', long = "version", action = ArgAction::Version)]
     pub version: Option<bool>,
@@ -185,6 +190,9 @@ pub enum Cmd {
         /// Print the raw JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Print the Prometheus metrics (as served by --metrics-listen).
+        #[arg(long, conflicts_with = "json")]
+        metrics: bool,
     },
     /// Ask the master of INSTANCE (all when omitted) to hand over to a backup.
     Handover {
@@ -350,7 +358,7 @@ mod tests {
     fn subcommands() {
         let c = Cli::try_parse_from(["keeld", "status", "--socket", "/tmp/s"]).unwrap();
         assert!(
-            matches!(c.cmd, Some(Cmd::Status { ref socket, json: false }) if socket == std::path::Path::new("/tmp/s"))
+            matches!(c.cmd, Some(Cmd::Status { ref socket, json: false, .. }) if socket == std::path::Path::new("/tmp/s"))
         );
         let c = Cli::try_parse_from(["keeld", "--stop-mode", "handover"]).unwrap();
         assert_eq!(c.stop_mode, Some(StopMode::Handover));

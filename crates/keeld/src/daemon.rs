@@ -30,6 +30,8 @@ pub struct Options {
     /// What SIGTERM does to masters (`--stop-mode`); `None`: the
     /// configuration's `keel_stop_mode`, else resign.
     pub stop_mode: Option<crate::cli::StopMode>,
+    /// `--metrics-listen` (else the configuration's `keel_metrics_listen`).
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// keepalived's halves the director runs (`-P`: no checkers).
     pub director: crate::director::Roles,
 }
@@ -223,6 +225,12 @@ async fn main_loop(opts: Options) -> u8 {
         }
     };
     let (qtx, mut qrx) = mpsc::channel::<Query>(8);
+    if let Some(a) = opts.metrics_listen.or(cfg.global.keel_metrics_listen) {
+        match status::serve_metrics(a, qtx.clone()) {
+            Ok(()) => info!("serving metrics on http://{a}/metrics"),
+            Err(e) => warn!("cannot serve metrics on {a}: {e}"),
+        }
+    }
     if let Err(e) = status::serve(&opts.status_socket, opts.status_access, qtx) {
         warn!(
             "cannot open status socket {}: {e}",
@@ -386,6 +394,7 @@ impl Daemon {
         match req {
             Request::Status => serde_json::to_string(&self.status())
                 .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")),
+            Request::Metrics => status::metrics_text(&self.status()),
             Request::Handover(name) => self.handover(name.as_deref()),
             Request::Resume(name) => self.resume(name.as_deref()),
         }

@@ -25,9 +25,16 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match &cli.cmd {
-        Some(Cmd::Status { socket, json }) => {
-            return match status::query(socket, "status") {
-                Ok(text) if *json => stdout(&format!("{}\n", text.trim_end()), ExitCode::SUCCESS),
+        Some(Cmd::Status {
+            socket,
+            json,
+            metrics,
+        }) => {
+            let req = if *metrics { "metrics" } else { "status" };
+            return match status::query(socket, req) {
+                Ok(text) if *json || *metrics => {
+                    stdout(&format!("{}\n", text.trim_end()), ExitCode::SUCCESS)
+                }
                 Ok(text) => match serde_json::from_str::<status::Status>(&text) {
                     Ok(s) => stdout(&status::render(&s), ExitCode::SUCCESS),
                     Err(e) => {
@@ -121,6 +128,7 @@ fn main() -> ExitCode {
         status_socket: cli.status_socket_path(),
         status_access,
         stop_mode: cli.stop_mode,
+        metrics_listen: cli.metrics_listen,
         director: director::Roles::new(checkers, vrrp),
     }))
 }

@@ -40,6 +40,8 @@ pub struct Status {
 pub enum Request {
     /// `status`
     Status,
+    /// `metrics`: the Prometheus text.
+    Metrics,
     /// `handover [INSTANCE]`
     Handover(Option<String>),
     /// `resume [INSTANCE]`: end the hold a handover left.
@@ -52,6 +54,7 @@ impl Request {
         let mut w = line.split_whitespace();
         match w.next()? {
             "status" => Some(Request::Status),
+            "metrics" => Some(Request::Metrics),
             "handover" => Some(Request::Handover(w.next().map(str::to_owned))),
             "resume" => Some(Request::Resume(w.next().map(str::to_owned))),
             _ => None,
@@ -62,7 +65,7 @@ impl Request {
 impl Request {
     /// True for requests that change what the daemon does (uid 0 only).
     pub fn changes_state(&self) -> bool {
-        !matches!(self, Request::Status)
+        !matches!(self, Request::Status | Request::Metrics)
     }
 }
 
@@ -266,6 +269,81 @@ async fn handle(stream: tokio::net::UnixStream, access: Access, tx: mpsc::Sender
         w.shutdown().await
     })
     .await;
+}
+
+/// The metrics of a status snapshot in the Prometheus/OpenMetrics text format
+/// (prometheus-client): the libraries' families plus `keepalived_up` and
+/// `keel_reloads_total{result}`. One snapshot: a scrape sees one moment.
+pub fn metrics_text(s: &Status) -> String {
+    use keel_node::metrics::prometheus_client::{self as pc, metrics::counter::Counter};
+    let mut reg = pc::registry::Registry::default();
+    let up = pc::metrics::gauge::Gauge::<i64>::default();
+    up.set(1);
+    reg.register("keepalived_up", "keeld is running", up);
+    let reloads = pc::metrics::family::Family::<[(&str, &str); 1], Counter>::default();
+    reloads
+        .get_or_create(&[("result", "accepted")])
+        .inc_by(s.reloads);
+    reloads
+        .get_or_create(&[("result", "refused")])
+        .inc_by(s.reload_failures);
+    reg.register("keel_reloads", "Configuration reloads", reloads);
+    keel_node::metrics::register(&mut reg, s.node.clone());
+    keel_director::metrics::register(&mut reg, &s.virtual_servers);
+    let mut out = String::new();
+    let _ = pc::encoding::text::encode(&mut out, &reg);
+    out
+}
+
+/// Serve `GET /metrics` over HTTP/1 (hyper) on `addr`: each scrape is one
+/// [`Request::Metrics`] to the daemon's loop; other paths get 404. Connections
+/// are bounded like the status socket's.
+pub fn serve_metrics(addr: std::net::SocketAddr, tx: mpsc::Sender<Query>) -> std::io::Result<()> {
+    use http_body_util::Full;
+    use hyper::body::Bytes;
+    let l = std::net::TcpListener::bind(addr)?;
+    l.set_nonblocking(true)?;
+    let listener = tokio::net::TcpListener::from_std(l)?;
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            };
+            let (Ok(permit), tx) = (slots.clone().try_acquire_owned(), tx.clone()) else {
+                continue;
+            };
+            let svc = hyper::service::service_fn(move |req: hyper::Request<_>| {
+                let tx = tx.clone();
+                async move {
+                    let (code, body) = if req.uri().path() == "/metrics" {
+                        let (otx, orx) = oneshot::channel();
+                        let _ = tx.send((Request::Metrics, otx)).await;
+                        (200, orx.await.unwrap_or_default())
+                    } else {
+                        (404, "try /metrics\n".to_owned())
+                    };
+                    hyper::Response::builder()
+                        .status(code)
+                        .header(
+                            "content-type",
+                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                        )
+                        .body(Full::new(Bytes::from(body)))
+                }
+            });
+            tokio::spawn(async move {
+                let _permit = permit;
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(IO_TIMEOUT)
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc);
+                let _ = tokio::time::timeout(IO_TIMEOUT * 5, conn).await;
+            });
+        }
+    });
+    Ok(())
 }
 
 /// Errors of the status client.

@@ -49,7 +49,7 @@ struct State {
 impl State {
     fn answer(&self, req: &Request) -> String {
         match req {
-            Request::Status => {
+            Request::Status | Request::Metrics => {
                 let s = Status {
                     pid: std::process::id(),
                     version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -60,6 +60,9 @@ impl State {
                     node: Default::default(),
                     virtual_servers: self.director.status(),
                 };
+                if *req == Request::Metrics {
+                    return status::metrics_text(&s);
+                }
                 serde_json::to_string(&s).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
             }
             Request::Handover(_) | Request::Resume(_) => serde_json::json!({
