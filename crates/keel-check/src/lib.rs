@@ -38,8 +38,9 @@
 //! * A [`RealServerCheck`] is one checker block of one real server, with its options
 //!   already resolved (keepalived's inheritance virtual server → real server → checker
 //!   is the caller's job). `None` options take keepalived's per-checker defaults.
-//! * [`Checker`] runs one tokio task per check and sends [`Event`]s through a tokio mpsc
-//!   channel: [`Transition`] (up/down, with a [`Reason`] whose `Display` is keepalived
+//! * [`Checker`] runs one tokio task per check (all TCP_CHECKs share one task with an
+//!   epoll instance of its own, see [`CheckerOptions::tcp_task_per_check`]) and sends
+//!   [`Event`]s through a tokio mpsc channel: [`Transition`] (up/down, with a [`Reason`] whose `Display` is keepalived
 //!   2.2.7's log line) and, for `misc_dynamic`, [`WeightChange`].
 //! * Rules (keepalived 2.2.7): a check starts up (down with `alpha`); its first verdict
 //!   is decided by one attempt and always reported; afterwards an up check goes down
@@ -124,6 +125,8 @@ mod runner;
 mod smtp;
 mod spec;
 pub mod state;
+mod sys;
+mod tcpset;
 
 pub use event::{Event, ProbeError, Reason, SmtpFailure, Transition, WeightChange, WeightOffset};
 pub use health::RealServerHealth;

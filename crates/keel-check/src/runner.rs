@@ -13,7 +13,8 @@ use crate::Error;
 use crate::event::{Event, ProbeError, Reason, Transition, WeightChange, WeightOffset};
 use crate::probe::{self, Failure, Success, TlsClient};
 use crate::spec::{CheckId, CheckKind, CheckSpec, RealServerCheck};
-use crate::state::{Next, Tracker};
+use crate::state::{Next, Tracker, Verdict};
+use crate::tcpset::TcpSet;
 use crate::{dgram, file, smtp};
 
 /// Options of a [`Checker`].
@@ -29,6 +30,10 @@ pub struct CheckerOptions {
     /// keepalived's FIN: fewer packets and no TIME_WAIT socket per check on the director,
     /// at the price of a "connection reset" on the real server. Off by default.
     pub tcp_reset_on_close: bool,
+    /// Run each TCP_CHECK in a task of its own, as the other checkers, instead of all of
+    /// them in one task with its own epoll instance (the default). Costs more user time
+    /// per check; kept to compare the two (`cargo xtask bench check`).
+    pub tcp_task_per_check: bool,
 }
 
 impl Default for CheckerOptions {
@@ -37,6 +42,7 @@ impl Default for CheckerOptions {
             seed: None,
             bootstrap_delay: Duration::from_secs(1),
             tcp_reset_on_close: false,
+            tcp_task_per_check: false,
         }
     }
 }
@@ -57,13 +63,24 @@ pub struct SyncSummary {
 #[derive(Debug)]
 struct Running {
     check: RealServerCheck,
-    task: JoinHandle<()>,
+    task: Task,
+}
+
+/// Where a check runs.
+#[derive(Debug)]
+enum Task {
+    /// A task of its own.
+    Own(JoinHandle<()>),
+    /// In the checker's [`TcpSet`] (TCP_CHECK), under this key.
+    Tcp(u64),
 }
 
 /// Runs health checks and reports [`Event`]s on a tokio mpsc channel.
 ///
-/// Each check is one task on the current tokio runtime (current-thread runtimes work);
-/// there is no thread per check. Dropping the `Checker` aborts all checks;
+/// Each check is one task on the current tokio runtime (current-thread runtimes work),
+/// except TCP_CHECKs, which all run in one task with an epoll instance of its own (at
+/// thousands of checks per second a task per check cost more user time than keepalived's
+/// whole checker); there is no thread per check. Dropping the `Checker` aborts all checks;
 /// [`Checker::shutdown`] also waits until they have stopped (which kills running
 /// MISC_CHECK scripts).
 #[derive(Debug)]
@@ -73,6 +90,9 @@ pub struct Checker {
     rng: SplitMix64,
     checks: HashMap<CheckId, Running>,
     runtime: Option<tokio::runtime::Handle>,
+    /// The TCP_CHECKs' task, started with the first one.
+    tcp: Option<TcpSet>,
+    next_key: u64,
 }
 
 impl Checker {
@@ -91,6 +111,8 @@ impl Checker {
             rng: SplitMix64(seed),
             checks: HashMap::new(),
             runtime: None,
+            tcp: None,
+            next_key: 0,
         }
     }
 
@@ -124,7 +146,7 @@ impl Checker {
     pub fn remove(&mut self, id: CheckId) -> bool {
         match self.checks.remove(&id) {
             Some(r) => {
-                r.task.abort();
+                self.stop(&r.task);
                 true
             }
             None => false,
@@ -136,7 +158,7 @@ impl Checker {
     pub fn replace(&mut self, check: RealServerCheck) -> Result<Duration, Error> {
         let (task, delay) = self.spawn(&check)?;
         if let Some(old) = self.checks.insert(check.id, Running { check, task }) {
-            old.task.abort();
+            self.stop(&old.task);
         }
         Ok(delay)
     }
@@ -220,16 +242,37 @@ impl Checker {
 
     /// Stop every check and wait until their tasks have ended.
     pub async fn shutdown(mut self) {
-        let tasks: Vec<JoinHandle<()>> = self.checks.drain().map(|(_, r)| r.task).collect();
+        let tasks: Vec<JoinHandle<()>> = self
+            .checks
+            .drain()
+            .filter_map(|(_, r)| match r.task {
+                Task::Own(t) => Some(t),
+                Task::Tcp(_) => None,
+            })
+            .collect();
         for t in &tasks {
             t.abort();
         }
         for t in tasks {
             let _ = t.await;
         }
+        if let Some(tcp) = self.tcp.take() {
+            tcp.shutdown().await;
+        }
     }
 
-    fn spawn(&mut self, check: &RealServerCheck) -> Result<(JoinHandle<()>, Duration), Error> {
+    fn stop(&self, task: &Task) {
+        match task {
+            Task::Own(t) => t.abort(),
+            Task::Tcp(key) => {
+                if let Some(tcp) = &self.tcp {
+                    tcp.remove(*key);
+                }
+            }
+        }
+    }
+
+    fn spawn(&mut self, check: &RealServerCheck) -> Result<(Task, Duration), Error> {
         let handle = match &self.runtime {
             Some(h) => h.clone(),
             None => tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?,
@@ -249,32 +292,47 @@ impl Checker {
         } else {
             self.options.bootstrap_delay.saturating_add(jitter)
         };
+        let first = later(Instant::now(), delay);
+        if check.spec.kind() == CheckKind::Tcp && !self.options.tcp_task_per_check {
+            if self.tcp.is_none() {
+                // Without an epoll instance (out of file descriptors) TCP_CHECKs fall
+                // back to a task each.
+                self.tcp = TcpSet::start(&handle, self.events.clone()).ok();
+            }
+            if let Some(tcp) = &self.tcp {
+                self.next_key += 1;
+                tcp.add(self.next_key, prepared, first);
+                return Ok((Task::Tcp(self.next_key), delay));
+            }
+        }
         let events = self.events.clone();
-        Ok((
-            handle.spawn(run(prepared, events, later(Instant::now(), delay))),
-            delay,
-        ))
+        Ok((Task::Own(handle.spawn(run(prepared, events, first))), delay))
     }
 }
 
 impl Drop for Checker {
     fn drop(&mut self) {
         for r in self.checks.values() {
-            r.task.abort();
+            if let Task::Own(t) = &r.task {
+                t.abort();
+            }
+        }
+        if let Some(tcp) = &self.tcp {
+            tcp.abort();
         }
     }
 }
 
 /// A check with everything precomputed that does not change between attempts.
 #[derive(Debug)]
-struct Prepared {
-    check: RealServerCheck,
-    retry: u32,
-    delay_before_retry: Duration,
+pub(crate) struct Prepared {
+    pub(crate) check: RealServerCheck,
+    pub(crate) retry: u32,
+    pub(crate) delay_before_retry: Duration,
     server: String,
     tls: Option<TlsClient>,
     script: Option<keel_script::Spec>,
-    tcp_reset: bool,
+    pub(crate) tcp_reset: bool,
     /// DNS_CHECK's query name.
     dns_name: Option<hickory_proto::rr::Name>,
     /// First DNS id / ICMP identifier of this check (then counted up per attempt).
@@ -408,40 +466,10 @@ async fn run(p: Arc<Prepared>, events: mpsc::Sender<Event>, first: Instant) {
                 }
             }
         }
-        let report = verdict.map(|v| (v.up, v.was_up, v.first));
-        // log_all_failures: a failed attempt of an up check that will be retried
-        let retried = report.is_none() && result.is_err() && tracker.is_up();
-        if report.is_some() || (retried && c.log_all_failures) {
-            let (error, url) = match &result {
-                Ok(Success::Http(u)) => (None, Some(u.clone())),
-                Ok(_) => (None, None),
-                Err(f) => (Some(f.error.clone()), f.url.clone()),
-            };
-            let reason = Reason {
-                kind,
-                server: p.server.clone(),
-                virtual_server: c.virtual_server.clone(),
-                script: match &c.spec {
-                    CheckSpec::Misc(m) => m.path.split_whitespace().next().map(str::to_owned),
-                    _ => None,
-                },
-                url,
-                error,
-                retry: p.retry,
-                first: report.is_some_and(|r| r.2),
-            };
-            let ev = match report {
-                Some((up, was_up, _)) => Event::Transition(Transition {
-                    id: c.id,
-                    up,
-                    was_up,
-                    reason,
-                }),
-                None => Event::AttemptFailed { id: c.id, reason },
-            };
-            if events.send(ev).await.is_err() {
-                return;
-            }
+        if let Some(ev) = report(&p, &tracker, &result, verdict)
+            && events.send(ev).await.is_err()
+        {
+            return;
         }
         let delay = match (&c.spec, next) {
             (CheckSpec::File(f), _) => f.poll,
@@ -458,8 +486,51 @@ async fn run(p: Arc<Prepared>, events: mpsc::Sender<Event>, first: Instant) {
     }
 }
 
+/// The event an attempt's result makes, if any: a transition, or with
+/// `log_all_failures` a retried failure of an up check.
+pub(crate) fn report(
+    p: &Prepared,
+    tracker: &Tracker,
+    result: &Result<Success, Failure>,
+    verdict: Option<Verdict>,
+) -> Option<Event> {
+    let c = &p.check;
+    // log_all_failures: a failed attempt of an up check that will be retried
+    let retried = verdict.is_none() && result.is_err() && tracker.is_up();
+    if verdict.is_none() && !(retried && c.log_all_failures) {
+        return None;
+    }
+    let (error, url) = match result {
+        Ok(Success::Http(u)) => (None, Some(u.clone())),
+        Ok(_) => (None, None),
+        Err(f) => (Some(f.error.clone()), f.url.clone()),
+    };
+    let reason = Reason {
+        kind: c.spec.kind(),
+        server: p.server.clone(),
+        virtual_server: c.virtual_server.clone(),
+        script: match &c.spec {
+            CheckSpec::Misc(m) => m.path.split_whitespace().next().map(str::to_owned),
+            _ => None,
+        },
+        url,
+        error,
+        retry: p.retry,
+        first: verdict.is_some_and(|v| v.first),
+    };
+    Some(match verdict {
+        Some(v) => Event::Transition(Transition {
+            id: c.id,
+            up: v.up,
+            was_up: v.was_up,
+            reason,
+        }),
+        None => Event::AttemptFailed { id: c.id, reason },
+    })
+}
+
 /// `at + delay` without overflow (huge delays mean "far in the future").
-fn later(at: Instant, delay: Duration) -> Instant {
+pub(crate) fn later(at: Instant, delay: Duration) -> Instant {
     const FAR: Duration = Duration::from_secs(86_400 * 365 * 30);
     at.checked_add(delay.min(FAR)).unwrap_or(at)
 }

@@ -1,6 +1,7 @@
-//! DNS_CHECK, SMTP_CHECK, UDP_CHECK, PING_CHECK and FILE_CHECK against real servers
-//! of their kind in a network namespace of their own, the checker in another one,
-//! joined by a veth pair: each goes pass -> fail -> pass with keepalived 2.2.7's lines.
+//! TCP_CHECK, HTTP_GET, DNS_CHECK, SMTP_CHECK, UDP_CHECK, PING_CHECK and FILE_CHECK
+//! against real servers of their kind in a network namespace of their own, the checker
+//! in another one, joined by a veth pair: each goes pass -> fail -> pass with keepalived
+//! 2.2.7's lines.
 //! Root only (skips loudly otherwise; fails under CI=true).
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
@@ -14,7 +15,8 @@ use std::time::Duration;
 
 use keel_check::{
     CheckId, CheckSpec, Checker, CheckerOptions, ConnectOpts, DnsSpec, DnsType, Event, FileSpec,
-    HexPattern, Proto, RealServerCheck, SmtpSpec, Transition, UdpSpec, WeightOffset,
+    HexPattern, HttpSpec, Proto, RealServerCheck, SmtpSpec, Transition, UdpSpec, UrlSpec,
+    WeightOffset,
 };
 use keel_testkit::{Netns, require_root, require_tool};
 
@@ -116,6 +118,103 @@ async fn expect(rx: &mut mpsc::Receiver<Event>, up: bool, line: Option<&str>) {
     );
     assert_eq!(t.up, up, "{t:?}");
     assert_eq!(t.reason.log_line().as_deref(), line, "{t:?}");
+}
+
+// ---------------------------------------------------------------- TCP_CHECK
+
+#[test]
+fn tcp_check_refused_and_link_down() {
+    if !require_root("TCP_CHECK across veth") {
+        return;
+    }
+    let (chk, srv) = pair("tcp");
+    let srv_name = srv.name().to_owned();
+    let bind = move |srv: &Netns| srv.enter(|| std::net::TcpListener::bind((SRV, 80)).unwrap());
+    let first = bind(&srv);
+    run_in(&chk, move || async move {
+        // the kernel completes handshakes into the backlog: no accept loop needed
+        let mut c = check(
+            CheckSpec::Tcp { conn: conn() },
+            format!("{SRV}:80").parse().unwrap(),
+        );
+        c.proto = Proto::Tcp;
+        let (ck, mut rx) = start(c);
+        let up = "TCP connection to [192.0.2.2]:tcp:80 success.";
+        let down = "TCP_CHECK on service [192.0.2.2]:tcp:80 failed after 1 retries.";
+        expect(&mut rx, true, Some(up)).await;
+        drop(first); // the server's kernel now answers with a RST
+        expect(&mut rx, false, Some(down)).await;
+        let again = bind(&srv);
+        expect(&mut rx, true, Some(up)).await;
+        // link down: no answer at all, connect_timeout (1 s) runs out
+        keel_testkit::sh_ok(&["ip", "-n", &srv_name, "link", "set", "s0", "down"]);
+        expect(&mut rx, false, Some(down)).await;
+        keel_testkit::sh_ok(&["ip", "-n", &srv_name, "link", "set", "s0", "up"]);
+        expect(&mut rx, true, Some(up)).await;
+        ck.shutdown().await;
+        drop(again);
+    });
+}
+
+// ---------------------------------------------------------------- HTTP_GET
+
+/// A minimal HTTP server: reads a request, answers with the status in `status`.
+async fn http_server(listener: std::net::TcpListener, status: Arc<AtomicU8>) {
+    use tokio::io::AsyncReadExt;
+    listener.set_nonblocking(true).unwrap();
+    let l = tokio::net::TcpListener::from_std(listener).unwrap();
+    while let Ok((mut s, _)) = l.accept().await {
+        let code = match status.load(Ordering::SeqCst) {
+            0 => "200 OK",
+            _ => "503 Service Unavailable",
+        };
+        tokio::spawn(async move {
+            let mut req = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => req.extend_from_slice(&buf[..n]),
+                }
+            }
+            let reply = format!("HTTP/1.0 {code}\r\nContent-Length: 2\r\n\r\nok");
+            let _ = s.write_all(reply.as_bytes()).await;
+        });
+    }
+}
+
+#[test]
+fn http_get_status_and_link_down() {
+    if !require_root("HTTP_GET across veth") {
+        return;
+    }
+    let (chk, srv) = pair("http");
+    let srv_name = srv.name().to_owned();
+    let listener = srv.enter(|| std::net::TcpListener::bind((SRV, 80)).unwrap());
+    run_in(&chk, move || async move {
+        let status = Arc::new(AtomicU8::new(0));
+        tokio::spawn(http_server(listener, status.clone()));
+        let mut http = HttpSpec::default();
+        http.urls.push(UrlSpec::new("/health"));
+        let mut c = check(
+            CheckSpec::Http { conn: conn(), http },
+            format!("{SRV}:80").parse().unwrap(),
+        );
+        c.proto = Proto::Tcp;
+        let (ck, mut rx) = start(c);
+        let up = "Remote Web server [192.0.2.2]:tcp:80 succeed on service.";
+        let down = "HTTP_CHECK on service [192.0.2.2]:tcp:80 failed after 1 retries.";
+        expect(&mut rx, true, Some(up)).await;
+        status.store(1, Ordering::SeqCst);
+        expect(&mut rx, false, Some(down)).await;
+        status.store(0, Ordering::SeqCst);
+        expect(&mut rx, true, Some(up)).await;
+        keel_testkit::sh_ok(&["ip", "-n", &srv_name, "link", "set", "s0", "down"]);
+        expect(&mut rx, false, Some(down)).await;
+        keel_testkit::sh_ok(&["ip", "-n", &srv_name, "link", "set", "s0", "up"]);
+        expect(&mut rx, true, Some(up)).await;
+        ck.shutdown().await;
+    });
 }
 
 // ---------------------------------------------------------------- DNS_CHECK
