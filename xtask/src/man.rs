@@ -81,10 +81,12 @@ const FILES: &[(&str, &str)] = &[
         "The status socket (--status-socket); mode 0600 unless --status-group is given.",
     ),
     (
-        "/tmp/keepalived.data, /tmp/keepalived.stats",
-        "State and statistics dumps (SIGUSR1, SIGUSR2). Under keeld.service, /tmp is the \
+        "/tmp/keepalived.data, /tmp/keepalived.stats, /tmp/keepalived.json",
+        "State dump (SIGUSR1), statistics (SIGUSR2) and JSON (SIGRTMIN+2), the last two \
+         in keepalived 2.2.7's formats. Under keeld.service, /tmp is the \
          service's private /tmp (PrivateTmp=yes): operators find the files under \
-         /tmp/systemd-private-*-keeld.service-*/tmp/ as root.",
+         /tmp/systemd-private-*-keeld.service-*/tmp/ as root, or join it with \
+         JoinsNamespaceOf=keeld.service.",
     ),
     ("/lib/systemd/system/keeld.service", "The systemd unit."),
 ];

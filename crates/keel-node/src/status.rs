@@ -283,6 +283,96 @@ pub fn render(s: &NodeStatus) -> String {
     o
 }
 
+/// The snapshot in keepalived 2.2.7's `/tmp/keepalived.stats` format (what it
+/// writes on SIGUSR2), so tools that parse that file keep working.
+pub fn keepalived_stats(s: &NodeStatus) -> String {
+    use std::fmt::Write as _;
+    let mut o = String::new();
+    for i in &s.instances {
+        let c = |k: &str| i.counters.get(k).copied().unwrap_or(0);
+        let _ = write!(
+            o,
+            "VRRP Instance: {}\n  Advertisements:\n    Received: {}\n    Sent: {}\n  \
+             Became master: {}\n  Released master: {}\n  Packet Errors:\n    Length: {}\n    \
+             TTL: {}\n    Invalid Type: {}\n    Advertisement Interval: {}\n    Address List: {}\n  \
+             Authentication Errors:\n    Invalid Type: {}\n    Type Mismatch: {}\n    Failure: {}\n  \
+             Priority Zero:\n    Received: {}\n    Sent: {}\n",
+            i.name,
+            c("adverts_rx"),
+            c("adverts_tx"),
+            c("master_transitions"),
+            c("release_master"),
+            c("packet_length_errors"),
+            c("ttl_errors"),
+            c("invalid_type"),
+            c("interval_errors"),
+            c("address_list_errors"),
+            c("invalid_auth_type"),
+            c("auth_type_mismatch"),
+            c("auth_failures"),
+            c("priority_zero_rx"),
+            c("priority_zero_tx"),
+        );
+    }
+    o
+}
+
+/// The snapshot in keepalived 2.2.7's `/tmp/keepalived.json` format (its JSON
+/// dump signal): per instance `data` (the fields keel has) and `stats`.
+#[cfg(feature = "serde")]
+pub fn keepalived_json(s: &NodeStatus) -> String {
+    let list: Vec<serde_json::Value> = s
+        .instances
+        .iter()
+        .map(|i| {
+            let c = |k: &str| i.counters.get(k).copied().unwrap_or(0);
+            let vips: Vec<String> = i
+                .vips
+                .iter()
+                .map(|v| {
+                    let a = v.split('/').next().unwrap_or(v);
+                    let set = if i.vips_held { " set" } else { "" };
+                    format!("{a} dev {} scope global{set}", i.interface)
+                })
+                .collect();
+            let words = ["INIT", "BACKUP", "MASTER", "FAULT"];
+            let state = words.iter().position(|w| *w == i.state).unwrap_or(0);
+            serde_json::json!({
+                "data": {
+                    "iname": i.name,
+                    "ifp_ifname": i.interface,
+                    "garp_delay": i.garp_master_delay_s,
+                    "vrid": i.vrid,
+                    "base_priority": i.base_priority,
+                    "effective_priority": i.effective_priority,
+                    "vipset": i.vips_held,
+                    "adver_int": i.advert_int_ms as f64 / 1000.0,
+                    "state": state,
+                    "version": i.version,
+                    "vips": vips,
+                },
+                "stats": {
+                    "advert_rcvd": c("adverts_rx"),
+                    "advert_sent": c("adverts_tx"),
+                    "become_master": c("master_transitions"),
+                    "release_master": c("release_master"),
+                    "packet_len_err": c("packet_length_errors"),
+                    "advert_interval_err": c("interval_errors"),
+                    "ip_ttl_err": c("ttl_errors"),
+                    "invalid_type_rcvd": c("invalid_type"),
+                    "addr_list_err": c("address_list_errors"),
+                    "invalid_authtype": c("invalid_auth_type"),
+                    "authtype_mismatch": c("auth_type_mismatch"),
+                    "auth_failure": c("auth_failures"),
+                    "pri_zero_rcvd": c("priority_zero_rx"),
+                    "pri_zero_sent": c("priority_zero_tx"),
+                }
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&list).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,6 +419,30 @@ mod tests {
         assert!(t.contains("VI_1") && t.contains("MASTER"), "{t}");
         assert!(t.contains("192.0.2.250/32 (held)"), "{t}");
         assert!(t.contains("master_transitions=1"), "{t}");
+        // keepalived 2.2.7's own file for the same single master (2 adverts sent),
+        // written by it in a namespace with SIGUSR2
+        let mut i = s.instances[0].clone();
+        i.counters.insert("adverts_tx".into(), 2);
+        let one = NodeStatus {
+            instances: vec![i],
+            ..Default::default()
+        };
+        assert_eq!(
+            keepalived_stats(&one),
+            "VRRP Instance: VI_1\n  Advertisements:\n    Received: 0\n    Sent: 2\n  Became master: 1\n  Released master: 0\n  Packet Errors:\n    Length: 0\n    TTL: 0\n    Invalid Type: 0\n    Advertisement Interval: 0\n    Address List: 0\n  Authentication Errors:\n    Invalid Type: 0\n    Type Mismatch: 0\n    Failure: 0\n  Priority Zero:\n    Received: 0\n    Sent: 0\n"
+        );
+        #[cfg(feature = "serde")]
+        {
+            let j: serde_json::Value = serde_json::from_str(&keepalived_json(&one)).unwrap();
+            assert_eq!(j[0]["data"]["iname"], "VI_1");
+            assert_eq!(j[0]["data"]["state"], 2);
+            assert_eq!(
+                j[0]["data"]["vips"][0],
+                "192.0.2.250 dev eth0 scope global set"
+            );
+            assert_eq!(j[0]["stats"]["advert_sent"], 2);
+            assert_eq!(j[0]["stats"]["become_master"], 1);
+        }
     }
 
     #[test]

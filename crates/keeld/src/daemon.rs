@@ -280,6 +280,8 @@ async fn main_loop(opts: Options) -> u8 {
     let Some((mut term, mut int, mut hup, mut usr1, mut usr2)) = signals() else {
         return 2;
     };
+    // keepalived's JSON dump signal (`keepalived --signum=JSON`: SIGRTMIN+2)
+    let mut json = signal(SignalKind::from_raw(libc::SIGRTMIN() + 2)).ok();
     // SIGTERM with --stop-mode handover: masters hand over first; exit once
     // none is still handing over (a second SIGTERM exits at once).
     let mut handing_over = false;
@@ -302,7 +304,8 @@ async fn main_loop(opts: Options) -> u8 {
                 crate::notify::ready();
             }
             _ = usr1.recv() => d.dump(),
-            _ = usr2.recv() => d.dump_stats(),
+            _ = usr2.recv() => d.dump_stats(false),
+            Some(_) = async { json.as_mut()?.recv().await } => d.dump_stats(true),
             Some((req, reply)) = qrx.recv() => {
                 let _ = reply.send(d.answer(&req));
             }
@@ -518,13 +521,23 @@ impl Daemon {
         }
     }
 
-    /// SIGUSR2: statistics (the status as JSON, counters included) to
-    /// /tmp/keepalived.stats, as keepalived writes its statistics there.
-    fn dump_stats(&self) {
-        let json = serde_json::to_string_pretty(&self.status()).unwrap_or_default();
-        match crate::files::write_fresh(Path::new("/tmp/keepalived.stats"), json.as_bytes()) {
-            Ok(()) => info!("statistics written to /tmp/keepalived.stats"),
-            Err(e) => warn!("cannot write /tmp/keepalived.stats: {e}"),
+    /// SIGUSR2: statistics to /tmp/keepalived.stats; the JSON signal: the
+    /// instances to /tmp/keepalived.json; both in keepalived 2.2.7's formats.
+    fn dump_stats(&self, json: bool) {
+        let s = self.driver.node().status(Instant::now());
+        let (path, text) = match json {
+            false => (
+                "/tmp/keepalived.stats",
+                keel_node::status::keepalived_stats(&s),
+            ),
+            true => (
+                "/tmp/keepalived.json",
+                keel_node::status::keepalived_json(&s),
+            ),
+        };
+        match crate::files::write_fresh(Path::new(path), text.as_bytes()) {
+            Ok(()) => info!("statistics written to {path}"),
+            Err(e) => warn!("cannot write {path}: {e}"),
         }
     }
 }

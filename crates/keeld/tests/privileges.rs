@@ -76,6 +76,14 @@ fn keeps_only_needed_capabilities_and_survives_sigusr2() {
         wrote.is_some(),
         "SIGUSR2 did not write /tmp/keepalived.stats",
     );
+    // keepalived 2.2.7's format (as it writes the file for the same instance)
+    let stats = std::fs::read_to_string("/tmp/keepalived.stats").unwrap_or_default();
+    lab.check(
+        stats.starts_with("VRRP Instance: VI_1\n  Advertisements:\n    Received: ")
+            && stats.contains("\n  Became master: 1\n  Released master: 0\n")
+            && stats.ends_with("  Priority Zero:\n    Received: 0\n    Sent: 0\n"),
+        &format!("/tmp/keepalived.stats is not keepalived's format:\n{stats}"),
+    );
     std::thread::sleep(Duration::from_millis(300));
     let alive = lab.nodes[0]
         .child
