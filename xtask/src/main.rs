@@ -14,7 +14,6 @@ mod deps;
 mod dist;
 mod docs;
 mod fuzz;
-mod man;
 mod test;
 mod util;
 mod vm;

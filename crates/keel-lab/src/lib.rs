@@ -30,6 +30,7 @@ pub mod capture;
 pub mod chaos;
 pub mod config;
 pub mod demo;
+pub mod dist;
 pub mod flood;
 pub mod host;
 pub mod impair;

@@ -332,7 +332,7 @@ mod tests {
 
     #[test]
     fn keeld_8_has_every_section_and_subcommand() {
-        let cmd = crate::dist::keeld_cli::Cli::command().name("keeld");
+        let cmd = super::super::keeld_cli::Cli::command().name("keeld");
         let page = String::from_utf8(keeld_8(&cmd).expect("render")).expect("utf-8");
         for s in [
             ".SH NAME",
