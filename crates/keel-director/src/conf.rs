@@ -59,6 +59,17 @@ pub enum ConfError {
         /// Why.
         error: keel_check::Error,
     },
+    /// A MISC_CHECK without `user` whose default script user cannot be used (left
+    /// out by [`DirectorSpec::from_config_for`]).
+    #[error("MISC_CHECK on {server} of VS {virtual_server}: {error} - ignoring the checker")]
+    MiscUser {
+        /// The real server's label.
+        server: String,
+        /// The virtual server's label.
+        virtual_server: String,
+        /// Why.
+        error: keel_script::UserError,
+    },
     /// `TryFrom<&VirtualServer>` on `virtual_server group NAME`: the groups are needed
     /// ([`virtual_server`] or `DirectorSpec::try_from(&Config)`).
     #[error("virtual_server group {0}: convert it with its virtual_server_group")]
@@ -147,9 +158,50 @@ impl Roles {
 }
 
 impl DirectorSpec {
-    /// [`DirectorSpec::from_config`] of the part of `cfg` that `roles` act on.
+    /// What a keepalived process with `roles` runs: [`DirectorSpec::from_config`] of
+    /// the part of `cfg` they act on, with every MISC_CHECK written without `user`
+    /// given the default script user (`script_user`, else `keepalived_script`, else
+    /// root unless `enable_script_security`), as keepalived does; a check without a
+    /// usable one is left out ([`ConfError::MiscUser`]).
     pub fn from_config_for(cfg: &conf::Config, roles: Roles) -> (DirectorSpec, Vec<ConfError>) {
-        DirectorSpec::from_config(&roles.view(cfg))
+        let (mut spec, mut errors) = DirectorSpec::from_config(&roles.view(cfg));
+        let g = cfg
+            .global
+            .script_user
+            .as_ref()
+            .map(|u| (u.user.as_str(), u.group.as_deref()));
+        let default = keel_script::DefaultUser::resolve(g, cfg.global.enable_script_security);
+        for vs in &mut spec.virtual_servers {
+            let label = vs.label.clone();
+            for rs in &mut vs.real_servers {
+                rs.checks.retain_mut(|c| {
+                    let keel_check::CheckSpec::Misc(m) = &mut c.spec else {
+                        return true;
+                    };
+                    match (&m.user, &default) {
+                        (Some(_), _) => true,
+                        (None, Ok(d)) => {
+                            m.user = d.user().cloned();
+                            true
+                        }
+                        (None, Err(error)) => {
+                            errors.push(ConfError::MiscUser {
+                                server: format!(
+                                    "[{}]:{}:{}",
+                                    c.target.ip(),
+                                    c.proto.as_str(),
+                                    c.target.port()
+                                ),
+                                virtual_server: label.clone(),
+                                error: error.clone(),
+                            });
+                            false
+                        }
+                    }
+                });
+            }
+        }
+        (spec, errors)
     }
 
     /// Every virtual server that converts, the `lvs_sync_daemon` and `lvs_flush`,

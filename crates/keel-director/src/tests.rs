@@ -1100,3 +1100,35 @@ fn roles_select_what_the_director_sees() {
     assert!(c_roles.view(&untied).global.lvs_sync_daemon.is_some());
     assert!(p_roles.view(&untied).global.lvs_sync_daemon.is_none());
 }
+
+#[test]
+fn misc_check_without_user_runs_as_the_default_script_user() {
+    use crate::{ConfError, Roles};
+    let text = |user: &str| {
+        format!(
+            "global_defs {{\n script_user {user}\n}}\n\
+             virtual_server 192.0.2.250 80 {{\n real_server 192.0.2.12 80 {{\n  \
+             MISC_CHECK {{\n   misc_path /bin/true\n  }}\n }}\n}}\n"
+        )
+    };
+    let load = |t: &str| {
+        let l = keel_conf::load_str("t.conf", t, &keel_conf::LoadOptions::default());
+        assert!(!l.has_errors(), "{:?}", l.diagnostics);
+        l.config
+    };
+    let (spec, errors) = DirectorSpec::from_config_for(&load(&text("root")), Roles::BOTH);
+    assert!(errors.is_empty(), "{errors:?}");
+    let kc::CheckSpec::Misc(m) = &spec.virtual_servers[0].real_servers[0].checks[0].spec else {
+        panic!("not a MISC_CHECK");
+    };
+    assert_eq!(m.user.as_ref().map(|u| u.uid), Some(0));
+    // A default user that does not exist: the check is left out, with keepalived's line.
+    let (spec, errors) =
+        DirectorSpec::from_config_for(&load(&text("keel-no-such-user")), Roles::BOTH);
+    assert!(spec.virtual_servers[0].real_servers[0].checks.is_empty());
+    assert!(
+        matches!(&errors[..], [ConfError::MiscUser { server, .. }] if server == "[192.0.2.12]:tcp:80"),
+        "{errors:?}"
+    );
+    assert!(errors[0].to_string().ends_with("- ignoring the checker"));
+}

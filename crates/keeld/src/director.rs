@@ -42,41 +42,9 @@ impl Director {
     }
 
     fn spec(&self, cfg: &conf::Config) -> DirectorSpec {
-        let (mut spec, skipped) = DirectorSpec::from_config_for(cfg, self.roles);
+        let (spec, skipped) = DirectorSpec::from_config_for(cfg, self.roles);
         for s in skipped {
             info!(target: "check", "{s}");
-        }
-        // A MISC_CHECK without `user` runs as the default script user (script_user,
-        // else keepalived_script), as keepalived does; none usable: left out.
-        let users = crate::script::Users::new(cfg);
-        for vs in &mut spec.virtual_servers {
-            for rs in &mut vs.real_servers {
-                rs.checks.retain_mut(|c| {
-                    let keel_check::CheckSpec::Misc(m) = &mut c.spec else {
-                        return true;
-                    };
-                    if m.user.is_some() {
-                        return true;
-                    }
-                    match users.resolve(None) {
-                        Ok(u) => {
-                            m.user = u;
-                            true
-                        }
-                        Err(e) => {
-                            info!(
-                                target: "check",
-                                "MISC_CHECK on [{}]:{}:{} of VS {}: {e} - ignoring the checker",
-                                c.target.ip(),
-                                c.proto.as_str(),
-                                c.target.port(),
-                                vs.label
-                            );
-                            false
-                        }
-                    }
-                });
-            }
         }
         spec
     }

@@ -41,26 +41,8 @@ pub struct Pkt {
     pub verdict: &'static str,
 }
 
-/// keeld's name for a keel-packet error (its `dropped` map keys).
-fn drop_kind(e: keel_packet::Error) -> &'static str {
-    use keel_packet::Error as E;
-    match e {
-        E::BadTtl => "ttl",
-        E::Truncated
-        | E::AddrCountMismatch
-        | E::TooManyAddrs
-        | E::BadIpHeader
-        | E::BufferTooSmall => "length",
-        E::BadChecksum => "checksum",
-        E::BadVersion => "version",
-        E::BadType => "type",
-        E::BadDestination => "destination",
-        E::BadFamily => "family",
-        E::BadInterval => "interval",
-        E::BadProtocol => "protocol",
-        E::BadAuth => "auth",
-    }
-}
+// keeld's name for a keel-packet error (its `dropped` map keys) is keel-node's.
+use keel_node::drop_kind;
 
 /// What a keeld configured with VRID 51 and the VRIDs `vrids` (no unicast
 /// peers) and PASS "123.123" must do with a packet.
