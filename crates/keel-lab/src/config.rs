@@ -54,7 +54,7 @@ pub fn chaos(v3: bool, node: usize, prio: u8, flag: &Path) -> String {
 /// The flood's node configuration: [`chaos`] (VRRPv2, VRID 51, the VIP,
 /// PASS auth) plus `more` instances `VF_<vrid>` on the VRIDs of
 /// [`flood_vrids`], same priority and password, each with one VIP
-/// 203.0.113.<vrid> (node1 is master of all of them).
+/// `203.0.113.<vrid>` (node1 is master of all of them).
 pub fn flood(node: usize, prio: u8, flag: &Path, more: usize) -> String {
     let mut c = chaos(false, node, prio, flag);
     for vrid in flood_vrids(more) {

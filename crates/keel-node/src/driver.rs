@@ -287,7 +287,7 @@ impl Driver {
     /// Run until the node has an event, and return it.
     ///
     /// Timers win over packets (issue 17 item 2): a due timer is handled
-    /// before any packet, and at most [`PKT_BUDGET`] packets are handled
+    /// before any packet, and at most `PKT_BUDGET` (64) packets are handled
     /// between two looks at the clock, so a flood delays an advert by a
     /// bounded amount of work whatever its rate.
     pub async fn next_event(&mut self) -> Event {
