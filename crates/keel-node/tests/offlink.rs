@@ -9,10 +9,9 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 use keel_election::{InstanceConfig, State, Version};
 use keel_node::{Driver, InstanceSpec, Io, NodeSpec};
-use keel_packet::{AddrList, Auth, ChecksumMode, VrrpRepr};
 use keel_testkit::Netns;
 use keel_vip::Vip;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 const N: u64 = 20;
@@ -21,27 +20,11 @@ fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
 
+mod common;
+
+/// A priority-200 VRRPv3 advert for VRID 51 (advert_int 0.1 s).
 fn advert(vip: IpAddr, src: IpAddr, dst: IpAddr) -> Vec<u8> {
-    let (v4, v6): (Vec<Ipv4Addr>, Vec<Ipv6Addr>) = match vip {
-        IpAddr::V4(a) => (vec![a], vec![]),
-        IpAddr::V6(a) => (vec![], vec![a]),
-    };
-    let addrs = if vip.is_ipv6() {
-        AddrList::V6(&v6)
-    } else {
-        AddrList::V4(&v4)
-    };
-    let r = VrrpRepr {
-        version: Version::V3,
-        vrid: 51,
-        priority: 200,
-        adver_int: 10,
-        auth: Auth::None,
-        addrs,
-    };
-    let mut buf = vec![0u8; r.buffer_len()];
-    r.emit(&mut buf, src, dst, ChecksumMode::Rfc).unwrap();
-    buf
+    common::advert(51, 200, 10, vip, src, dst)
 }
 
 fn instance(name: &str, ifindex: u32, me: &str, vip: &str) -> InstanceSpec {

@@ -4,9 +4,8 @@
 #![allow(clippy::unwrap_used)]
 use keel_election::{InstanceConfig, State, Version};
 use keel_node::{Event, Input, InstanceSpec, Io, Node, NodeSpec, RxMeta};
-use keel_packet::{AddrList, Auth, ChecksumMode, VrrpRepr};
 use keel_vip::Vip;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 const IFINDEX: u32 = 2;
@@ -15,29 +14,11 @@ fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
 
-/// A VRRPv3 advert (advert_int 1 s) for `vrid` with `prio`, checksummed
-/// for `src` → `dst`.
+mod common;
+
+/// A VRRPv3 advert (advert_int 1 s).
 fn advert(vrid: u8, prio: u8, vip: IpAddr, src: IpAddr, dst: IpAddr) -> Vec<u8> {
-    let (v4, v6): (Vec<Ipv4Addr>, Vec<Ipv6Addr>) = match vip {
-        IpAddr::V4(a) => (vec![a], vec![]),
-        IpAddr::V6(a) => (vec![], vec![a]),
-    };
-    let addrs = if vip.is_ipv6() {
-        AddrList::V6(&v6)
-    } else {
-        AddrList::V4(&v4)
-    };
-    let r = VrrpRepr {
-        version: Version::V3,
-        vrid,
-        priority: prio,
-        adver_int: 100,
-        auth: Auth::None,
-        addrs,
-    };
-    let mut buf = vec![0u8; r.buffer_len()];
-    r.emit(&mut buf, src, dst, ChecksumMode::Rfc).unwrap();
-    buf
+    common::advert(vrid, prio, 100, vip, src, dst)
 }
 
 fn packet(src: IpAddr, dst: IpAddr, ttl: u8, payload: Vec<u8>) -> Input {
