@@ -337,6 +337,11 @@ pub fn keepalived_json(s: &NodeStatus) -> String {
                 .collect();
             let words = ["INIT", "BACKUP", "MASTER", "FAULT"];
             let state = words.iter().position(|w| *w == i.state).unwrap_or(0);
+            // keepalived prints whole seconds as an integer (`1`, not `1.0`)
+            let adver_int = match i.advert_int_ms % 1000 {
+                0 => serde_json::json!(i.advert_int_ms / 1000),
+                _ => serde_json::json!(i.advert_int_ms as f64 / 1000.0),
+            };
             serde_json::json!({
                 "data": {
                     "iname": i.name,
@@ -346,7 +351,7 @@ pub fn keepalived_json(s: &NodeStatus) -> String {
                     "base_priority": i.base_priority,
                     "effective_priority": i.effective_priority,
                     "vipset": i.vips_held,
-                    "adver_int": i.advert_int_ms as f64 / 1000.0,
+                    "adver_int": adver_int,
                     "state": state,
                     "version": i.version,
                     "vips": vips,
@@ -436,6 +441,7 @@ mod tests {
             let j: serde_json::Value = serde_json::from_str(&keepalived_json(&one)).unwrap();
             assert_eq!(j[0]["data"]["iname"], "VI_1");
             assert_eq!(j[0]["data"]["state"], 2);
+            assert_eq!(j[0]["data"]["adver_int"].to_string(), "1");
             assert_eq!(
                 j[0]["data"]["vips"][0],
                 "192.0.2.250 dev eth0 scope global set"
