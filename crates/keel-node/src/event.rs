@@ -38,7 +38,7 @@ pub enum Event {
     Dropped {
         /// Instance name.
         instance: String,
-        /// Counter name (`ttl`, `auth`, `vrid`, `source`, ...; see [`drop_kind`]).
+        /// Counter name (`ttl`, `auth`, `vrid`, `source`, ...; see [`keel_packet::Error::counter_name`]).
         kind: &'static str,
         /// Sender, when the IP header could be read.
         from: Option<IpAddr>,
@@ -394,24 +394,5 @@ impl fmt::Display for Event {
                 write!(f, "notify script '{line}' {outcome}")
             }
         }
-    }
-}
-
-/// The drop counter a codec rejection is counted under: the one place that
-/// maps keel-packet's errors to counter names.
-pub fn drop_kind(e: keel_packet::Error) -> &'static str {
-    use keel_packet::Error as E;
-    match e {
-        E::BadTtl => "ttl",
-        E::Truncated | E::AddrCountMismatch | E::TooManyAddrs | E::BadIpHeader => "length",
-        E::BadChecksum => "checksum",
-        E::BadVersion => "version",
-        E::BadType => "type",
-        E::BadDestination => "destination",
-        E::BadFamily => "family",
-        E::BadInterval => "interval",
-        E::BadProtocol => "protocol",
-        E::BadAuth => "auth",
-        E::BufferTooSmall => "length",
     }
 }

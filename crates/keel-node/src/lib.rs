@@ -65,7 +65,7 @@ pub mod sys;
 
 #[cfg(feature = "tokio")]
 pub use driver::{Driver, Processes, ScriptFuture, ScriptRunner};
-pub use event::{Event, Level, drop_kind};
+pub use event::{Event, Level};
 pub use io::{Announce, FakeIo, Io, Links};
 pub use node::{
     Input, InstanceRt, LATE_BOUNDS_US, LATE_THRESHOLD, Node, Run, RxMeta, ScriptRt, SockKey,

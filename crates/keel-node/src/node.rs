@@ -1,7 +1,7 @@
 //! The sans-IO node: keel-election instances plus everything around them
 //! (receive pipeline, timer heap, advert encoding, action executor,
 //! trackers, notify requests, sync groups, reload diff).
-use crate::event::{Event, drop_kind};
+use crate::event::Event;
 use crate::io::Io;
 use crate::script::{Line, Outcome, Tracker};
 use crate::spec::{InstanceSpec, NodeSpec, NotifyScript, ScriptSpec};
@@ -268,7 +268,7 @@ impl Reject {
     fn codec(e: keel_packet::Error, detail: String) -> Reject {
         Reject {
             err: Some(e),
-            kind: drop_kind(e),
+            kind: e.counter_name(),
             detail,
         }
     }

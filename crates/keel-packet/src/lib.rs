@@ -180,6 +180,35 @@ impl Error {
             Error::BadIpHeader => "bad-ip-header",
         }
     }
+
+    /// The drop counter an advert rejected with this error goes to: the
+    /// keys of keel-node's per-instance `dropped` map and keeld's status
+    /// (`ttl`, `length`, `checksum`, `version`, `type`, `destination`,
+    /// `family`, `interval`, `protocol`, `auth`). Every length problem,
+    /// truncation and address count alike, counts as `length`.
+    ///
+    /// ```
+    /// assert_eq!(keel_packet::Error::BadTtl.counter_name(), "ttl");
+    /// assert_eq!(keel_packet::Error::Truncated.counter_name(), "length");
+    /// ```
+    pub const fn counter_name(&self) -> &'static str {
+        match self {
+            Error::BadTtl => "ttl",
+            Error::Truncated
+            | Error::AddrCountMismatch
+            | Error::TooManyAddrs
+            | Error::BadIpHeader
+            | Error::BufferTooSmall => "length",
+            Error::BadChecksum => "checksum",
+            Error::BadVersion => "version",
+            Error::BadType => "type",
+            Error::BadDestination => "destination",
+            Error::BadFamily => "family",
+            Error::BadInterval => "interval",
+            Error::BadProtocol => "protocol",
+            Error::BadAuth => "auth",
+        }
+    }
 }
 
 /// The virtual router MAC address for `vrid`: 00:00:5e:00:01:VRID (IPv4) or

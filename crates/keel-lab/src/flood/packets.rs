@@ -41,9 +41,6 @@ pub struct Pkt {
     pub verdict: &'static str,
 }
 
-// keeld's name for a keel-packet error (its `dropped` map keys) is keel-node's.
-use keel_node::drop_kind;
-
 /// What a keeld configured with VRID 51 and the VRIDs `vrids` (no unicast
 /// peers) and PASS "123.123" must do with a packet.
 fn verdict(src: Ipv4Addr, dst: Ipv4Addr, ttl: u8, payload: &[u8], vrids: &[u8]) -> &'static str {
@@ -55,7 +52,7 @@ fn verdict(src: Ipv4Addr, dst: Ipv4Addr, ttl: u8, payload: &[u8], vrids: &[u8]) 
     };
     // Instances without unicast peers accept multicast only (issue 17).
     if let Err(e) = keel_packet::rx::check(&meta, Delivery::Multicast) {
-        return drop_kind(e);
+        return e.counter_name();
     }
     // keeld drops a multicast advert whose source is on none of the interface's
     // subnets (the nodes' eth0 is 192.0.2.0/24), before parsing it.
@@ -64,14 +61,14 @@ fn verdict(src: Ipv4Addr, dst: Ipv4Addr, ttl: u8, payload: &[u8], vrids: &[u8]) 
     }
     let pkt = match VrrpPacket::new_checked(payload) {
         Ok(p) => p,
-        Err(e) => return drop_kind(e),
+        Err(e) => return e.counter_name(),
     };
     if pkt.vrid() != 51 && !vrids.contains(&pkt.vrid()) {
         return "vrid";
     }
     let repr = match VrrpRepr::parse(&pkt, IpAddr::V4(src), IpAddr::V4(dst), ChecksumMode::Rfc) {
         Ok(r) => r,
-        Err(e) => return drop_kind(e),
+        Err(e) => return e.counter_name(),
     };
     if repr.auth != Auth::simple_text(b"123.123") {
         return "auth";
