@@ -65,8 +65,8 @@
 //!   driver count codec rejections in the same place.
 //! * [`LogEvent`]: `Display` gives keepalived 2.x's log text.
 //! * [`timing`]: Skew_Time / Master_Down_Interval (keel-packet's exact µs arithmetic).
-//! * `sim` (feature `sim`, on by default): a deterministic virtual LAN used
-//!   by the tests and the `election` benchmark.
+//! * `sim` (feature `sim`, off by default so daemons do not link it): a
+//!   deterministic virtual LAN used by the tests and the `election` benchmark.
 //!
 //! # Timings (exact, asserted by `tests/scenarios.rs`; keepalived 2.2.7 measured in brackets)
 //! Guide pair 100/99, VRRPv2, advert_int 1 s, zero link delay:
