@@ -16,6 +16,14 @@ use tracing::{error, info, warn};
 /// How long notify_stop scripts may delay the exit.
 const STOP_GRACE: Duration = Duration::from_millis(500);
 
+/// How long a reload may parse before it is given up (the running
+/// configuration keeps going meanwhile and afterwards).
+const RELOAD_PARSE_LIMIT: Duration = Duration::from_secs(60);
+
+/// A reload's parse, done off the loop: the configuration and its node
+/// specification, or why not.
+type Parsed = Result<(keel_conf::Config, NodeSpec), String>;
+
 /// What the daemon needs from the command line.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -45,6 +53,10 @@ struct Daemon {
     rl: RateLimit,
     reloads: u64,
     reload_failures: u64,
+    /// A reload is parsing; another SIGHUP came meanwhile.
+    reloading: bool,
+    reload_again: bool,
+    reload_tx: mpsc::Sender<Parsed>,
     /// `keel_stop_mode` of the running configuration.
     conf_stop_mode: Option<crate::cli::StopMode>,
 }
@@ -86,10 +98,6 @@ pub(crate) fn on_runtime(main: impl std::future::Future<Output = u8>) -> u8 {
         }
     };
     rt.block_on(main)
-}
-
-fn load(opts: &Options) -> Result<keel_conf::Config, usize> {
-    load_conf(&opts.conf, opts.config_id.clone())
 }
 
 /// Load `conf` and log its diagnostics; `Err(number of errors)` when it cannot run.
@@ -214,7 +222,7 @@ async fn main_loop(opts: Options) -> u8 {
         "Starting keeld v{} (keepalived-compatible VRRP)",
         env!("CARGO_PKG_VERSION")
     );
-    let cfg = match load(&opts) {
+    let cfg = match load_conf(&opts.conf, opts.config_id.clone()) {
         Ok(c) => c,
         Err(_) => {
             error!(
@@ -231,6 +239,7 @@ async fn main_loop(opts: Options) -> u8 {
             Err(e) => warn!("cannot serve metrics on {a}: {e}"),
         }
     }
+    let (reload_tx, mut reload_rx) = mpsc::channel::<Parsed>(1);
     if let Err(e) = status::serve(&opts.status_socket, opts.status_access, qtx) {
         warn!(
             "cannot open status socket {}: {e}",
@@ -269,6 +278,9 @@ async fn main_loop(opts: Options) -> u8 {
         rl,
         reloads: 0,
         reload_failures: 0,
+        reloading: false,
+        reload_again: false,
+        reload_tx,
         conf_stop_mode,
     };
     d.director.start(&cfg);
@@ -298,11 +310,8 @@ async fn main_loop(opts: Options) -> u8 {
                 handing_over = true;
             }
             _ = int.recv() => break,
-            _ = hup.recv() => {
-                crate::notify::reloading();
-                d.reload();
-                crate::notify::ready();
-            }
+            _ = hup.recv() => d.reload(),
+            Some(parsed) = reload_rx.recv() => d.reloaded(parsed),
             _ = usr1.recv() => d.dump(),
             _ = usr2.recv() => d.dump_stats(false),
             Some(_) = async { json.as_mut()?.recv().await } => d.dump_stats(true),
@@ -350,30 +359,63 @@ impl Daemon {
             .any(|i| i.election().handing_over())
     }
 
+    /// SIGHUP: parse the file on a blocking thread, so adverts and timers
+    /// keep their pace however long the parse takes; [`Daemon::reloaded`]
+    /// applies the result. One parse at a time: a SIGHUP meanwhile reloads
+    /// once more after it. A parse past [`RELOAD_PARSE_LIMIT`] is given up.
     fn reload(&mut self) {
+        if self.reloading {
+            self.reload_again = true;
+            return;
+        }
         info!("Reloading");
-        let cfg = match load(&self.opts) {
-            Ok(c) => c,
-            Err(n) => {
+        crate::notify::reloading();
+        self.reloading = true;
+        let (conf, id) = (self.opts.conf.clone(), self.opts.config_id.clone());
+        let tx = self.reload_tx.clone();
+        tokio::spawn(async move {
+            let parse = tokio::task::spawn_blocking(move || {
+                let cfg = load_conf(&conf, id).map_err(|n| format!("{n} error(s)"))?;
+                let p = spec_of(&cfg);
+                Ok((cfg, p))
+            });
+            let parsed = match tokio::time::timeout(RELOAD_PARSE_LIMIT, parse).await {
+                Ok(Ok(parsed)) => parsed,
+                Ok(Err(e)) => Err(format!("parser failed: {e}")),
+                Err(_) => Err(format!("parse took over {RELOAD_PARSE_LIMIT:?}")),
+            };
+            let _ = tx.send(parsed).await;
+        });
+    }
+
+    /// A reload's parse is done: apply it, or keep the running configuration.
+    fn reloaded(&mut self, parsed: Parsed) {
+        self.reloading = false;
+        match parsed {
+            Err(why) => {
                 self.reload_failures += 1;
                 error!(
-                    "Reload of {} failed ({n} error(s)): keeping the running configuration",
+                    "Reload of {} failed ({why}): keeping the running configuration",
                     self.opts.conf.display()
                 );
-                return;
             }
-        };
-        let p = spec_of(&cfg);
-        self.reloads += 1;
-        if cfg.global.keel_stop_mode != self.conf_stop_mode {
-            self.conf_stop_mode = cfg.global.keel_stop_mode;
-            log_stop_mode(self.opts.stop_mode, self.conf_stop_mode);
+            Ok((cfg, p)) => {
+                self.reloads += 1;
+                if cfg.global.keel_stop_mode != self.conf_stop_mode {
+                    self.conf_stop_mode = cfg.global.keel_stop_mode;
+                    log_stop_mode(self.opts.stop_mode, self.conf_stop_mode);
+                }
+                self.driver.reload(p);
+                self.director.reload(&cfg);
+                drop(cfg);
+                keel_node::sys::trim_heap();
+                info!("Reload finished");
+            }
         }
-        self.driver.reload(p);
-        self.director.reload(&cfg);
-        drop(cfg);
-        keel_node::sys::trim_heap();
-        info!("Reload finished");
+        crate::notify::ready();
+        if std::mem::take(&mut self.reload_again) {
+            self.reload();
+        }
     }
 
     // ---------------------------------------------------------------- status
