@@ -13,6 +13,7 @@ mod files;
 mod log;
 mod notify;
 mod pidfile;
+mod runtime;
 mod status;
 
 use keel_node::script;

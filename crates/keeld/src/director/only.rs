@@ -30,12 +30,12 @@ const ROLES: super::Roles = super::Roles::new(true, false);
 
 /// Run until SIGTERM/SIGINT; the process exit code.
 pub fn run(opts: Options) -> u8 {
-    crate::daemon::on_runtime(main_loop(opts))
+    crate::runtime::on_runtime(main_loop(opts))
 }
 
 /// Load and log diagnostics; `None` when the file has errors.
 fn load(opts: &Options) -> Option<keel_conf::Config> {
-    crate::daemon::load_conf(&opts.conf, opts.config_id.clone()).ok()
+    crate::runtime::load_conf(&opts.conf, opts.config_id.clone()).ok()
 }
 
 struct State {
@@ -109,7 +109,7 @@ async fn main_loop(opts: Options) -> u8 {
     let mut director = super::Director::new(ROLES, &opts.status_socket);
     director.start(&cfg);
     crate::notify::ready();
-    let Some((mut term, mut int, mut hup, mut usr1, mut usr2)) = crate::daemon::signals() else {
+    let Some((mut term, mut int, mut hup, mut usr1, mut usr2)) = crate::runtime::signals() else {
         return 2;
     };
     let mut st = State {
