@@ -635,6 +635,16 @@ impl<'r, 'a> Builder<'r, 'a> {
                 }
                 continue;
             }
+            if name == "keel_anycast" {
+                let open = self.r.stmt.pos(0);
+                while self.next_item(open, "keel_anycast") {
+                    let r = &mut *self.r;
+                    if let Some(s) = anycast_speaker(&r.stmt, &mut r.diags) {
+                        g.keel_anycast = Some(s);
+                    }
+                }
+                continue;
+            }
             let r = &mut *self.r;
             let st = &r.stmt;
             let d = &mut r.diags;
@@ -1687,6 +1697,7 @@ impl<'r, 'a> Builder<'r, 'a> {
     // ---- virtual_server -----------------------------------------------------------------
 
     fn virtual_server(&mut self, head: Pos) {
+        let mut announce_at: Option<Pos> = None;
         let addr = {
             let r = &mut *self.r;
             let st = &r.stmt;
@@ -1857,6 +1868,10 @@ impl<'r, 'a> Builder<'r, 'a> {
                     }
                 }
                 "sorry_server_inhibit" => vs.sorry_server_inhibit = true,
+                "announce" => {
+                    announce_at = Some(st.pos(0));
+                    vs.announce = announce(st, d);
+                }
                 "alpha" => vs.alpha = true,
                 "omega" => vs.omega = true,
                 "quorum" => {
@@ -1878,6 +1893,19 @@ impl<'r, 'a> Builder<'r, 'a> {
                 "warmup" => vs.warmup = secs(st, d, 0),
                 _ => {}
             }
+        }
+        if let (Some(at), Some(_), false) = (announce_at, &vs.announce, vs.lb_algo == Scheduler::Mh)
+        {
+            self.r.diags.warn_hint(
+                Code::Conflict,
+                at,
+                format!(
+                    "an announced (anycast) virtual server should use lb_algo mh, not {}: \
+                     every director must pick the same real server for a flow",
+                    vs.lb_algo.as_str()
+                ),
+                "write 'lb_algo mh' (keel then sets mh-fallback, mh-port and sloppy_tcp)",
+            );
         }
         vs.real_servers.shrink_to_fit();
         self.cfg.virtual_servers.push(vs);
@@ -2420,4 +2448,125 @@ impl<'r, 'a> Builder<'r, 'a> {
         self.cfg.virtual_server_groups.push(g);
         self.side.vsg_heads.push(head);
     }
+}
+
+/// One `keel_anycast` line: `speaker gobgp ADDR | bird SOCKET [INCLUDE] |
+/// exabgp [CMD_FIFO ACK_FIFO] | kernel TABLE`.
+fn anycast_speaker(st: &Stmt, d: &mut Diags) -> Option<AnycastSpeaker> {
+    const FORMS: &str = "speaker gobgp HOST:PORT | bird SOCKET [INCLUDE] | exabgp [CMD_FIFO ACK_FIFO] | kernel TABLE";
+    if st.word(0) != "speaker" {
+        d.error_hint(
+            Code::UnknownKeyword,
+            st.pos(0),
+            format!("'{}' is not a keel_anycast keyword", st.word(0)),
+            FORMS,
+        );
+        return None;
+    }
+    let path = |i: usize, def: &str| std::path::PathBuf::from(st.arg(i).unwrap_or(def));
+    match st.arg(0) {
+        Some("gobgp") => match st.arg(1) {
+            Some(a)
+                if a.rsplit_once(':')
+                    .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok()) =>
+            {
+                Some(AnycastSpeaker::GoBgp {
+                    addr: a.to_string(),
+                })
+            }
+            Some(a) => {
+                bad(
+                    d,
+                    st,
+                    1,
+                    format!("'{a}' is not HOST:PORT (gobgpd's -api-hosts, e.g. 127.0.0.1:50051)"),
+                );
+                None
+            }
+            None => {
+                d.error(
+                    Code::Missing,
+                    st.arg_pos(1),
+                    "speaker gobgp needs gobgpd's API address, e.g. 127.0.0.1:50051",
+                );
+                None
+            }
+        },
+        Some("bird") => match st.arg(1) {
+            Some(_) => Some(AnycastSpeaker::Bird {
+                socket: path(1, ""),
+                include: path(2, "/run/keel/anycast-v4.conf"),
+            }),
+            None => {
+                d.error(
+                    Code::Missing,
+                    st.arg_pos(1),
+                    "speaker bird needs BIRD's control socket, e.g. /run/bird/bird.ctl",
+                );
+                None
+            }
+        },
+        Some("exabgp") => Some(AnycastSpeaker::ExaBgp {
+            cmd: path(1, "/run/keel/exabgp.cmd"),
+            ack: path(2, "/run/keel/exabgp.ack"),
+        }),
+        Some("kernel") => {
+            if st.arg(1).is_none() {
+                d.error(
+                    Code::Missing,
+                    st.arg_pos(1),
+                    "speaker kernel needs a routing table number",
+                );
+                return None;
+            }
+            num(st, d, 1, 1, i64::from(u32::MAX))
+                .map(|t| AnycastSpeaker::Kernel { table: t as u32 })
+        }
+        Some(v) => {
+            d.error_hint(
+                Code::InvalidValue,
+                st.arg_pos(0),
+                format!("unknown speaker '{v}'"),
+                FORMS,
+            );
+            None
+        }
+        None => {
+            d.error_hint(Code::Missing, st.arg_pos(0), "speaker needs a kind", FORMS);
+            None
+        }
+    }
+}
+
+/// A virtual server's `announce [min_healthy N] [withdraw_delay SECS] [require_master]`.
+fn announce(st: &Stmt, d: &mut Diags) -> Option<Announce> {
+    let mut a = Announce::default();
+    let mut i = 0;
+    while let Some(w) = st.arg(i) {
+        let needs_value = matches!(w, "min_healthy" | "withdraw_delay");
+        if needs_value && st.arg(i + 1).is_none() {
+            d.error(
+                Code::Missing,
+                st.arg_pos(i + 1),
+                format!("announce {w} needs a value"),
+            );
+            return None;
+        }
+        match w {
+            "min_healthy" => a.min_healthy = num(st, d, i + 1, 1, i64::from(u32::MAX))? as u32,
+            "withdraw_delay" => a.withdraw_delay = secs(st, d, i + 1)?,
+            "require_master" => a.require_master = true,
+            other => {
+                d.error_hint(
+                    Code::InvalidValue,
+                    st.arg_pos(i),
+                    format!("announce does not take '{other}'"),
+                    "announce [min_healthy N] [withdraw_delay SECS] [require_master]",
+                );
+                return None;
+            }
+        }
+        i += if needs_value { 2 } else { 1 };
+    }
+    Some(a)
 }

@@ -29,6 +29,18 @@ fn interface_exists(name: &str) -> bool {
 
 pub(crate) fn check(cfg: &mut Config, side: &Side, d: &mut Diags, check_env: bool) {
     let global_version = cfg.global.vrrp_version;
+    if cfg.global.keel_anycast.is_none() {
+        for (vs, head) in cfg.virtual_servers.iter().zip(&side.vs_heads) {
+            if vs.announce.is_some() {
+                d.error_hint(
+                    Code::Missing,
+                    *head,
+                    "virtual_server has 'announce' but global_defs has no keel_anycast speaker",
+                    "add global_defs { keel_anycast { speaker gobgp 127.0.0.1:50051 } } (or bird, exabgp, kernel)",
+                );
+            }
+        }
+    }
     // Per instance.
     let mut by_vrid: HashMap<VridKey, Vec<(usize, VridUser)>> = HashMap::new();
     let mut by_name: HashMap<String, usize> = HashMap::new();

@@ -393,6 +393,14 @@ pub static SUPPORTED: &[Keyword] = &[
         "keel only: what SIGTERM does to masters, resign (keepalived's default) or handover (make-before-break)",
     ),
     b(
+        "keel_anycast",
+        B::GlobalDefs,
+        0,
+        0,
+        Opens::List,
+        "keel only: the BGP speaker announcing virtual servers marked `announce`: speaker gobgp ADDR | bird SOCKET [INCLUDE] | exabgp [CMD_FIFO ACK_FIFO] | kernel TABLE",
+    ),
+    b(
         "notification_email",
         B::GlobalDefs,
         0,
@@ -811,6 +819,13 @@ pub static SUPPORTED: &[Keyword] = &[
         1,
         2,
         "IP [PORT] used when every real server is down",
+    ),
+    s(
+        "announce",
+        B::VirtualServer,
+        0,
+        5,
+        "keel only: announce the address over BGP (keel_anycast) while healthy: [min_healthy N] [withdraw_delay SECS] [require_master]",
     ),
     s(
         "sorry_server_inhibit",

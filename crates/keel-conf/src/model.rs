@@ -230,6 +230,9 @@ pub struct GlobalDefs {
     /// `keel_metrics_listen ADDR:PORT` (a keel extension): serve Prometheus
     /// metrics over HTTP there. `None` when not written (no listener).
     pub keel_metrics_listen: Option<std::net::SocketAddr>,
+    /// `keel_anycast { speaker ... }` (a keel extension): the BGP speaker
+    /// that announces the virtual servers marked `announce`.
+    pub keel_anycast: Option<AnycastSpeaker>,
     /// `notification_email { ... }`.
     pub notification_email: Vec<String>,
     /// `notification_email_from`.
@@ -272,6 +275,7 @@ impl Default for GlobalDefs {
             lvs_flush: false,
             keel_stop_mode: None,
             keel_metrics_listen: None,
+            keel_anycast: None,
             notification_email: Vec::new(),
             notification_email_from: None,
             smtp_server: None,
@@ -648,6 +652,9 @@ pub struct VirtualServer {
     pub omega: bool,
     /// `quorum` (default 1).
     pub quorum: u32,
+    /// `announce ...` (a keel extension): announce the virtual address over
+    /// BGP through `keel_anycast` while healthy.
+    pub announce: Option<Announce>,
     /// `hysteresis` (default 0).
     pub hysteresis: u32,
     /// `quorum_up` (boxed, like every per-server script, to keep large models small).
@@ -690,6 +697,7 @@ impl Default for VirtualServer {
             omega: false,
             quorum: 1,
             hysteresis: 0,
+            announce: None,
             quorum_up: None,
             quorum_down: None,
             inhibit_on_failure: false,
@@ -1005,4 +1013,58 @@ pub struct VirtualServerGroup {
     pub entries: Vec<VsgEntry>,
     /// Where the block was written.
     pub span: Span,
+}
+
+/// keel's `keel_anycast { speaker ... }` (not a keepalived keyword).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AnycastSpeaker {
+    /// `speaker gobgp HOST:PORT`: gobgpd's gRPC API.
+    GoBgp {
+        /// `HOST:PORT` of the API.
+        addr: String,
+    },
+    /// `speaker bird SOCKET [INCLUDE]`: BIRD 2's control socket and the
+    /// include file keel writes (default `/run/keel/anycast-v4.conf`).
+    Bird {
+        /// The control socket.
+        socket: std::path::PathBuf,
+        /// The include file of static routes.
+        include: std::path::PathBuf,
+    },
+    /// `speaker exabgp [CMD_FIFO ACK_FIFO]`: an ExaBGP API process (default
+    /// `/run/keel/exabgp.cmd` and `/run/keel/exabgp.ack`).
+    ExaBgp {
+        /// keel writes commands here.
+        cmd: std::path::PathBuf,
+        /// keel reads acknowledgements here.
+        ack: std::path::PathBuf,
+    },
+    /// `speaker kernel TABLE`: a route in routing table TABLE.
+    Kernel {
+        /// The routing table.
+        table: u32,
+    },
+}
+
+/// keel's `announce` option of a virtual server (not a keepalived keyword).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Announce {
+    /// `min_healthy N` (default 1): fewest healthy real servers to announce.
+    pub min_healthy: u32,
+    /// `withdraw_delay SECS` (default 0).
+    pub withdraw_delay: Duration,
+    /// `require_master`: announce only while a VRRP instance is master.
+    pub require_master: bool,
+}
+
+impl Default for Announce {
+    fn default() -> Announce {
+        Announce {
+            min_healthy: 1,
+            withdraw_delay: Duration::ZERO,
+            require_master: false,
+        }
+    }
 }

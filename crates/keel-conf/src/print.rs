@@ -281,6 +281,24 @@ fn global(p: &mut P, g: &GlobalDefs) {
     p.opt("keel_metrics_listen", &g.keel_metrics_listen, |a| {
         a.to_string()
     });
+    if let Some(s) = &g.keel_anycast {
+        p.open("keel_anycast");
+        p.line(&match s {
+            AnycastSpeaker::GoBgp { addr } => format!("speaker gobgp {addr}"),
+            AnycastSpeaker::Bird { socket, include } => format!(
+                "speaker bird {} {}",
+                q(&socket.to_string_lossy()),
+                q(&include.to_string_lossy())
+            ),
+            AnycastSpeaker::ExaBgp { cmd, ack } => format!(
+                "speaker exabgp {} {}",
+                q(&cmd.to_string_lossy()),
+                q(&ack.to_string_lossy())
+            ),
+            AnycastSpeaker::Kernel { table } => format!("speaker kernel {table}"),
+        });
+        p.close();
+    }
     if !g.notification_email.is_empty() {
         p.open("notification_email");
         for e in &g.notification_email {
@@ -519,6 +537,17 @@ fn virtual_server(p: &mut P, vs: &VirtualServer) {
     p.flag("sorry_server_inhibit", vs.sorry_server_inhibit);
     p.flag("alpha", vs.alpha);
     p.flag("omega", vs.omega);
+    if let Some(a) = &vs.announce {
+        let mut l = format!(
+            "announce min_healthy {} withdraw_delay {}",
+            a.min_healthy,
+            a.withdraw_delay.as_secs_f64()
+        );
+        if a.require_master {
+            l.push_str(" require_master");
+        }
+        p.line(&l);
+    }
     if vs.quorum != d.quorum {
         p.line(&format!("quorum {}", vs.quorum));
     }

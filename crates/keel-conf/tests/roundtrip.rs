@@ -134,6 +134,7 @@ fn global() -> impl Strategy<Value = GlobalDefs> {
                 ),
                 lvs_timeouts: LvsTimeouts { tcp, tcpfin, udp },
                 lvs_flush: f[4],
+                keel_anycast: None,
                 keel_stop_mode: f[6].then_some(if f[7] {
                     StopMode::Handover
                 } else {
@@ -605,6 +606,7 @@ fn virtual_server() -> impl Strategy<Value = VirtualServer> {
             let (addr, delay_loop, algo, kind, pt, pg, proto, sorry) = a;
             let (f, quorum, hysteresis, qu, qd, vh, retry, dbr, ct, wu) = b;
             VirtualServer {
+                announce: None,
                 addr,
                 delay_loop,
                 lb_algo: Scheduler::ALL[algo],

@@ -249,8 +249,19 @@ pub fn keel_conf_5() -> String {
          know is an error. Run \\fBkeeld -t\\fR to check a file.",
         env!("CARGO_PKG_VERSION")
     );
-    let own: Vec<_> = all.iter().filter(|k| k.name.starts_with("keel_")).collect();
-    out.push_str(".SH KEEL'S OWN KEYWORDS\nkeepalived does not know these (it rejects them).\n");
+    let own: Vec<_> = all
+        .iter()
+        .filter(|k| k.name.starts_with("keel_") || k.doc.starts_with("keel only"))
+        .collect();
+    out.push_str(
+        ".SH KEEL'S OWN KEYWORDS\nkeepalived does not know these (it rejects them). \
+         \\fBkeel_anycast\\fR and \\fBannounce\\fR make directors active/active: each \
+         announces a virtual server's address over BGP through a speaker it already runs \
+         (GoBGP, BIRD 2, ExaBGP, or a kernel route the speaker redistributes) while at \
+         least min_healthy real servers are up; the router spreads flows with ECMP and \
+         IPVS's mh scheduler picks the same real server on every director. \
+         See docs/anycast.md.\n",
+    );
     for k in &own {
         let _ = writeln!(
             out,
@@ -366,5 +377,6 @@ mod tests {
             assert!(page.contains(&esc(k.name)), "{}", k.name);
         }
         assert!(page.contains("keel_stop_mode"));
+        assert!(page.contains("\\fBannounce\\fR (in virtual_server)"));
     }
 }
