@@ -49,6 +49,8 @@
 //! Events are data; the crate prints nothing and never panics.
 
 mod bird;
+#[cfg(feature = "conf")]
+mod conf;
 mod driver;
 mod exabgp;
 mod gobgp;

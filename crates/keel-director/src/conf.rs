@@ -342,6 +342,7 @@ fn convert(
         alpha: vs.alpha,
         ha_suspend: vs.ha_suspend,
         real_servers,
+        anycast: vs.announce.is_some(),
     })
 }
 

@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use keel_check::{CheckId, RealServerCheck, RealServerHealth};
 use keel_election::State;
 use keel_ipvs::reconcile::VirtualService;
-use keel_ipvs::{Dest, Forward, Service, ServiceKey};
+use keel_ipvs::{Dest, Forward, Scheduler, Service, ServiceFlags, ServiceKey};
 
 use crate::event::{CheckerActivity, Event, ServerAction};
 use crate::spec::{DirectorSpec, RealServerSpec, VirtualServerSpec, check_proto};
@@ -191,9 +191,13 @@ impl Vs {
             );
             if r.alive() && !sorry_active {
                 dests.push(d.weight(r.weight()));
-            } else if r.spec.inhibit_on_failure {
+            } else if r.spec.inhibit_on_failure || self.spec.anycast {
                 dests.push(d.weight(0));
             }
+        }
+        if self.spec.anycast {
+            // one order on every director: mh builds its table in dest order
+            dests.sort_by_key(|d| (d.addr, d.port));
         }
         if let Some(s) = self.spec.sorry_server {
             let d = Dest::new(s.ip(), dest_port(fwd, &key, s.port()), fwd);
@@ -210,6 +214,11 @@ impl Vs {
         dests.reverse();
         let mut service = Service::new(key, self.spec.scheduler.as_str());
         service.persistence = self.spec.persistence;
+        if self.spec.anycast && self.spec.scheduler == Scheduler::Mh {
+            // mh-fallback (SCHED1) and mh-port (SCHED2): without mh-port every
+            // connection of one client address lands on one real server
+            service.flags = ServiceFlags::SCHED1 | ServiceFlags::SCHED2;
+        }
         VirtualService { service, dests }
     }
 }

@@ -117,6 +117,9 @@ pub enum DriverError {
         /// Only a sync daemon was wanted.
         sync_only: bool,
     },
+    /// `net.ipv4.vs.sloppy_tcp=1` (needed by announced virtual servers) failed.
+    #[error("net.ipv4.vs.sloppy_tcp=1 for the announced virtual servers: {0}")]
+    SloppyTcp(std::io::Error),
     /// `lvs_flush` failed.
     #[error("lvs_flush: {0}")]
     Flush(keel_ipvs::Error),
@@ -577,6 +580,13 @@ async fn run(
         };
         t.report(r);
     }
+    if t.ipvs.is_some() && spec.virtual_servers.iter().any(|v| v.anycast) {
+        // A flow an ECMP router moves to this director mid-stream must be
+        // scheduled here too, not reset by the local stack.
+        if let Err(e) = enable_sloppy_tcp() {
+            t.report(Report::Error(DriverError::SloppyTcp(e)));
+        }
+    }
     if let Some(path) = &t.owned_file {
         // Services an earlier run created: the first reconcile removes those no
         // longer configured.
@@ -662,4 +672,12 @@ async fn run(
             },
         }
     }
+}
+
+/// Set `net.ipv4.vs.sloppy_tcp=1` in the caller's network namespace: IPVS
+/// then schedules a TCP flow on any packet, not only on a SYN, so a flow an
+/// ECMP router moves to this director (active/active, keel-anycast) reaches
+/// the same real server instead of being reset by the local TCP stack.
+pub fn enable_sloppy_tcp() -> std::io::Result<()> {
+    std::fs::write("/proc/sys/net/ipv4/vs/sloppy_tcp", "1\n")
 }

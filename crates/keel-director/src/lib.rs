@@ -81,6 +81,7 @@ pub use conf::{ConfError, Roles, virtual_server};
 pub use core::{AddressEvent, Director, Verdict};
 pub use driver::{
     AddressSource, DriverError, DriverHandle, DriverOptions, IpvsSource, Level, Report,
+    enable_sloppy_tcp,
 };
 pub use event::{CheckerActivity, Event, ServerAction};
 pub use spec::{DirectorSpec, RealServerSpec, Script, SyncDaemonSpec, VirtualServerSpec};

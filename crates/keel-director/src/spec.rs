@@ -96,6 +96,12 @@ pub struct VirtualServerSpec {
     pub ha_suspend: bool,
     /// The real servers.
     pub real_servers: Vec<RealServerSpec>,
+    /// Announced over BGP by keel-anycast (active/active directors): with the
+    /// `mh` scheduler the service gets `mh-fallback,mh-port`, and real servers
+    /// stay in the table in one stable order (a dead one at weight 0), so that
+    /// every director maps a flow to the same real server. Also needs
+    /// `net.ipv4.vs.sloppy_tcp=1` ([`crate::enable_sloppy_tcp`]).
+    pub anycast: bool,
 }
 
 impl VirtualServerSpec {
@@ -130,6 +136,7 @@ impl VirtualServerSpec {
             alpha: false,
             ha_suspend: false,
             real_servers: Vec::new(),
+            anycast: false,
         }
     }
 

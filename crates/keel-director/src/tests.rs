@@ -1132,3 +1132,36 @@ fn misc_check_without_user_runs_as_the_default_script_user() {
     );
     assert!(errors[0].to_string().ends_with("- ignoring the checker"));
 }
+
+#[test]
+fn announced_virtual_server_keeps_one_order_and_mh_flags() {
+    let text = |announce: &str| {
+        format!(
+            "global_defs {{ keel_anycast {{\n speaker kernel 100\n }} }}\n\
+             virtual_server 203.0.113.10 80 {{ lb_algo mh\n lb_kind DR\n alpha\n {announce}\n \
+             real_server 192.0.2.13 80 {{ TCP_CHECK {{ }} }}\n \
+             real_server 192.0.2.12 80 {{ TCP_CHECK {{ }} }} }}"
+        )
+    };
+    let mut d = Director::new();
+    d.configure(&cfg(&text("announce")));
+    let want = d.desired();
+    assert_eq!(
+        want[0].service.flags,
+        keel_ipvs::ServiceFlags::SCHED1 | keel_ipvs::ServiceFlags::SCHED2,
+        "mh-fallback,mh-port"
+    );
+    // alpha: both down, yet both stay (weight 0) in address order
+    assert_eq!(
+        weights(&d),
+        [("192.0.2.12".into(), 0), ("192.0.2.13".into(), 0)]
+    );
+    // the same virtual server without announce: keepalived's behaviour
+    let mut plain = Director::new();
+    plain.configure(&cfg(&text("")));
+    assert!(weights(&plain).is_empty());
+    assert_eq!(
+        plain.desired()[0].service.flags,
+        keel_ipvs::ServiceFlags::default()
+    );
+}
