@@ -10,6 +10,10 @@ use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+/// A master repeats its gratuitous burst for a lower-priority master at most
+/// this often.
+const REANNOUNCE_HOLD: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// VRRP states (RFC 5798 §6.4) plus keepalived's Fault.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum State {
@@ -133,6 +137,8 @@ pub struct Instance {
     master_adver_int_cs: u16,
     master_addr: Option<IpAddr>,
     master_priority: u8,
+    /// No second re-announce burst for a lower-priority master before this.
+    reannounce_after: Option<Instant>,
     preempt_time: Option<Instant>,
     /// A lower-priority advert was discarded since the last accepted one.
     preempting: bool,
@@ -166,6 +172,7 @@ impl Instance {
             effective: 0,
             master_addr: None,
             master_priority: 0,
+            reannounce_after: None,
             preempt_time: None,
             preempting: false,
             held: false,
@@ -889,6 +896,18 @@ impl Instance {
             });
             if forcing {
                 self.send_advert(ours);
+            }
+            // Another master of lower priority: a partition healed, or the
+            // peer missed us. It will step down on our advert; the switches
+            // and hosts it taught its MAC must learn ours again, so repeat
+            // the gratuitous burst now (keepalived only does this with
+            // `vrrp_garp_lower_prio_repeat` set). At most once per second.
+            if self.reannounce_after.is_none_or(|t| now >= t) {
+                self.reannounce_after = Some(now + REANNOUNCE_HOLD);
+                self.actions.push_back(Action::SendGratuitous {
+                    repeat: self.cfg.garp_repeat,
+                    delay: self.cfg.garp_interval,
+                });
             }
         }
     }

@@ -373,8 +373,17 @@ fn rfc5798_6_4_3_master_answers_priority_zero_and_lower_adverts() {
         priority: 99,
         dst: Dest::Multicast
     }));
-    // Equal priority, lower address: we stay master too.
+    // Another master (a healed partition): announce the VIPs again, by default.
+    let burst = |a: &[Action]| {
+        a.iter()
+            .filter(|a| matches!(a, Action::SendGratuitous { .. }))
+            .count()
+    };
+    assert_eq!(burst(&a), 1, "{a:?}");
+    // Equal priority, lower address: we stay master too (a second later:
+    // the re-announce is allowed once a second).
     let a = rx(&mut i, 7000, advert(99));
+    assert_eq!(burst(&a), 1, "{a:?}");
     assert_eq!(i.state(), State::Master);
     assert!(logs(&a)[0].contains("lower priority 99, ours 99"));
     let mut quiet = cfg(99);
