@@ -368,6 +368,7 @@ impl Daemon {
             uptime_s: now.duration_since(self.started).as_secs_f64(),
             reloads: self.reloads,
             reload_failures: self.reload_failures,
+            log_dropped: crate::log::SYSLOG_DROPPED.load(std::sync::atomic::Ordering::Relaxed),
             node: node.status(now),
             virtual_servers: self.director.status(),
         }

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::os::unix::net::UnixDatagram;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
@@ -29,6 +30,11 @@ pub struct LogOptions {
     /// Syslog facility number (3 = daemon, 16..=23 = local0..local7).
     pub facility: u8,
 }
+
+/// Syslog lines dropped because `/dev/log` was full (its reader stalled):
+/// the event loop never waits for the logger. The subscriber is process-wide
+/// by nature (tracing's global default), so its counter is too.
+pub static SYSLOG_DROPPED: AtomicU64 = AtomicU64::new(0);
 
 struct KeelLayer {
     console: bool,
@@ -94,8 +100,10 @@ impl<S: Subscriber> Layer<S> for KeelLayer {
         if let Some(sock) = &self.syslog {
             let pri = u32::from(self.facility) * 8 + u32::from(severity(meta.level()));
             let line = format!("<{pri}>{} {}[{}]: {}", syslog_time(), id, self.pid, text);
-            if let Ok(s) = sock.lock() {
-                let _ = s.send(line.as_bytes());
+            if let Ok(s) = sock.lock()
+                && s.send(line.as_bytes()).is_err()
+            {
+                SYSLOG_DROPPED.fetch_add(1, Ordering::Relaxed);
             }
         }
     }
@@ -107,6 +115,7 @@ pub fn init(o: LogOptions) {
     let syslog = if o.syslog {
         UnixDatagram::unbound()
             .and_then(|s| s.connect("/dev/log").map(|()| s))
+            .and_then(|s| s.set_nonblocking(true).map(|()| s))
             .ok()
             .map(Mutex::new)
     } else {

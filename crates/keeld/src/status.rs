@@ -27,6 +27,9 @@ pub struct Status {
     pub reloads: u64,
     /// Reloads refused because the new file had errors.
     pub reload_failures: u64,
+    /// Syslog lines dropped, never waited for, while `/dev/log` was full.
+    #[serde(default)]
+    pub log_dropped: u64,
     /// Every vrrp_instance and vrrp_script, timer lateness.
     #[serde(flatten)]
     pub node: NodeStatus,
@@ -424,6 +427,7 @@ mod tests {
             uptime_s: 5.0,
             reloads: 1,
             reload_failures: 0,
+            log_dropped: 0,
             node,
             virtual_servers: vec![],
         }

@@ -57,6 +57,8 @@ impl State {
                     uptime_s: self.started.elapsed().as_secs_f64(),
                     reloads: self.reloads,
                     reload_failures: self.reload_failures,
+                    log_dropped: crate::log::SYSLOG_DROPPED
+                        .load(std::sync::atomic::Ordering::Relaxed),
                     node: Default::default(),
                     virtual_servers: self.director.status(),
                 };
