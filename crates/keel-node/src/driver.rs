@@ -21,12 +21,16 @@ use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-/// Timer wake-ups are rounded up to this grid (counted from the driver's
+/// Timer wake-ups are rounded up to a grid (counted from the driver's
 /// start): instances due in one slot share one wake-up, so 5,000 instances
 /// cost at most 1,000 wake-ups a second, and since the grid is fixed an
 /// instance wakes at the same offset every interval (its adverts stay
-/// exactly one interval apart; the rounding is never more than this late).
+/// exactly one interval apart; the rounding is never more than a slot late).
+/// The slot is a hundredth of the shortest advert interval, at most this:
+/// at advert_int 0.01 a whole millisecond would be a sixth of Skew_Time.
 const TIMER_GRID: Duration = Duration::from_millis(1);
+/// The finest slot (advert_int 0.01 and below).
+const MIN_GRID: Duration = Duration::from_micros(100);
 
 /// A boxed script run.
 pub type ScriptFuture = Pin<Box<dyn Future<Output = Outcome> + Send>>;
@@ -88,6 +92,7 @@ pub struct Driver {
     t0: Instant,
     socks: HashMap<SockKey, SockRt>,
     timer: AsyncFd<TimerFd>,
+    grid: Duration,
     armed: Option<Option<Instant>>,
     tx: mpsc::UnboundedSender<Msg>,
     rx: mpsc::UnboundedReceiver<Msg>,
@@ -121,6 +126,7 @@ impl Driver {
             t0: now,
             socks: HashMap::new(),
             timer,
+            grid: TIMER_GRID,
             armed: None,
             tx,
             rx,
@@ -150,6 +156,15 @@ impl Driver {
     pub fn reload(&mut self, spec: NodeSpec) {
         let now = Instant::now();
         self.node.reload(now, spec);
+        let shortest = self
+            .node
+            .instances()
+            .iter()
+            .map(|i| i.spec().election.adver_int_cs)
+            .min()
+            .unwrap_or(100);
+        self.grid =
+            (Duration::from_millis(10 * u64::from(shortest)) / 100).clamp(MIN_GRID, TIMER_GRID);
         // Removed instances' last adverts leave before their sockets close.
         self.flush();
         self.sync_sockets();
@@ -180,9 +195,9 @@ impl Driver {
         }
     }
 
-    /// `t` rounded up to the next [`TIMER_GRID`] slot.
+    /// `t` rounded up to the next slot of the grid.
     fn on_grid(&self, t: Instant) -> Instant {
-        let g = TIMER_GRID.as_nanos();
+        let g = self.grid.as_nanos().max(1);
         let since = t.saturating_duration_since(self.t0).as_nanos();
         let up = since.div_ceil(g) * g;
         self.t0 + Duration::from_nanos(u64::try_from(up).unwrap_or(u64::MAX))
