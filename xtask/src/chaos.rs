@@ -17,11 +17,16 @@ pub const CI_SEED: u64 = 11;
 pub const CI_FLOOD_KINDS: &str =
     "random,checksum,auth,ttl,vrid,addrcount,truncated,foreign,offlink";
 
+/// Machine faults CI runs: all but CPU starvation (it takes every core of
+/// the runner for a while and is a report: `cargo xtask chaos --machine`).
+pub const CI_MACHINE_KINDS: &str = "reload,heal,stall";
+
 /// The chaos tier of `cargo xtask test`: ten fault steps (VRRPv3, advert_int
 /// 0.1), a 3 s flood at 50,000 packets/s, and a slower flood whose drop
 /// counters must match what was sent exactly; both floods against nodes of
 /// 250 instances (the flood's default), off-link unicast included, with
-/// node1's adverts at most 1 ms late (p99) while they last. Each runs as its own
+/// node1's adverts at most 1 ms late (p99) while they last; and the machine
+/// faults. Each runs as its own
 /// `cargo xtask chaos` process (own namespaces, own Ctrl-C handler).
 pub fn ci_tier() -> Result<()> {
     if !is_root() {
@@ -59,6 +64,18 @@ pub fn ci_tier() -> Result<()> {
         CI_FLOOD_KINDS,
         "--out",
         "target/chaos-flood-exact",
+    ]))?;
+    step("chaos: machine faults, 3 s each (reload storm, partition heal, disk and log stalls)");
+    run(cargo().args([
+        "xtask",
+        "chaos",
+        "--machine",
+        "--kinds",
+        CI_MACHINE_KINDS,
+        "--secs",
+        "3",
+        "--seed",
+        &seed,
     ]))?;
     Ok(())
 }

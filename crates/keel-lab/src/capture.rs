@@ -93,6 +93,26 @@ impl Drop for AdvertLog {
     }
 }
 
+/// The VRRP adverts in the text of a `tcpdump -tt -n` capture: (kernel
+/// receive time in seconds since the epoch, source, VRID, priority).
+pub fn vrrp_adverts(text: &str) -> Vec<(f64, String, u8, u8)> {
+    let field = |l: &str, k: &str| -> Option<u8> {
+        l.split(k).nth(1)?.split(',').next()?.trim().parse().ok()
+    };
+    text.lines()
+        .filter_map(|l| {
+            let t: f64 = l.split_whitespace().next()?.parse().ok()?;
+            let src = l
+                .split(" IP ")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .to_owned();
+            Some((t, src, field(l, "vrid ")?, field(l, "prio ")?))
+        })
+        .collect()
+}
+
 /// `tcpdump -tt -n ARGS` in a namespace, writing its text to a file.
 #[derive(Debug)]
 pub struct Tcpdump {

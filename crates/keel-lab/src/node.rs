@@ -29,6 +29,15 @@ pub struct Node {
     pub detail: bool,
     /// Run the daemon under `chrt -f PRIO` (SCHED_FIFO), as `vrrp_rt_priority` would.
     pub rt: Option<u8>,
+    /// Log to the console (`-l`, into the node's log file; on unless turned
+    /// off: then the daemon logs to `/dev/log`).
+    pub console: bool,
+    /// A command the daemon's command line is appended to (e.g. `unshare -m
+    /// sh -c SCRIPT sh`, for a mount namespace of the test's own).
+    pub wrap: Vec<String>,
+    /// Write the pid files here instead of the lab directory (keeld's status
+    /// socket stays in the lab directory).
+    pub pid_dir: Option<PathBuf>,
     idx: usize,
     dir: PathBuf,
     /// rtnetlink from inside the namespace: far cheaper to poll than `ip`.
@@ -49,6 +58,9 @@ impl Node {
             args: Vec::new(),
             detail: true,
             rt: None,
+            console: true,
+            wrap: Vec::new(),
+            pid_dir: None,
             idx,
             dir,
             nl: Mutex::new(nl),
@@ -112,7 +124,11 @@ impl Node {
 
     /// Pid file `k` (`main`, `vrrp`, `check`).
     pub fn pid_file(&self, k: &str) -> PathBuf {
-        self.file(&format!("-{k}.pid"))
+        let name = format!("node{}-{k}.pid", self.idx + 1);
+        match &self.pid_dir {
+            Some(d) => d.join(name),
+            None => self.dir.join(name),
+        }
     }
 
     /// The log so far.
@@ -139,7 +155,7 @@ impl Node {
             .run(&["ip", "addr", "del", &format!("{VIP}/32"), "dev", "eth0"]);
     }
 
-    /// Start the daemon: `-n -l [-D] -f CONF -p MAIN -r VRRP` (keepalived also
+    /// Start the daemon: `-n [-l] [-D] -f CONF -p MAIN -r VRRP` (keepalived also
     /// `-c CHECK -P`) plus [`Node::args`], output appended to the log.
     pub fn start(&mut self) -> Result<()> {
         let keepalived = self.daemon == Daemon::Keepalived;
@@ -164,7 +180,13 @@ impl Node {
         if let Some(p) = self.rt {
             cmd.args(["chrt", "-f", &p.to_string()]);
         }
-        cmd.arg(&prog).args(["-n", "-l"]);
+        cmd.args(&self.wrap).arg(&prog).arg("-n");
+        if self.console {
+            cmd.arg("-l");
+        }
+        if self.pid_dir.is_some() && !keepalived {
+            cmd.arg("--status-socket").arg(self.socket());
+        }
         if self.detail {
             cmd.arg("-D");
         }

@@ -19,6 +19,7 @@
 //! tallies and the report.
 #![allow(clippy::needless_range_loop)] // nodes are indices into several parallel arrays
 mod faults;
+pub mod machine;
 pub mod model;
 mod report;
 mod runner;
@@ -53,13 +54,19 @@ pub struct ChaosArgs {
     /// Hostile-input flood instead of the fault schedule.
     #[arg(long)]
     pub flood: bool,
-    /// Flood duration in seconds.
+    /// Machine faults (reload storm, partition heal, disk and log stalls,
+    /// CPU starvation) on a pair instead of the fault schedule; `--kinds`
+    /// picks some, `--secs` is each phase's length.
+    #[arg(long)]
+    pub machine: bool,
+    /// Flood duration in seconds (with --machine: each phase's).
     #[arg(long, default_value_t = 30)]
     pub secs: u64,
     /// Flood rate in packets per second.
     #[arg(long, default_value_t = 50_000)]
     pub pps: u64,
-    /// Flood only these kinds (comma separated; default all). See docs/chaos.md.
+    /// Flood only these kinds, or with --machine run only these faults
+    /// (comma separated; default all). See docs/chaos.md.
     #[arg(long, value_delimiter = ',')]
     pub kinds: Vec<String>,
     /// VRRP instances per node in the flood (VI_1 on VRID 51 and the rest
@@ -106,6 +113,8 @@ pub fn main(a: &ChaosArgs) -> Result<()> {
     crate::teardown::on_ctrl_c()?;
     let r = if a.flood {
         crate::flood::run(a, &bin)
+    } else if a.machine {
+        machine::run(a, &bin, a.seed.unwrap_or_else(clock_seed))
     } else {
         chaos(a, &bin)
     };
@@ -129,13 +138,16 @@ impl Timing {
     }
 }
 
+/// A seed from the clock when none is given (it is always printed).
+fn clock_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64 ^ u64::from(std::process::id()))
+        .unwrap_or(1)
+}
+
 fn chaos(a: &ChaosArgs, bin: &Path) -> Result<()> {
-    let seed = a.seed.unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64 ^ u64::from(std::process::id()))
-            .unwrap_or(1)
-    });
+    let seed = a.seed.unwrap_or_else(clock_seed);
     let soak = a.minutes.is_some();
     let max_steps = a.steps.unwrap_or(if soak { u64::MAX } else { 20 });
     let until = a.minutes.map(|m| Duration::from_secs_f64(m * 60.0));
