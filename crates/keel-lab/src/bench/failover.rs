@@ -428,7 +428,7 @@ raw keepalived graceful lost: {ka:?}"
     Ok(out)
 }
 
-/// `bench failover [-- --reps N --debug --mode all|failover|handover]`.
+/// `bench failover [-- --reps N --debug --fast --mode all|failover|handover]`.
 pub fn main(args: &[String]) -> Result<()> {
     if !keel_testkit::is_root() {
         bail!("cargo xtask bench failover needs root (network namespaces)");
@@ -437,16 +437,21 @@ pub fn main(args: &[String]) -> Result<()> {
     let mut reps = 5usize;
     let mut debug = false;
     let mut mode = "all".to_owned();
+    let mut fast = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--reps" => reps = super::value(a, &mut it)?,
             "--debug" => debug = true,
+            "--fast" => fast = true,
             "--mode" => mode = super::value(a, &mut it)?,
             other => bail!(
-                "unknown argument {other:?} (use --reps N, --debug, --mode all|failover|handover)"
+                "unknown argument {other:?} (use --reps N, --debug, --fast, --mode all|failover|handover)"
             ),
         }
+    }
+    if fast {
+        return super::fast::main(reps, debug);
     }
     if !["all", "failover", "handover"].contains(&mode.as_str()) {
         bail!("--mode {mode:?}: use all, failover or handover");

@@ -2,9 +2,12 @@
 //!
 //! * [`failover`]: the guide's pair; client-seen outages, takeover times,
 //!   resign latency, handover, steady RSS and CPU.
+//! * [`fast`]: `failover --fast`, VRRPv3 advert_int 0.01 against the RFC's
+//!   limits.
 //! * [`scale`]: one daemon with thousands of instances; start-up, CPU, RSS,
 //!   advert gaps.
 pub mod failover;
+pub mod fast;
 pub mod scale;
 
 /// Parse the value after a flag, or fail naming the flag.
