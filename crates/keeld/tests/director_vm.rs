@@ -287,6 +287,39 @@ fn guide_lvs_dr_cluster() {
         st.contains("        conns "),
         "IPVS counters in status: {st}"
     );
+    // ... and node_exporter's IPVS metrics for it (issue 20)
+    let m = dir1.ns.run_ok(&[
+        KEELD,
+        "status",
+        "--metrics",
+        "--socket",
+        dir1.socket().to_str().unwrap(),
+    ]);
+    let value = |key: &str| -> Option<f64> {
+        m.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix(' ')?.parse().ok())
+    };
+    let l = |rs: &str| {
+        format!(
+            "{{local_address=\"192.0.2.250\",local_port=\"80\",remote_address=\"{rs}\",remote_port=\"80\",proto=\"TCP\",local_mark=\"\"}}"
+        )
+    };
+    for rs in ["192.0.2.12", "192.0.2.13"] {
+        for name in [
+            "node_ipvs_backend_weight",
+            "node_ipvs_backend_connections_active",
+            "node_ipvs_backend_connections_inactive",
+        ] {
+            let key = format!("{name}{}", l(rs));
+            assert!(value(&key).is_some(), "no {key}:\n{m}");
+        }
+    }
+    assert!(
+        value("node_ipvs_connections_total") > Some(0.0)
+            && value("node_ipvs_incoming_packets_total") > Some(0.0)
+            && value("node_ipvs_incoming_bytes_total") > Some(0.0),
+        "IPVS totals after the requests:\n{m}"
+    );
 
     // director1 stops: director2 holds the VIP with its table already programmed,
     // and the client keeps getting answers.
