@@ -56,6 +56,8 @@ pub fn run(a: &ChaosArgs, bin: &Path, seed: u64) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| crate::host::root().join("target/chaos-machine"));
+    // Scripts (notify_backup) run with another working directory.
+    let dir = std::path::absolute(&dir)?;
     let secs = a.secs;
     let mut daemons = vec![Daemon::Keeld];
     if a.with_keepalived {
