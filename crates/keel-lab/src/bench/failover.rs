@@ -459,10 +459,7 @@ pub fn main(args: &[String]) -> Result<()> {
     let keeld = build_keeld(!debug)?;
     if mode != "failover" {
         let out = handover_table(&keeld, reps)?;
-        println!("{out}");
-        let path = root().join("target/bench-failover-handover.md");
-        std::fs::write(&path, &out)?;
-        eprintln!("written to {}", path.display());
+        super::publish("bench-failover-handover.md", &out)?;
         if mode == "handover" {
             return Ok(());
         }
@@ -534,9 +531,6 @@ pub fn main(args: &[String]) -> Result<()> {
         let _ = writeln!(out, "| {name} | {} | {} |", med_max(kv), med_max(av));
     }
     let _ = writeln!(out, "\nraw keeld: {k:?}\nraw keepalived: {a:?}");
-    println!("{out}");
-    let path = root().join("target/bench-failover.md");
-    std::fs::write(&path, &out)?;
-    eprintln!("written to {}", path.display());
+    super::publish("bench-failover.md", &out)?;
     Ok(())
 }

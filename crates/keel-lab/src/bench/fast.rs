@@ -231,10 +231,7 @@ pub fn main(reps: usize, debug: bool) -> Result<()> {
         "| steady CPU, master (ms per minute, 10 s sample) | – | {:.1} | {:.1} |\n| steady CPU, backup (ms per minute, 10 s sample) | – | {:.1} | {:.1} |",
         k.cpu_master_ms_min, a.cpu_master_ms_min, k.cpu_backup_ms_min, a.cpu_backup_ms_min
     );
-    println!("{out}");
-    let path = root().join("target/bench-failover-fast.md");
-    std::fs::write(&path, &out)?;
-    eprintln!("written to {}", path.display());
+    super::publish("bench-failover-fast.md", &out)?;
     Ok(())
 }
 

@@ -19,3 +19,12 @@ pub(crate) fn value<T: std::str::FromStr>(
         .and_then(|v| v.parse().ok())
         .ok_or_else(|| anyhow::anyhow!("{flag} needs a valid value"))
 }
+
+/// Print a benchmark's table and write it to `target/<file>`.
+pub(crate) fn publish(file: &str, out: &str) -> anyhow::Result<()> {
+    println!("{out}");
+    let path = crate::host::root().join("target").join(file);
+    std::fs::write(&path, out)?;
+    eprintln!("written to {}", path.display());
+    Ok(())
+}

@@ -344,10 +344,7 @@ pub fn main(args: &[String]) -> Result<()> {
         "\nkeeld's own timer lateness (every instance timer since start, startup included, from its status): {}",
         k.late_hist
     );
-    println!("{out}");
-    let path = root().join("target/bench-scale.md");
-    std::fs::write(&path, &out)?;
-    eprintln!("written to {}", path.display());
+    super::publish("bench-scale.md", &out)?;
     Ok(())
 }
 
