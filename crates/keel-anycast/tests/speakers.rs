@@ -18,16 +18,18 @@ const VIP: &str = "203.0.113.10/32";
 const ROUTER: &str = "198.51.100.1";
 const DIRECTOR: &str = "198.51.100.2";
 
-/// Router (BIRD, AS 65000, exports what it learns to its kernel) and
-/// director namespaces joined by a veth; a scratch directory.
-struct Lab {
+/// One BGP peering for a speaker test: router (BIRD, AS 65000, exports
+/// what it learns to its kernel) and director namespaces joined by a veth;
+/// a scratch directory. Not the HA lab (`keel_lab::Lab` runs keeld nodes):
+/// only the two namespaces a speaker backend needs.
+struct Peering {
     router: Netns,
     director: Netns,
     dir: PathBuf,
     router_bird: Child,
 }
 
-impl Drop for Lab {
+impl Drop for Peering {
     fn drop(&mut self) {
         let _ = self.router_bird.kill();
         let _ = self.router_bird.wait();
@@ -47,7 +49,7 @@ fn spawn(ns: &Netns, argv: &[&str], log: &Path) -> Child {
 
 /// `extra`: more BIRD config on the router (a kernel-mode test peers
 /// differently); `None` = eBGP to the director.
-fn lab(tag: &str, tool: &str) -> Option<Lab> {
+fn lab(tag: &str, tool: &str) -> Option<Peering> {
     let what = format!("keel-anycast {tag}");
     if !require_root(&what) || !require_tool(&what, "bird") || !require_tool(&what, tool) {
         return None;
@@ -92,7 +94,7 @@ protocol bgp director {{
         ],
         &dir.join("router.log"),
     );
-    Some(Lab {
+    Some(Peering {
         router,
         director,
         dir,
@@ -100,7 +102,7 @@ protocol bgp director {{
     })
 }
 
-impl Lab {
+impl Peering {
     fn path(&self, name: &str) -> String {
         self.dir.join(name).to_str().unwrap().to_owned()
     }
@@ -165,7 +167,7 @@ async fn expect_event(
 /// The scenario every backend runs: announce, withdraw, announce, kill
 /// and restart the speaker (`restart`), route back.
 async fn scenario(
-    lab: &Lab,
+    lab: &Peering,
     handle: &Handle,
     events: &mut UnboundedReceiver<Event>,
     mut restart: impl FnMut(),
@@ -231,10 +233,10 @@ async fn scenario(
 
 /// Run `body` with a driver for the speaker `make` builds, on a runtime
 /// inside the director namespace (the speaker's sockets belong to it).
-fn in_director<S, F>(lab: &Arc<Lab>, make: impl FnOnce() -> S + Send + 'static, body: F)
+fn in_director<S, F>(lab: &Arc<Peering>, make: impl FnOnce() -> S + Send + 'static, body: F)
 where
     S: Speaker + 'static,
-    F: AsyncFnOnce(Arc<Lab>, Handle, UnboundedReceiver<Event>) + Send + 'static,
+    F: AsyncFnOnce(Arc<Peering>, Handle, UnboundedReceiver<Event>) + Send + 'static,
 {
     let lab2 = Arc::clone(lab);
     lab.director.enter(move || {
@@ -332,7 +334,7 @@ fn gobgp_announces_withdraws_and_survives_restart() {
 
 /// BIRD in the director namespace: `proto` plus an eBGP session to the
 /// router exporting the routes of protocol `export`. Returns its starter.
-fn director_bird(lab: &Arc<Lab>, proto: &str, export: &str) -> impl Fn() -> Child + use<> {
+fn director_bird(lab: &Arc<Peering>, proto: &str, export: &str) -> impl Fn() -> Child + use<> {
     let conf = lab.path("director.conf");
     std::fs::write(
         &conf,
