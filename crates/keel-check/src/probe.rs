@@ -1,6 +1,6 @@
 //! One check attempt of each kind.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,17 +59,11 @@ pub(crate) async fn connect(conn: &ConnectOpts, dst: SocketAddr) -> Result<TcpSt
         TcpSocket::new_v6()
     }
     .map_err(|e| ProbeError::Socket(e.kind()))?;
-    if conn.bindto.is_some() || conn.bind_port.is_some() {
-        let unspec = if dst.is_ipv4() {
-            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
-        } else {
-            IpAddr::V6(Ipv6Addr::UNSPECIFIED)
-        };
+    if let Some(src) = conn.source(dst) {
         if conn.bind_port.is_some() {
             sock.set_reuseaddr(true)
                 .map_err(|e| ProbeError::Bind(e.kind()))?;
         }
-        let src = SocketAddr::new(conn.bindto.unwrap_or(unspec), conn.bind_port.unwrap_or(0));
         sock.bind(src).map_err(|e| ProbeError::Bind(e.kind()))?;
     }
     match timeout(conn.connect_timeout, sock.connect(dst)).await {

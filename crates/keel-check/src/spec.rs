@@ -83,6 +83,24 @@ impl ConnectOpts {
             self.connect_port.unwrap_or(target.port()),
         )
     }
+
+    /// The local address to bind before connecting to `dst` (`bindto`,
+    /// `bind_port`; the unspecified address of `dst`'s family when only the
+    /// port is set), or `None` to let the kernel choose.
+    pub fn source(&self, dst: SocketAddr) -> Option<SocketAddr> {
+        if self.bindto.is_none() && self.bind_port.is_none() {
+            return None;
+        }
+        let unspec = if dst.is_ipv4() {
+            IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
+        } else {
+            IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)
+        };
+        Some(SocketAddr::new(
+            self.bindto.unwrap_or(unspec),
+            self.bind_port.unwrap_or(0),
+        ))
+    }
 }
 
 /// A set of HTTP status codes (`status_code 200-299 400-499 503`).

@@ -25,7 +25,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::future::Future;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -459,17 +459,11 @@ fn open(conn: &ConnectOpts, dst: SocketAddr, reset: bool) -> Result<Option<Socke
         Some(Protocol::TCP),
     )
     .map_err(|e| ProbeError::Socket(e.kind()))?;
-    if conn.bindto.is_some() || conn.bind_port.is_some() {
-        let unspec = if dst.is_ipv4() {
-            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
-        } else {
-            IpAddr::V6(Ipv6Addr::UNSPECIFIED)
-        };
+    if let Some(src) = conn.source(dst) {
         if conn.bind_port.is_some() {
             sock.set_reuse_address(true)
                 .map_err(|e| ProbeError::Bind(e.kind()))?;
         }
-        let src = SocketAddr::new(conn.bindto.unwrap_or(unspec), conn.bind_port.unwrap_or(0));
         sock.bind(&src.into())
             .map_err(|e| ProbeError::Bind(e.kind()))?;
     }
