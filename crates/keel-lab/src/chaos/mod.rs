@@ -84,6 +84,12 @@ pub struct ChaosArgs {
     /// Use a release build of keeld (default: debug, faster to build).
     #[arg(long)]
     pub release: bool,
+    /// The flood's limit on node1's advert lateness, p99 in milliseconds.
+    /// The default is the promise of the security issue (1 ms), which keeld
+    /// does not meet yet at 250 instances (docs/chaos.md); CI passes a looser
+    /// bound so that a regression towards a takeover still fails it.
+    #[arg(long, default_value_t = 1.0)]
+    pub max_late_ms: f64,
     /// Output directory for logs, configs, the timeline and the report
     /// (default target/chaos, or target/chaos-flood).
     #[arg(long)]

@@ -251,10 +251,10 @@ fn flood(
     );
     if late.gaps == 0 {
         problems.push("no advert of node1 was captured during the flood".to_owned());
-    } else if late.p99_ms > 1.0 {
+    } else if late.p99_ms > a.max_late_ms {
         problems.push(format!(
-            "node1's adverts were late during the flood: p99 {:.3} ms (max {:.3} ms), limit 1 ms",
-            late.p99_ms, late.max_ms
+            "node1's adverts were late during the flood: p99 {:.3} ms (max {:.3} ms), limit {} ms",
+            late.p99_ms, late.max_ms, a.max_late_ms
         ));
     }
     if let Some((when, h)) = &sent.moved {
