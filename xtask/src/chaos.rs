@@ -21,11 +21,12 @@ pub const CI_FLOOD_KINDS: &str =
 /// (`chaos --flood` checks it by default) and keeld does not keep it yet: on
 /// a quiet 2-core machine, release build, 250 instances, node1's adverts were
 /// p99 17.3 ms late at 100 packets/s, 13.5 ms at 10,000/s and 22.5 ms at
-/// 50,000/s (docs/chaos.md), so the lateness is not the flood's doing. This
-/// bound (5 % of the 1 s interval, a sixtieth of Master_Down_Interval) still
-/// fails a regression towards timers starved by packets (before the fix:
-/// no advert at all for 7 s).
-pub const CI_FLOOD_MAX_LATE_MS: &str = "50";
+/// 50,000/s (docs/chaos.md), so the lateness is not the flood's doing; the
+/// CI rehearsal's debug build gave 26.2 and 33.2 ms in two runs. This bound
+/// (10 % of the 1 s interval, a thirtieth of Master_Down_Interval) leaves
+/// room for that spread and still fails a regression towards timers starved
+/// by packets (before the fix: no advert at all for 7 s).
+pub const CI_FLOOD_MAX_LATE_MS: &str = "100";
 
 /// Machine faults CI runs: not CPU starvation (it takes every core of the
 /// runner for a while and is a report), not yet the stalls: keeld's adverts
